@@ -1,0 +1,202 @@
+/**
+ * The one typed config object, built from settings.ts, FEEDS_FILE and the environment, and
+ * validated once, before anything connects. Every mistake is one ConfigError naming the setting.
+ */
+import { ConfigError } from "../core/errors.ts";
+import {
+  type Feed,
+  type FeedDeclaration,
+  inDependencyOrder,
+  validateFeed,
+  validateFeedSet,
+} from "./feeds.ts";
+import { DEFAULTS, FEEDS } from "./settings.ts";
+
+export interface Env {
+  get(name: string): string | undefined;
+}
+
+export interface Config {
+  kafka: {
+    brokers: string[];
+    groupId: string;
+    clientId: string;
+  };
+  dataLakeDir: string;
+  warehousePath: string;
+  port: number;
+  pipelineSchedule: string;
+  retentionDays: number;
+  /** HMAC key for pseudonymization; absent means the processor refuses to start. Secret. */
+  anonymizationKey?: string;
+  /** Bootstraps an admin account for the API. Secret. */
+  adminToken?: string;
+  rawTopic: string;
+  rejectedTopic: string;
+  blacklist: { userIds: string[]; countries: string[] };
+  /** All feeds, in foreign-key dependency order (referenced feeds first). */
+  feeds: Feed[];
+  /** Where the extra feeds came from, if any. */
+  feedsFile?: string;
+}
+
+/** Names of the environment variables this program reads (for docs and `status`). */
+export const ENV_VARS = [
+  "KAFKA_BROKERS",
+  "KAFKA_GROUP_ID",
+  "DATA_LAKE_DIR",
+  "WAREHOUSE_PATH",
+  "FEEDS_FILE",
+  "PORT",
+  "PIPELINE_SCHEDULE",
+  "RETENTION_DAYS",
+  "ANONYMIZATION_KEY",
+  "ADMIN_TOKEN",
+  "BLACKLIST_USER_IDS",
+  "BLACKLIST_COUNTRIES",
+] as const;
+
+export interface LoadConfigOptions {
+  /** Reads FEEDS_FILE; injectable for tests. */
+  readTextFile?: (path: string) => string;
+  /** Feeds declared in code; defaults to settings.ts. */
+  baseFeeds?: FeedDeclaration[];
+}
+
+export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {}): Config {
+  const read = options.readTextFile ?? ((path: string) => Deno.readTextFileSync(path));
+  const feedsFile = nonEmpty(env.get("FEEDS_FILE"));
+  const feeds = buildFeeds(
+    options.baseFeeds ?? FEEDS,
+    feedsFile ? readFeedsFile(feedsFile, read) : [],
+  );
+
+  return {
+    kafka: {
+      brokers: parseBrokers(env.get("KAFKA_BROKERS") ?? DEFAULTS.kafkaBrokers),
+      groupId: nonEmpty(env.get("KAFKA_GROUP_ID")) ?? DEFAULTS.kafkaGroupId,
+      clientId: DEFAULTS.kafkaClientId,
+    },
+    dataLakeDir: nonEmpty(env.get("DATA_LAKE_DIR")) ?? DEFAULTS.dataLakeDir,
+    warehousePath: nonEmpty(env.get("WAREHOUSE_PATH")) ?? DEFAULTS.warehousePath,
+    port: parseInteger(env.get("PORT"), "PORT", DEFAULTS.port, 0, 65535),
+    pipelineSchedule: parseSchedule(env.get("PIPELINE_SCHEDULE")),
+    retentionDays: parseInteger(
+      env.get("RETENTION_DAYS"),
+      "RETENTION_DAYS",
+      DEFAULTS.retentionDays,
+      1,
+      36500,
+    ),
+    anonymizationKey: nonEmpty(env.get("ANONYMIZATION_KEY")),
+    adminToken: nonEmpty(env.get("ADMIN_TOKEN")),
+    rawTopic: DEFAULTS.rawTopic,
+    rejectedTopic: DEFAULTS.rejectedTopic,
+    blacklist: {
+      userIds: parseList(env.get("BLACKLIST_USER_IDS")) ?? [...DEFAULTS.blacklistUserIds],
+      countries: parseList(env.get("BLACKLIST_COUNTRIES")) ?? [...DEFAULTS.blacklistCountries],
+    },
+    feeds,
+    feedsFile,
+  };
+}
+
+/** Code feeds, then FEEDS_FILE feeds: a file feed with the same name replaces the code one. */
+export function buildFeeds(base: FeedDeclaration[], extra: unknown[]): Feed[] {
+  const byName = new Map<string, Feed>();
+  base.forEach((decl, i) => {
+    const feed = validateFeed(decl, `settings.ts feeds[${i}]`);
+    byName.set(feed.name, feed);
+  });
+  extra.forEach((decl, i) => {
+    const feed = validateFeed(decl, `FEEDS_FILE feeds[${i}]`);
+    byName.set(feed.name, feed);
+  });
+  const feeds = [...byName.values()];
+  validateFeedSet(feeds);
+  return inDependencyOrder(feeds);
+}
+
+function readFeedsFile(path: string, read: (path: string) => string): unknown[] {
+  let text: string;
+  try {
+    text = read(path);
+  } catch (error) {
+    throw new ConfigError(`FEEDS_FILE ${path} cannot be read: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`FEEDS_FILE ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  const feeds = (parsed as { feeds?: unknown })?.feeds;
+  if (typeof parsed !== "object" || parsed === null || !Array.isArray(feeds)) {
+    throw new ConfigError(`FEEDS_FILE ${path} must be an object with a "feeds" list`);
+  }
+  return feeds;
+}
+
+/** Finds a feed by name or returns undefined; names are case-sensitive. */
+export function findFeed(config: Pick<Config, "feeds">, name: string): Feed | undefined {
+  return config.feeds.find((feed) => feed.name === name);
+}
+
+/** Retention of a feed in days: its own override, else the global setting. */
+export function retentionOf(config: Pick<Config, "retentionDays">, feed: Feed): number {
+  return feed.retentionDays ?? config.retentionDays;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function parseBrokers(value: string): string[] {
+  const brokers = value.split(",").map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) {
+    throw new ConfigError("KAFKA_BROKERS is empty; use host:port[,host:port]");
+  }
+  for (const broker of brokers) {
+    if (!/^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(broker)) {
+      throw new ConfigError(`KAFKA_BROKERS: ${JSON.stringify(broker)} is not host:port`);
+    }
+  }
+  return brokers;
+}
+
+function parseInteger(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined || value.trim() === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+function parseList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((v) => v.trim()).filter(Boolean);
+}
+
+/** Five cron fields, each of digits, `*`, `/`, `,` and `-`: what Deno.cron accepts. */
+function parseSchedule(value: string | undefined): string {
+  const schedule = nonEmpty(value) ?? DEFAULTS.pipelineSchedule;
+  const fields = schedule.split(/\s+/);
+  if (fields.length !== 5 || !fields.every((f) => /^[\d*\/,\-]+$/.test(f))) {
+    throw new ConfigError(
+      `PIPELINE_SCHEDULE must be a cron expression of five fields (e.g. "*/10 * * * *"), got ${
+        JSON.stringify(schedule)
+      }`,
+    );
+  }
+  return schedule;
+}

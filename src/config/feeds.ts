@@ -1,0 +1,206 @@
+/**
+ * What a feed is, and the one validation every declaration goes through (settings.ts and
+ * FEEDS_FILE alike). A feed is a Kafka topic the lake keeps; its name is also the lake folder and
+ * the warehouse table, so names are held to a strict, path- and SQL-safe alphabet.
+ */
+import { ConfigError } from "../core/errors.ts";
+
+export type FeedKind = "stream" | "table" | "static";
+export type LakeMode = "append" | "overwrite" | "ignore";
+export type ColumnType = "TEXT" | "INTEGER" | "REAL";
+
+export interface ForeignKey {
+  column: string;
+  references: string;
+}
+
+/** A feed as declared (settings.ts or FEEDS_FILE). */
+export interface FeedDeclaration {
+  name: string;
+  kind: FeedKind;
+  primaryKey: string[];
+  /** Event-time field of stream records (ISO 8601); without it the Kafka timestamp is used. */
+  timeField?: string;
+  foreignKeys?: ForeignKey[];
+  retentionDays?: number;
+  /** Known columns and their types; fields not listed get a type from their first value. */
+  columns?: Record<string, ColumnType>;
+}
+
+/** A validated feed, with everything derived from its declaration filled in. */
+export interface Feed {
+  readonly name: string;
+  readonly kind: FeedKind;
+  readonly mode: LakeMode;
+  readonly primaryKey: readonly string[];
+  readonly timeField?: string;
+  readonly foreignKeys: readonly ForeignKey[];
+  readonly retentionDays?: number;
+  readonly columns: Readonly<Record<string, ColumnType>>;
+}
+
+const MODE_OF_KIND: Record<FeedKind, LakeMode> = {
+  stream: "append",
+  table: "overwrite",
+  static: "ignore",
+};
+
+/** Upper-case letters, digits and underscores, starting with a letter: safe as a folder and a table. */
+export const FEED_NAME = /^[A-Z][A-Z0-9_]{0,126}$/;
+/** Field (column) names: letters, digits, underscores; no quoting tricks reach SQL. */
+export const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** What Kafka itself allows in a topic name (we refuse "." and ".." on top). */
+export const KAFKA_TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+const COLUMN_TYPES: ReadonlySet<string> = new Set(["TEXT", "INTEGER", "REAL"]);
+const KINDS: ReadonlySet<string> = new Set(["stream", "table", "static"]);
+
+/** Throws a ConfigError naming the feed and the field unless `name` is a safe feed name. */
+export function assertFeedName(name: unknown, where: string): asserts name is string {
+  if (typeof name !== "string" || !FEED_NAME.test(name)) {
+    throw new ConfigError(
+      `${where}: name ${JSON.stringify(name)} is not a valid feed name ` +
+        `(upper-case letters, digits and _, starting with a letter; it becomes a folder and a table)`,
+    );
+  }
+}
+
+/** Validates one declaration (from code or JSON) and derives its lake mode. */
+export function validateFeed(input: unknown, where: string): Feed {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new ConfigError(`${where}: a feed must be an object`);
+  }
+  const raw = input as Record<string, unknown>;
+  assertFeedName(raw.name, where);
+  const name = raw.name;
+  const at = `${where} (feed ${name})`;
+
+  if (typeof raw.kind !== "string" || !KINDS.has(raw.kind)) {
+    throw new ConfigError(
+      `${at}: kind must be stream, table or static, got ${JSON.stringify(raw.kind)}`,
+    );
+  }
+  const kind = raw.kind as FeedKind;
+
+  if (!Array.isArray(raw.primaryKey) || raw.primaryKey.length === 0) {
+    throw new ConfigError(`${at}: primaryKey must be a non-empty list of field names`);
+  }
+  const primaryKey = raw.primaryKey.map((field, i) => fieldName(field, `${at}: primaryKey[${i}]`));
+
+  let timeField: string | undefined;
+  if (raw.timeField !== undefined) timeField = fieldName(raw.timeField, `${at}: timeField`);
+
+  const foreignKeys: ForeignKey[] = [];
+  if (raw.foreignKeys !== undefined) {
+    if (!Array.isArray(raw.foreignKeys)) throw new ConfigError(`${at}: foreignKeys must be a list`);
+    raw.foreignKeys.forEach((fk, i) => {
+      const f = fk as Record<string, unknown>;
+      if (typeof fk !== "object" || fk === null) {
+        throw new ConfigError(`${at}: foreignKeys[${i}] must be an object`);
+      }
+      const column = fieldName(f.column, `${at}: foreignKeys[${i}].column`);
+      assertFeedName(f.references, `${at}: foreignKeys[${i}].references`);
+      foreignKeys.push({ column, references: f.references });
+    });
+  }
+
+  let retentionDays: number | undefined;
+  if (raw.retentionDays !== undefined) {
+    if (!Number.isInteger(raw.retentionDays) || (raw.retentionDays as number) < 1) {
+      throw new ConfigError(`${at}: retentionDays must be a whole number of days >= 1`);
+    }
+    retentionDays = raw.retentionDays as number;
+  }
+
+  const columns: Record<string, ColumnType> = {};
+  if (raw.columns !== undefined) {
+    if (typeof raw.columns !== "object" || raw.columns === null || Array.isArray(raw.columns)) {
+      throw new ConfigError(
+        `${at}: columns must be an object of field name to TEXT, INTEGER or REAL`,
+      );
+    }
+    for (const [column, type] of Object.entries(raw.columns)) {
+      fieldName(column, `${at}: columns`);
+      if (typeof type !== "string" || !COLUMN_TYPES.has(type)) {
+        throw new ConfigError(
+          `${at}: column ${column} has type ${JSON.stringify(type)}; use TEXT, INTEGER or REAL`,
+        );
+      }
+      columns[column] = type as ColumnType;
+    }
+  }
+
+  for (const known of Object.keys(raw)) {
+    if (
+      !["name", "kind", "primaryKey", "timeField", "foreignKeys", "retentionDays", "columns"]
+        .includes(known)
+    ) {
+      throw new ConfigError(`${at}: unknown field ${JSON.stringify(known)}`);
+    }
+  }
+
+  return {
+    name,
+    kind,
+    mode: MODE_OF_KIND[kind],
+    primaryKey,
+    timeField,
+    foreignKeys,
+    retentionDays,
+    columns,
+  };
+}
+
+/** Checks references between feeds: every foreign key names a declared feed. */
+export function validateFeedSet(feeds: readonly Feed[]): void {
+  const names = new Set(feeds.map((f) => f.name));
+  for (const feed of feeds) {
+    for (const fk of feed.foreignKeys) {
+      if (!names.has(fk.references)) {
+        throw new ConfigError(
+          `feed ${feed.name}: foreign key ${fk.column} references unknown feed ${fk.references}`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * The key of a table-feed record: its primary-key values joined by "|". The processor uses it as
+ * the Kafka message key and the lake uses it to apply tombstones (null values), so both agree.
+ */
+export function recordKey(feed: Pick<Feed, "primaryKey">, value: Record<string, unknown>): string {
+  return feed.primaryKey.map((field) => String(value[field] ?? "")).join("|");
+}
+
+/** Feeds ordered so that every feed comes after the feeds its foreign keys reference. */
+export function inDependencyOrder(feeds: readonly Feed[]): Feed[] {
+  const byName = new Map(feeds.map((f) => [f.name, f]));
+  const ordered: Feed[] = [];
+  const seen = new Set<string>();
+  const visit = (feed: Feed, path: string[]) => {
+    if (seen.has(feed.name)) return;
+    if (path.includes(feed.name)) {
+      throw new ConfigError(
+        `feeds: foreign keys form a cycle: ${[...path, feed.name].join(" → ")}`,
+      );
+    }
+    for (const fk of feed.foreignKeys) {
+      const target = byName.get(fk.references);
+      if (target && target.name !== feed.name) visit(target, [...path, feed.name]);
+    }
+    seen.add(feed.name);
+    ordered.push(feed);
+  };
+  for (const feed of feeds) visit(feed, []);
+  return ordered;
+}
+
+function fieldName(value: unknown, where: string): string {
+  if (typeof value !== "string" || !FIELD_NAME.test(value)) {
+    throw new ConfigError(
+      `${where}: ${JSON.stringify(value)} is not a valid field name (letters, digits, _)`,
+    );
+  }
+  return value;
+}

@@ -1,0 +1,102 @@
+/**
+ * The one logger. Every line is an event with a stable name and fields (counts, feeds, durations).
+ * On a terminal it prints a short human line; otherwise one JSON object per line on stderr, so
+ * stdout stays free for command output. Fields whose name looks secret are never printed.
+ */
+export type Level = "debug" | "info" | "warn" | "error";
+export type Fields = Record<string, unknown>;
+
+const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const SECRET_FIELD = /token|secret|password|anonymization_?key|authorization/i;
+
+export interface LogSink {
+  write(line: string): void;
+}
+
+export interface LoggerOptions {
+  level?: Level;
+  /** Human-friendly lines (a terminal) instead of JSON lines. */
+  pretty?: boolean;
+  sink?: LogSink;
+}
+
+const encoder = new TextEncoder();
+const stderrSink: LogSink = { write: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")) };
+
+export class Logger {
+  #level: number;
+  #pretty: boolean;
+  #sink: LogSink;
+  #base: Fields;
+
+  constructor(options: LoggerOptions = {}, base: Fields = {}) {
+    this.#level = LEVELS[options.level ?? "info"];
+    this.#pretty = options.pretty ?? false;
+    this.#sink = options.sink ?? stderrSink;
+    this.#base = base;
+  }
+
+  /** A logger that adds `fields` to every event (e.g. `{ component: "lake" }`). */
+  child(fields: Fields): Logger {
+    const child = new Logger({}, { ...this.#base, ...fields });
+    child.#level = this.#level;
+    child.#pretty = this.#pretty;
+    child.#sink = this.#sink;
+    return child;
+  }
+
+  get pretty(): boolean {
+    return this.#pretty;
+  }
+
+  debug(event: string, fields: Fields = {}): void {
+    this.#emit("debug", event, fields);
+  }
+  info(event: string, fields: Fields = {}): void {
+    this.#emit("info", event, fields);
+  }
+  warn(event: string, fields: Fields = {}): void {
+    this.#emit("warn", event, fields);
+  }
+  error(event: string, fields: Fields = {}): void {
+    this.#emit("error", event, fields);
+  }
+
+  #emit(level: Level, event: string, fields: Fields): void {
+    if (LEVELS[level] < this.#level) return;
+    const all = redact({ ...this.#base, ...fields });
+    if (this.#pretty) {
+      const parts = Object.entries(all).map(([k, v]) => `${k}=${formatValue(v)}`);
+      const tag = level === "info" ? "" : `${level.toUpperCase()} `;
+      this.#sink.write(`${tag}${event}${parts.length ? " " + parts.join(" ") : ""}`);
+    } else {
+      this.#sink.write(JSON.stringify({ time: new Date().toISOString(), level, event, ...all }));
+    }
+  }
+}
+
+function redact(fields: Fields): Fields {
+  const out: Fields = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (SECRET_FIELD.test(key)) out[key] = "[redacted]";
+    else if (value instanceof Error) out[key] = value.message;
+    else out[key] = value;
+  }
+  return out;
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "string") return /\s/.test(value) ? JSON.stringify(value) : value;
+  return JSON.stringify(value);
+}
+
+/** Logger for the current process: pretty on a terminal, JSON lines otherwise (LOG_LEVEL, LOG_FORMAT). */
+export function createLogger(env: { get(name: string): string | undefined } = Deno.env): Logger {
+  const format = env.get("LOG_FORMAT");
+  const pretty = format === "pretty" || (format !== "json" && Deno.stderr.isTerminal());
+  const level = (env.get("LOG_LEVEL") ?? "info") as Level;
+  return new Logger({ pretty, level: level in LEVELS ? level : "info" });
+}
+
+/** A logger that drops everything: for unit tests and library defaults. */
+export const silentLogger = new Logger({ level: "error", sink: { write: () => {} } });

@@ -1,0 +1,109 @@
+/**
+ * The small interface the product uses to talk to Kafka. One implementation (kafkajs.ts) sits
+ * behind it, chosen in connect.ts, so swapping the client library is one file. Offsets are
+ * decimal strings (Kafka's are 64-bit).
+ */
+
+export interface KafkaRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  /** Kafka record timestamp, milliseconds since the epoch. */
+  timestamp: number;
+  headers: Record<string, string>;
+}
+
+export interface OutgoingRecord {
+  topic: string;
+  key: string | null;
+  /** null is a tombstone: it deletes `key` from a table feed. */
+  value: string | null;
+  headers?: Record<string, string>;
+  /** Milliseconds since the epoch; defaults to now. */
+  timestamp?: number;
+}
+
+/** A position in a partition: `offset` is the next offset to read. */
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** Records of one topic-partition, delivered in offset order. */
+export interface RecordBatch {
+  topic: string;
+  partition: number;
+  records: KafkaRecord[];
+  /** Where the consumer continues after this batch (past any transaction markers). */
+  nextOffset: string;
+  highWatermark: string;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts: the earliest record (default) or the end. */
+  fromBeginning?: boolean;
+  /** See only committed transactional records (default true). */
+  readCommitted?: boolean;
+  /**
+   * Commit `nextOffset` to the group after `onBatch` resolves (default true). The processor turns
+   * it off because it commits offsets inside its Kafka transaction.
+   */
+  commit?: boolean;
+  /** Resolve `done` once every partition has reached the end it had when consuming started. */
+  stopWhenCaughtUp?: boolean;
+  /** Called per batch; must resolve only once the batch is durably handled. */
+  onBatch(batch: RecordBatch): Promise<void>;
+  /** Bytes fetched per partition per request (default 4 MiB). */
+  maxBytesPerPartition?: number;
+}
+
+export interface ConsumerHandle {
+  /** Resolves when caught up (with stopWhenCaughtUp) or after stop(); rejects on a fatal error. */
+  done: Promise<void>;
+  /** Stops fetching, waits for the batch in hand, leaves the group. */
+  stop(): Promise<void>;
+}
+
+export interface Producer {
+  /** Sends and waits for the broker's acknowledgement (acks = all, idempotent). */
+  send(records: OutgoingRecord[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TransactionalProducer {
+  /**
+   * Produces `records` and commits the consumer group's `offsets` in one Kafka transaction: both
+   * happen or neither does.
+   */
+  sendWithOffsets(
+    records: OutgoingRecord[],
+    commit: { groupId: string; offsets: PartitionOffset[] },
+  ): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions?: number;
+  /** Log compaction, for changelog (table) topics. */
+  compact?: boolean;
+}
+
+export interface KafkaClient {
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  ensureTopics(specs: TopicSpec[]): Promise<void>;
+  listTopics(): Promise<string[]>;
+  /** The high watermark (next offset to be written) of every partition of `topic`. */
+  endOffsets(topic: string): Promise<PartitionOffset[]>;
+  /** Committed offsets of a group; partitions without a commit are left out. */
+  committedOffsets(groupId: string, topics: string[]): Promise<PartitionOffset[]>;
+  consume(options: ConsumeOptions): Promise<ConsumerHandle>;
+  producer(): Promise<Producer>;
+  transactionalProducer(transactionalId: string): Promise<TransactionalProducer>;
+  close(): Promise<void>;
+}

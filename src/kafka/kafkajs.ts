@@ -1,0 +1,376 @@
+/** KafkaClient on kafkajs (pure JavaScript, so it runs inside a compiled Deno binary). */
+import {
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer as KjsProducer,
+} from "kafkajs";
+import { UnavailableError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import type {
+  ConsumeOptions,
+  ConsumerHandle,
+  KafkaClient,
+  KafkaRecord,
+  OutgoingRecord,
+  PartitionOffset,
+  Producer,
+  TopicSpec,
+  TransactionalProducer,
+} from "./client.ts";
+
+export interface KafkaJsSettings {
+  brokers: string[];
+  clientId: string;
+}
+
+const decoder = new TextDecoder();
+
+export class KafkaJsClient implements KafkaClient {
+  #kafka: Kafka;
+  #log: Logger;
+  #admin?: Promise<Admin>;
+  #closers: (() => Promise<void>)[] = [];
+
+  constructor(settings: KafkaJsSettings, log: Logger) {
+    this.#log = log;
+    this.#kafka = new Kafka({
+      clientId: settings.clientId,
+      brokers: settings.brokers,
+      connectionTimeout: 3000,
+      requestTimeout: 30000,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 },
+      logLevel: logLevel.WARN,
+      // kafkajs reports retried, harmless conditions (a coordinator still loading) as errors;
+      // real failures reach us as rejected calls, so its own lines go to debug.
+      logCreator: () => (entry: LogEntry) => {
+        const { message, ...rest } = entry.log;
+        log.debug("kafka.client_log", { namespace: entry.namespace, message, error: rest.error });
+      },
+    });
+  }
+
+  #adminClient(): Promise<Admin> {
+    if (!this.#admin) {
+      const admin = this.#kafka.admin();
+      this.#admin = admin.connect().then(() => admin).catch((error) => {
+        this.#admin = undefined;
+        throw unavailable(error);
+      });
+      this.#closers.push(async () => {
+        if (this.#admin) await (await this.#admin.catch(() => undefined))?.disconnect();
+      });
+    }
+    return this.#admin;
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = await this.#adminClient();
+    const existing = new Set(await admin.listTopics());
+    const missing = specs.filter((spec) => !existing.has(spec.topic));
+    if (missing.length === 0) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((spec) => ({
+          topic: spec.topic,
+          numPartitions: spec.partitions ?? 1,
+          configEntries: spec.compact ? [{ name: "cleanup.policy", value: "compact" }] : [],
+        })),
+      });
+    } catch (error) {
+      // Another process may have created them between our list and create.
+      if (!/already exists/i.test(String((error as Error).message))) throw error;
+    }
+    this.#log.info("kafka.topics_created", { topics: missing.map((s) => s.topic) });
+  }
+
+  async listTopics(): Promise<string[]> {
+    return await (await this.#adminClient()).listTopics();
+  }
+
+  async endOffsets(topic: string): Promise<PartitionOffset[]> {
+    const admin = await this.#adminClient();
+    const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
+    return offsets.map((o) => ({ topic, partition: o.partition, offset: o.high }));
+  }
+
+  async #lowOffsets(topic: string): Promise<Map<number, string>> {
+    const admin = await this.#adminClient();
+    const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
+    return new Map(offsets.map((o) => [o.partition, o.low]));
+  }
+
+  async committedOffsets(groupId: string, topics: string[]): Promise<PartitionOffset[]> {
+    const admin = await this.#adminClient();
+    const result = await retryTransient(() => admin.fetchOffsets({ groupId, topics }));
+    return result.flatMap(({ topic, partitions }) =>
+      partitions
+        .filter((p) => p.offset !== "-1")
+        .map((p) => ({ topic, partition: p.partition, offset: p.offset }))
+    );
+  }
+
+  async consume(options: ConsumeOptions): Promise<ConsumerHandle> {
+    const consumer = this.#kafka.consumer({
+      groupId: options.groupId,
+      readUncommitted: options.readCommitted === false,
+      sessionTimeout: 10000,
+      heartbeatInterval: 2000,
+      rebalanceTimeout: 20000,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+      maxBytes: 64 * 1024 * 1024,
+      maxWaitTimeInMs: 500,
+      // Network and coordinator errors restart the fetch loop; errors from our own handler are
+      // caught in eachBatch and end the consumer (they are storage failures, not blips).
+      retry: { retries: 8, restartOnFailure: () => Promise.resolve(true) },
+    });
+    const commit = options.commit ?? true;
+    const tracker = options.stopWhenCaughtUp
+      ? await this.#catchUpTracker(options.groupId, options.topics, options.fromBeginning ?? true)
+      : undefined;
+
+    let settle!: { resolve: () => void; reject: (e: unknown) => void };
+    const done = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    let stopping: Promise<void> | undefined;
+    let failed = false;
+
+    const stop = (): Promise<void> => {
+      stopping ??= consumer.disconnect().then(() => settle.resolve(), (e) => settle.reject(e));
+      return stopping.then(() => done).catch(() => {});
+    };
+    const fail = (error: unknown) => {
+      failed = true;
+      settle.reject(error);
+      setTimeout(() => void consumer.disconnect().catch(() => {}), 0);
+    };
+
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) fail(event.payload.error);
+    });
+    if (tracker) {
+      consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+        const { topic, partition, lastOffset } = event.payload;
+        if (tracker.advance(topic, partition, BigInt(lastOffset) + 1n)) void stop();
+      });
+    }
+
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: options.topics,
+        fromBeginning: options.fromBeginning ?? true,
+      });
+    } catch (error) {
+      await consumer.disconnect().catch(() => {});
+      throw unavailable(error);
+    }
+
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async (payload: EachBatchPayload) => {
+        if (failed || stopping) return;
+        const { batch } = payload;
+        const records: KafkaRecord[] = batch.messages.map((m) => ({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key ?? null,
+          value: m.value ?? null,
+          timestamp: Number(m.timestamp),
+          headers: decodeHeaders(m.headers),
+        }));
+        const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+        try {
+          await options.onBatch({
+            topic: batch.topic,
+            partition: batch.partition,
+            records,
+            nextOffset,
+            highWatermark: batch.highWatermark,
+          });
+          payload.resolveOffset(batch.lastOffset());
+          if (commit) {
+            await consumer.commitOffsets([{
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: nextOffset,
+            }]);
+          }
+          await payload.heartbeat();
+        } catch (error) {
+          fail(error);
+        }
+      },
+    });
+
+    if (tracker?.caughtUp()) void stop();
+    this.#closers.push(stop);
+    return { done, stop };
+  }
+
+  /** Positions per partition, compared with the ends the topics had when consuming started. */
+  async #catchUpTracker(groupId: string, topics: string[], fromBeginning: boolean) {
+    const ends = new Map<string, bigint>();
+    const positions = new Map<string, bigint>();
+    const committed = new Map(
+      (await this.committedOffsets(groupId, topics)).map((
+        o,
+      ) => [`${o.topic}:${o.partition}`, BigInt(o.offset)]),
+    );
+    for (const topic of topics) {
+      const lows = await this.#lowOffsets(topic);
+      for (const end of await this.endOffsets(topic)) {
+        const id = `${topic}:${end.partition}`;
+        ends.set(id, BigInt(end.offset));
+        const start = committed.get(id) ??
+          (fromBeginning ? BigInt(lows.get(end.partition) ?? "0") : BigInt(end.offset));
+        positions.set(id, start);
+      }
+    }
+    const caughtUp = () => [...ends].every(([id, end]) => (positions.get(id) ?? 0n) >= end);
+    return {
+      caughtUp,
+      advance(topic: string, partition: number, next: bigint): boolean {
+        const id = `${topic}:${partition}`;
+        if (next > (positions.get(id) ?? 0n)) positions.set(id, next);
+        return caughtUp();
+      },
+    };
+  }
+
+  async producer(): Promise<Producer> {
+    const producer = this.#kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await connect(producer);
+    this.#closers.push(() => producer.disconnect());
+    return {
+      send: async (records) => {
+        if (records.length === 0) return;
+        await producer.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+      },
+      close: () => producer.disconnect(),
+    };
+  }
+
+  async transactionalProducer(transactionalId: string): Promise<TransactionalProducer> {
+    const producer = this.#kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60000,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await connect(producer);
+    this.#closers.push(() => producer.disconnect());
+    return {
+      sendWithOffsets: async (records, commit) => {
+        const tx = await producer.transaction();
+        try {
+          if (records.length > 0) {
+            await tx.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+          }
+          if (commit.offsets.length > 0) {
+            await tx.sendOffsets({
+              consumerGroupId: commit.groupId,
+              topics: groupByTopic(commit.offsets),
+            });
+          }
+          await tx.commit();
+        } catch (error) {
+          await tx.abort().catch(() => {});
+          throw error;
+        }
+      },
+      close: () => producer.disconnect(),
+    };
+  }
+
+  async close(): Promise<void> {
+    const closers = this.#closers.splice(0).reverse();
+    for (const close of closers) await close().catch(() => {});
+  }
+}
+
+async function connect(producer: KjsProducer): Promise<void> {
+  try {
+    await producer.connect();
+  } catch (error) {
+    throw unavailable(error);
+  }
+}
+
+/**
+ * Retries a call that fails while a fresh broker is still settling (the group coordinator loads,
+ * a new topic has no leader yet); kafkajs retries some of these itself, not all.
+ */
+async function retryTransient<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true ||
+        /coordinator|leader|not available|loading/i.test(String((error as Error).message));
+      if (!retriable || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
+function unavailable(error: unknown): Error {
+  if (error instanceof UnavailableError) return error;
+  return new UnavailableError(`Kafka is not reachable: ${(error as Error).message}`, {
+    cause: error,
+  });
+}
+
+function decodeHeaders(headers: Record<string, unknown> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined || value === null) continue;
+    out[name] = typeof value === "string" ? value : decoder.decode(value as Uint8Array);
+  }
+  return out;
+}
+
+function toTopicMessages(records: OutgoingRecord[]) {
+  const byTopic = new Map<
+    string,
+    {
+      key: string | null;
+      value: string | null;
+      headers?: Record<string, string>;
+      timestamp?: string;
+    }[]
+  >();
+  for (const r of records) {
+    let list = byTopic.get(r.topic);
+    if (!list) byTopic.set(r.topic, list = []);
+    list.push({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
+    });
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+function groupByTopic(offsets: PartitionOffset[]) {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    let list = byTopic.get(o.topic);
+    if (!list) byTopic.set(o.topic, list = []);
+    list.push({ partition: o.partition, offset: o.offset });
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
+}
