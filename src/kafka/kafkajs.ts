@@ -1,7 +1,6 @@
 /** KafkaClient on kafkajs (pure JavaScript, so it runs inside a compiled Deno binary). */
 import {
   type Admin,
-  type Consumer,
   type EachBatchPayload,
   Kafka,
   type LogEntry,
