@@ -1,9 +1,34 @@
+/** `audit-pii`: fails (exit 1) when the lake or the warehouse holds personal data. */
+import { existsSync } from "node:fs";
+import { describeFinding, scanForPii } from "../governance/pii_scan.ts";
+import { openWarehouse } from "../warehouse/db.ts";
 import type { Command } from "./command.ts";
-import { notYet } from "./not_yet.ts";
 
 export const auditPiiCommand: Command = {
-  summary: "",
-  usage: "audit_pii",
+  summary: "scan lake and warehouse for emails, unmasked IPv4 and raw user ids (exit 1 if any)",
+  usage: "audit-pii",
   options: {},
-  run: () => Promise.resolve(notYet("audit_pii")),
+  async run(ctx) {
+    const path = ctx.config.warehousePath;
+    // Read-only, and only if it exists: an audit creates nothing.
+    const db = existsSync(path) ? openWarehouse(path, { readOnly: true }) : undefined;
+    try {
+      const report = await scanForPii({ lakeDir: ctx.config.dataLakeDir, db });
+      const { files, lines, tables, values } = report.scanned;
+      ctx.print(
+        `scanned ${files} lake file(s) (${lines} lines) and ${tables} warehouse table(s) ` +
+          `(${values} candidate values)`,
+      );
+      ctx.log.info("pii_scan.done", { files, lines, tables, findings: report.findings.length });
+      if (report.findings.length === 0) {
+        ctx.print("no personal data found");
+        return 0;
+      }
+      ctx.print(`personal data found in ${report.findings.length} place(s):`);
+      for (const finding of report.findings) ctx.print(`  ${describeFinding(finding)}`);
+      return 1;
+    } finally {
+      db?.close();
+    }
+  },
 };

@@ -7,7 +7,8 @@ export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
 
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-const SECRET_FIELD = /token|secret|password|anonymization_?key|authorization/i;
+/** Field names whose values are secrets: never logged (here) and never audited (governance). */
+export const SECRET_FIELD = /token|secret|password|anonymization_?key|authorization/i;
 
 export interface LogSink {
   write(line: string): void;
