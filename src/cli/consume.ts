@@ -1,9 +1,60 @@
+/** `consume [--once] [--feeds A,B]`: Kafka feed topics → the data lake. */
+import type { Config } from "../config/config.ts";
+import type { Feed } from "../config/feeds.ts";
+import { ValidationError } from "../core/errors.ts";
+import { connectKafka } from "../kafka/connect.ts";
+import { startLakeConsumer } from "../lake/consumer.ts";
 import type { Command } from "./command.ts";
-import { notYet } from "./not_yet.ts";
 
 export const consumeCommand: Command = {
-  summary: "",
-  usage: "consume",
-  options: {},
-  run: () => Promise.resolve(notYet("consume")),
+  summary: "Consume the feed topics into the data lake (--once: until caught up)",
+  usage: "consume [--once] [--feeds A,B]",
+  options: { once: { type: "boolean" }, feeds: { type: "string" } },
+  async run(ctx) {
+    const feeds = selectFeeds(ctx.config, ctx.values.feeds as string | undefined);
+    const kafka = connectKafka(ctx.config, ctx.log);
+    try {
+      const consumer = await startLakeConsumer({
+        config: ctx.config,
+        kafka,
+        log: ctx.log,
+        feeds,
+        once: ctx.values.once === true,
+        signal: ctx.signal,
+        progress: true,
+      });
+      const stats = await consumer.done;
+      ctx.print(
+        `${"feed".padEnd(32)} ${"written".padStart(10)} ${"rejected".padStart(10)} ${
+          "ignored".padStart(10)
+        }`,
+      );
+      for (const [feed, c] of Object.entries(stats)) {
+        ctx.print(
+          `${feed.padEnd(32)} ${String(c.written).padStart(10)} ${
+            String(c.rejected).padStart(10)
+          } ${String(c.ignored).padStart(10)}`,
+        );
+      }
+      return 0;
+    } finally {
+      await kafka.close();
+    }
+  },
 };
+
+/** The feeds named by `--feeds` (all feeds without it); unknown names are one clear error. */
+export function selectFeeds(config: Pick<Config, "feeds">, list: string | undefined): Feed[] {
+  if (list === undefined) return [...config.feeds];
+  const names = list.split(",").map((n) => n.trim()).filter(Boolean);
+  if (names.length === 0) throw new ValidationError("--feeds: give at least one feed name");
+  const unknown = names.filter((n) => !config.feeds.some((f) => f.name === n));
+  if (unknown.length > 0) {
+    throw new ValidationError(
+      `--feeds: unknown feed${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${
+        config.feeds.map((f) => f.name).join(", ")
+      })`,
+    );
+  }
+  return config.feeds.filter((f) => names.includes(f.name));
+}

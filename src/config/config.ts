@@ -54,6 +54,8 @@ export const ENV_VARS = [
   "ADMIN_TOKEN",
   "BLACKLIST_USER_IDS",
   "BLACKLIST_COUNTRIES",
+  "RAW_TOPIC",
+  "REJECTED_TOPIC",
 ] as const;
 
 export interface LoadConfigOptions {
@@ -90,8 +92,9 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     ),
     anonymizationKey: nonEmpty(env.get("ANONYMIZATION_KEY")),
     adminToken: nonEmpty(env.get("ADMIN_TOKEN")),
-    rawTopic: DEFAULTS.rawTopic,
-    rejectedTopic: DEFAULTS.rejectedTopic,
+    // Overridable so tests and benchmarks can run the processor on topics of their own.
+    rawTopic: nonEmpty(env.get("RAW_TOPIC")) ?? DEFAULTS.rawTopic,
+    rejectedTopic: nonEmpty(env.get("REJECTED_TOPIC")) ?? DEFAULTS.rejectedTopic,
     blacklist: {
       userIds: parseList(env.get("BLACKLIST_USER_IDS")) ?? [...DEFAULTS.blacklistUserIds],
       countries: parseList(env.get("BLACKLIST_COUNTRIES")) ?? [...DEFAULTS.blacklistCountries],
@@ -108,8 +111,13 @@ export function buildFeeds(base: FeedDeclaration[], extra: unknown[]): Feed[] {
     const feed = validateFeed(decl, `settings.ts feeds[${i}]`);
     byName.set(feed.name, feed);
   });
+  const fromFile = new Set<string>();
   extra.forEach((decl, i) => {
     const feed = validateFeed(decl, `FEEDS_FILE feeds[${i}]`);
+    if (fromFile.has(feed.name)) {
+      throw new ConfigError(`FEEDS_FILE feeds[${i}]: feed ${feed.name} is declared twice`);
+    }
+    fromFile.add(feed.name);
     byName.set(feed.name, feed);
   });
   const feeds = [...byName.values()];
@@ -158,7 +166,8 @@ function parseBrokers(value: string): string[] {
     throw new ConfigError("KAFKA_BROKERS is empty; use host:port[,host:port]");
   }
   for (const broker of brokers) {
-    if (!/^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(broker)) {
+    const port = Number(/:(\d{1,5})$/.exec(broker)?.[1]);
+    if (!/^[A-Za-z0-9.\-_\[\]:]+:\d{1,5}$/.test(broker) || port < 1 || port > 65535) {
       throw new ConfigError(`KAFKA_BROKERS: ${JSON.stringify(broker)} is not host:port`);
     }
   }
@@ -173,7 +182,8 @@ function parseInteger(
   max: number,
 ): number {
   if (value === undefined || value.trim() === "") return fallback;
-  const n = Number(value);
+  // Plain decimal digits only: Number() would also take "0x50", "1e3" or "12.0".
+  const n = /^\s*-?\d+\s*$/.test(value) ? Number(value) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     throw new ConfigError(
       `${name} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
@@ -191,7 +201,9 @@ function parseList(value: string | undefined): string[] | undefined {
 function parseSchedule(value: string | undefined): string {
   const schedule = nonEmpty(value) ?? DEFAULTS.pipelineSchedule;
   const fields = schedule.split(/\s+/);
-  if (fields.length !== 5 || !fields.every((f) => /^[\d*\/,\-]+$/.test(f))) {
+  if (
+    fields.length !== 5 || !fields.every((f, i) => /^[\d*\/,\-]+$/.test(f) && inRange(f, i))
+  ) {
     throw new ConfigError(
       `PIPELINE_SCHEDULE must be a cron expression of five fields (e.g. "*/10 * * * *"), got ${
         JSON.stringify(schedule)
@@ -199,4 +211,16 @@ function parseSchedule(value: string | undefined): string {
     );
   }
   return schedule;
+}
+
+/** Highest value of each cron field (minute, hour, day of month, month, day of week). */
+const CRON_MAX = [59, 23, 31, 12, 7];
+
+/** Every number in a cron field (steps aside) is within that field's range. */
+function inRange(field: string, index: number): boolean {
+  return field.split(",").every((part) => {
+    const [range, step] = part.split("/");
+    if (step !== undefined && !/^\d+$/.test(step)) return false;
+    return range.split("-").every((n) => n === "*" || Number(n) <= CRON_MAX[index]);
+  });
 }

@@ -60,6 +60,11 @@ export interface ConsumeOptions {
   onBatch(batch: RecordBatch): Promise<void>;
   /** Bytes fetched per partition per request (default 4 MiB). */
   maxBytesPerPartition?: number;
+  /**
+   * Batches of different partitions handled at once (default 1). Above 1, `onBatch` calls for
+   * different partitions may overlap; those of one partition never do, and stay in order.
+   */
+  partitionsConcurrently?: number;
 }
 
 export interface ConsumerHandle {

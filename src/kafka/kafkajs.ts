@@ -172,7 +172,7 @@ export class KafkaJsClient implements KafkaClient {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
       eachBatch: async (payload: EachBatchPayload) => {
         if (failed || stopping) return;
         const { batch } = payload;
