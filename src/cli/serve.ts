@@ -1,9 +1,16 @@
+import { serve } from "../service/serve.ts";
 import type { Command } from "./command.ts";
-import { notYet } from "./not_yet.ts";
 
 export const serveCommand: Command = {
-  summary: "",
-  usage: "serve",
-  options: {},
-  run: () => Promise.resolve(notYet("serve")),
+  summary: "Run the lake consumer, the processor, the schedule and the HTTP API",
+  usage: "serve [--no-process]",
+  options: { "no-process": { type: "boolean" } },
+  async run(ctx) {
+    await serve({
+      config: ctx.config,
+      log: ctx.log,
+      signal: ctx.signal,
+      process: !ctx.values["no-process"],
+    });
+  },
 };

@@ -1,0 +1,120 @@
+/**
+ * GET /feeds (those the caller may read), GET /feeds/:feed/rows (read), POST
+ * /feeds/:feed/records (write). A name that is not a declared feed is 404 before anything else,
+ * so no odd name ever reaches a path or a query.
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { findFeed } from "../src/config/config.ts";
+import { type Feed, recordKey } from "../src/config/feeds.ts";
+import { NotFoundError, ValidationError } from "../src/core/errors.ts";
+import { can } from "../src/governance/permissions.ts";
+import type { Producer } from "../src/kafka/client.ts";
+import { eventDay, typeProblem } from "../src/lake/records.ts";
+import { readRows } from "../src/warehouse/query.ts";
+import { allowed, requireAccount } from "./auth.ts";
+import { jsonBody } from "./body.ts";
+import type { AppDeps, AppEnv } from "./deps.ts";
+
+/** Most records one POST may carry. */
+export const MAX_RECORDS_PER_POST = 1000;
+const PAGING_PARAMS = new Set(["limit", "cursor"]);
+
+export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.use("*", requireAccount);
+  let producer: Promise<Producer> | undefined;
+
+  app.get("/", (c) => {
+    const permissions = c.get("permissions");
+    const feeds = deps.config.feeds.filter((feed) => can(permissions, "read", feed.name));
+    return c.json({
+      feeds: feeds.map((feed) => ({
+        name: feed.name,
+        kind: feed.kind,
+        mode: feed.mode,
+        primaryKey: feed.primaryKey,
+        columns: feed.columns,
+        write: can(permissions, "write", feed.name),
+      })),
+    });
+  });
+
+  app.get("/:feed/rows", (c) => {
+    const feed = feedOf(deps, c);
+    allowed(c, "read", feed.name);
+    const limitText = c.req.query("limit");
+    const limit = limitText === undefined ? undefined : Number(limitText);
+    if (limit !== undefined && (!/^\d+$/.test(limitText!) || !Number.isInteger(limit))) {
+      throw new ValidationError(`limit must be a whole number, got ${JSON.stringify(limitText)}`);
+    }
+    const filters: Record<string, string> = {};
+    for (const [name, values] of Object.entries(c.req.queries())) {
+      if (PAGING_PARAMS.has(name)) continue;
+      if (values.length > 1) {
+        throw new ValidationError(`filter ${JSON.stringify(name)} is given more than once`);
+      }
+      filters[name] = values[0];
+    }
+    const page = readRows(deps.db, feed, { limit, cursor: c.req.query("cursor"), filters });
+    return c.json({ feed: feed.name, count: page.rows.length, ...page });
+  });
+
+  app.post("/:feed/records", async (c) => {
+    const feed = feedOf(deps, c);
+    allowed(c, "write", feed.name);
+    const records = validateRecords(feed, await jsonBody(c));
+    producer ??= deps.kafka.producer();
+    await (await producer).send(records.map((value) => ({
+      topic: feed.name,
+      key: recordKey(feed, value),
+      value: JSON.stringify(value),
+    })));
+    deps.log.info("api.records_produced", { feed: feed.name, records: records.length });
+    return c.json({ feed: feed.name, accepted: records.length }, 202);
+  });
+  return app;
+}
+
+function feedOf(deps: AppDeps, c: Context<AppEnv>): Feed {
+  const name = c.req.param("feed") ?? "";
+  const feed = findFeed(deps.config, name);
+  if (!feed) throw new NotFoundError(`unknown feed ${JSON.stringify(name.slice(0, 100))}`);
+  return feed;
+}
+
+/** Records of a POST: each an object of declared columns, typed, with its primary key. */
+export function validateRecords(feed: Feed, body: unknown): Record<string, unknown>[] {
+  const list = Array.isArray(body) ? body : [body];
+  if (list.length === 0) {
+    throw new ValidationError("no records: send an object or a non-empty array");
+  }
+  if (list.length > MAX_RECORDS_PER_POST) {
+    throw new ValidationError(`at most ${MAX_RECORDS_PER_POST} records per request`);
+  }
+  return list.map((record, i) => {
+    const where = `Cannot accept ${feed.name} record ${i}`;
+    if (typeof record !== "object" || record === null || Array.isArray(record)) {
+      throw new ValidationError(`${where}: a record must be a JSON object`);
+    }
+    const value = record as Record<string, unknown>;
+    // Only declared columns: undeclared fields (personal data among them) never reach a topic.
+    for (const field of Object.keys(value)) {
+      if (!(field in feed.columns)) {
+        throw new ValidationError(
+          `${where}: unknown field ${JSON.stringify(field.slice(0, 100))}; declared: ${
+            Object.keys(feed.columns).join(", ")
+          }`,
+        );
+      }
+    }
+    const problem = typeProblem(feed, value);
+    if (problem) throw new ValidationError(`${where}: ${problem}`);
+    if (feed.kind === "stream" && feed.timeField && eventDay(value[feed.timeField]) === null) {
+      throw new ValidationError(
+        `${where}: time field ${feed.timeField} must be an ISO 8601 time`,
+      );
+    }
+    return value;
+  });
+}

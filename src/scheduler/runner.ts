@@ -1,0 +1,250 @@
+/**
+ * Runs warehouse jobs (load, cleanup, pipeline = load then cleanup) one at a time: takes the job
+ * lock, records the run in JOB_RUNS, audits it, and logs it the way the seed's pipeline did,
+ * with counts. The schedule, the API and the CLI all start jobs through here.
+ */
+import { ConflictError, DomainError, NotFoundError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import { type Database, openWarehouse } from "../warehouse/db.ts";
+import { acquireJobLock, type LockOptions } from "./lock.ts";
+import {
+  ensureJobTables,
+  finishRun,
+  insertRun,
+  JOB_NAMES,
+  type JobCounts,
+  type JobName,
+  type JobRun,
+  type Outcome,
+  runById,
+  type Trigger,
+} from "./store.ts";
+
+export interface JobContext {
+  /** A connection of the job's own, closed when the job ends. */
+  db: Database;
+  log: Logger;
+  /** Who started the run (for the audit rows the job writes). */
+  actor: string;
+  /** Aborted on shutdown: the job finishes or rolls back its current transaction. */
+  signal: AbortSignal;
+}
+
+/** A job reports what it did as named counts (rows_loaded, partitions_deleted, ...). */
+export type JobFn = (ctx: JobContext) => Promise<JobCounts>;
+
+export interface JobSet {
+  load: JobFn;
+  cleanup: JobFn;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  target?: string;
+  outcome: "ok" | "denied" | "error";
+  detail?: Record<string, unknown>;
+}
+
+export interface JobRunnerOptions {
+  warehousePath: string;
+  log: Logger;
+  jobs: JobSet;
+  /** Records the run in AUDIT_LOG (governance); optional in unit tests. */
+  audit?: (db: Database, entry: AuditEntry) => void;
+  lock?: LockOptions;
+}
+
+export interface StartOptions {
+  trigger: Trigger;
+  /** Who asked: "scheduler", an account name, or "cli". */
+  actor: string;
+  signal?: AbortSignal;
+}
+
+export interface StartedRun {
+  /** The run as recorded when it started (outcome "running"). */
+  run: JobRun;
+  /** Resolves with the finished run (never rejects: failures are an outcome). */
+  done: Promise<JobRun>;
+}
+
+export function isJobName(name: string): name is JobName {
+  return (JOB_NAMES as readonly string[]).includes(name);
+}
+
+export class JobRunner {
+  #options: JobRunnerOptions;
+  #running = new Set<Promise<JobRun>>();
+  #shutdown = new AbortController();
+
+  constructor(options: JobRunnerOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Takes the lock and starts `job`; throws ConflictError at once when another run (in this or
+   * another process) holds the lock, NotFoundError for unknown jobs.
+   */
+  start(job: string, options: StartOptions): StartedRun {
+    if (!isJobName(job)) {
+      throw new NotFoundError(
+        `unknown job ${JSON.stringify(job)}; jobs are ${JOB_NAMES.join(", ")}`,
+      );
+    }
+    if (this.#shutdown.signal.aborted) {
+      throw new ConflictError(`Cannot run ${job}: the service is shutting down`);
+    }
+    const { warehousePath, log } = this.#options;
+    const lockDb = openWarehouse(warehousePath);
+    let lock;
+    try {
+      lock = acquireJobLock(lockDb, job, this.#options.lock);
+    } catch (error) {
+      lockDb.close();
+      if (error instanceof ConflictError) {
+        log.warn("job.refused", { job, trigger: options.trigger, reason: error.message });
+      }
+      throw error;
+    }
+
+    let db: Database | undefined;
+    let run: JobRun;
+    try {
+      db = openWarehouse(warehousePath);
+      ensureJobTables(db);
+      const id = insertRun(db, {
+        job,
+        trigger: options.trigger,
+        actor: options.actor,
+        startedAt: new Date().toISOString(),
+      });
+      run = runById(db, id)!;
+    } catch (error) {
+      lock.release();
+      lockDb.close();
+      db?.close();
+      throw error;
+    }
+    const jobDb = db;
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.#shutdown.signal])
+      : this.#shutdown.signal;
+
+    const done = this.#execute(job, run, jobDb, signal).finally(() => {
+      lock.release();
+      lockDb.close();
+      jobDb.close();
+      this.#running.delete(done);
+    });
+    this.#running.add(done);
+    return { run, done };
+  }
+
+  /** Starts `job` and waits for it to end. */
+  async run(job: string, options: StartOptions): Promise<JobRun> {
+    return await this.start(job, options).done;
+  }
+
+  /** Whether a job of this runner is in progress. */
+  get busy(): boolean {
+    return this.#running.size > 0;
+  }
+
+  /** Asks running jobs to stop (they finish or roll back) and waits for them. */
+  async shutdown(): Promise<void> {
+    this.#shutdown.abort();
+    await Promise.allSettled([...this.#running]);
+  }
+
+  async #execute(job: JobName, run: JobRun, db: Database, signal: AbortSignal): Promise<JobRun> {
+    const log = this.#options.log.child({ component: "scheduler", job, run_id: run.id });
+    const started = performance.now();
+    log.info("pipeline.start", {
+      message: job === "pipeline"
+        ? "PIPELINE START: Data Lake → SQLite warehouse, then retention cleanup"
+        : `JOB START: ${job}`,
+      trigger: run.trigger,
+      actor: run.actor,
+    });
+
+    const steps: ("load" | "cleanup")[] = job === "pipeline" ? ["load", "cleanup"] : [job];
+    const counts: JobCounts = {};
+    let outcome: Outcome = "ok";
+    let errorText: string | undefined;
+    for (const step of steps) {
+      if (signal.aborted) {
+        outcome = "interrupted";
+        break;
+      }
+      const stepStarted = performance.now();
+      try {
+        const stepCounts = await this.#options.jobs[step]({
+          db,
+          log: log.child({ step }),
+          actor: run.actor,
+          signal,
+        });
+        for (const [key, value] of Object.entries(stepCounts)) {
+          counts[key] = (counts[key] ?? 0) + value;
+        }
+        log.info("pipeline.step_finished", {
+          step,
+          seconds: seconds(performance.now() - stepStarted),
+          ...stepCounts,
+        });
+      } catch (error) {
+        outcome = signal.aborted ? "interrupted" : "error";
+        errorText = error instanceof Error ? error.message : String(error);
+        log.error("pipeline.step_failed", {
+          step,
+          error: errorText,
+          kind: error instanceof DomainError ? error.name : "Error",
+        });
+        break;
+      }
+    }
+
+    const durationMs = performance.now() - started;
+    finishRun(db, run.id, {
+      finishedAt: new Date().toISOString(),
+      outcome,
+      durationMs,
+      counts,
+      error: errorText,
+    });
+    const secs = seconds(durationMs);
+    if (outcome === "ok") {
+      log.info("pipeline.finished", {
+        message: `${job === "pipeline" ? "Pipeline" : `Job ${job}`} finished successfully: ` +
+          `${counts.rows_loaded ?? 0} rows loaded, ${
+            counts.partitions_deleted ?? 0
+          } partitions deleted in ${secs} s`,
+        seconds: secs,
+        ...counts,
+      });
+    } else {
+      log.error("pipeline.failed", {
+        message: `${job} ${
+          outcome === "interrupted" ? "was interrupted" : "failed"
+        } after ${secs} s`,
+        outcome,
+        error: errorText,
+        seconds: secs,
+        ...counts,
+      });
+    }
+    this.#options.audit?.(db, {
+      actor: run.actor,
+      action: `job.${job}`,
+      target: job,
+      outcome: outcome === "ok" ? "ok" : "error",
+      detail: { run_id: run.id, trigger: run.trigger, outcome, counts, seconds: secs },
+    });
+    return runById(db, run.id)!;
+  }
+}
+
+function seconds(ms: number): number {
+  return Math.round(ms / 10) / 100;
+}

@@ -1,0 +1,142 @@
+/**
+ * `serve`: the lake consumer, the processor (unless disabled), the schedule and the API in one
+ * process. On abort (SIGINT/SIGTERM) it stops in the order that loses nothing: stop taking HTTP
+ * calls and cron ticks, stop reading Kafka (the lake flushes and commits the batch in hand), let
+ * the running job finish or roll back, then close Kafka and SQLite.
+ */
+import { createApp } from "../../routes/app.ts";
+import type { Config } from "../config/config.ts";
+import { UnavailableError } from "../core/errors.ts";
+import type { Logger } from "../core/log.ts";
+import { bootstrapAdmin } from "../governance/accounts.ts";
+import { audit } from "../governance/audit.ts";
+import { ensureGovernanceSchema } from "../governance/schema.ts";
+import type { KafkaClient } from "../kafka/client.ts";
+import { connectKafka } from "../kafka/connect.ts";
+import { startLakeConsumer } from "../lake/consumer.ts";
+import { startProcessor } from "../processor/processor.ts";
+import { JobRunner } from "../scheduler/runner.ts";
+import { type CronFn, startSchedule } from "../scheduler/schedule.ts";
+import { ensureJobTables } from "../scheduler/store.ts";
+import { openWarehouse } from "../warehouse/db.ts";
+import { warehouseJobs } from "./jobs.ts";
+import { ServiceStats } from "./stats.ts";
+
+export interface ServeOptions {
+  config: Config;
+  log: Logger;
+  /** Aborting it shuts the service down cleanly. */
+  signal: AbortSignal;
+  /** Run the processor too (default true; `--no-process` when ksqlDB does that job). */
+  process?: boolean;
+  /** Replaces Deno.cron (tests). */
+  cron?: CronFn;
+  /** Replaces the client from connectKafka (tests). */
+  kafka?: KafkaClient;
+  /** Called once the API listens, with its port. */
+  onListen?: (port: number) => void;
+}
+
+export async function serve(options: ServeOptions): Promise<void> {
+  const { config, signal } = options;
+  const log = options.log.child({ component: "serve" });
+  const kafka = options.kafka ?? connectKafka(config, options.log);
+  const db = openWarehouse(config.warehousePath);
+  const stop = new AbortController();
+  const stopAll = () => stop.abort();
+  signal.addEventListener("abort", stopAll, { once: true });
+  if (signal.aborted) stopAll();
+
+  let server: Deno.HttpServer | undefined;
+  let runner: JobRunner | undefined;
+  const parts: { name: string; stop(): Promise<void>; done: Promise<unknown> }[] = [];
+  try {
+    ensureGovernanceSchema(db);
+    ensureJobTables(db);
+    if (config.adminToken) bootstrapAdmin(db, config.adminToken, log);
+
+    // The API first: a port already in use fails before anything reads Kafka.
+    const stats = new ServiceStats();
+    runner = new JobRunner({
+      warehousePath: config.warehousePath,
+      log: options.log,
+      jobs: warehouseJobs(config, stats),
+      audit: (jobDb, entry) => audit(jobDb, entry),
+    });
+    const app = createApp({ config, db, log: options.log, kafka, runner, stats });
+    try {
+      server = Deno.serve({
+        port: config.port,
+        signal: stop.signal,
+        onListen: ({ port, hostname }) => {
+          log.info("serve.listening", { url: `http://${hostname}:${port}`, port });
+          options.onListen?.(port);
+        },
+      }, app.fetch);
+    } catch (error) {
+      throw new UnavailableError(
+        `Cannot listen on port ${config.port}: ${(error as Error).message} (set PORT)`,
+      );
+    }
+
+    const consumer = await startLakeConsumer({
+      config,
+      kafka,
+      log: options.log,
+      feeds: config.feeds,
+      signal: stop.signal,
+    });
+    parts.push({ name: "lake", ...consumer });
+    stats.lake = () =>
+      Object.fromEntries(
+        Object.entries(consumer.stats()).map((
+          [feed, c],
+        ) => [feed, { consumed: c.written, rejected: c.rejected }]),
+      );
+    if (options.process ?? true) {
+      const processor = startProcessor({ config, kafka, log: options.log, signal: stop.signal });
+      parts.push({ name: "processor", ...processor });
+      stats.processor = () => processor.stats();
+    }
+
+    startSchedule({
+      schedule: config.pipelineSchedule,
+      runner,
+      log,
+      signal: stop.signal,
+      cron: options.cron,
+    });
+
+    // Runs until a signal, or until a part fails (then serve fails after a clean stop).
+    const failed = Promise.race(
+      parts.map((part) =>
+        part.done.then(
+          () => {
+            if (!stop.signal.aborted) throw new Error(`${part.name} stopped unexpectedly`);
+          },
+          (error) => {
+            throw error;
+          },
+        )
+      ),
+    );
+    const aborted = new Promise<void>((resolve) =>
+      stop.signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+    let failure: unknown;
+    await Promise.race([aborted, failed.catch((error) => (failure = error))]);
+    log.info("serve.stopping", { reason: failure ? "failure" : "signal" });
+    stop.abort();
+    if (failure) throw failure;
+  } finally {
+    stop.abort();
+    signal.removeEventListener("abort", stopAll);
+    await server?.finished.catch(() => {});
+    await Promise.allSettled(parts.map((part) => part.stop()));
+    await Promise.allSettled(parts.map((part) => part.done));
+    await runner?.shutdown();
+    await kafka.close().catch(() => {});
+    db.close();
+    log.info("serve.stopped", {});
+  }
+}

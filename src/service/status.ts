@@ -1,0 +1,130 @@
+/**
+ * What /status and the `status` command show: Kafka reachability and lag per feed, last and next
+ * run of each job, lake size and warehouse rows per feed. No secrets: no tokens, no keys.
+ */
+import type { Config } from "../config/config.ts";
+import type { KafkaClient } from "../kafka/client.ts";
+import { lakeSizes } from "../lake/layout.ts";
+import { nextRun } from "../scheduler/cron.ts";
+import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
+import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
+import type { Database } from "../warehouse/db.ts";
+import { rowCounts } from "../warehouse/query.ts";
+
+export interface FeedStatus {
+  name: string;
+  kind: string;
+  /** Messages not yet in the lake (end offsets − committed offsets); null when unknown. */
+  lag: number | null;
+  lake: { files: number; bytes: number };
+  warehouseRows: number;
+}
+
+export interface JobStatus {
+  job: JobName;
+  schedule: string | null;
+  lastRun: JobRun | null;
+  nextRun: string | null;
+}
+
+export interface ServiceStatus {
+  time: string;
+  kafka: { brokers: string[]; connected: boolean; error?: string; groupId: string };
+  running: LockHolder | null;
+  jobs: JobStatus[];
+  feeds: FeedStatus[];
+}
+
+export interface StatusOptions {
+  config: Config;
+  db: Database;
+  kafka: KafkaClient;
+  /** How long Kafka gets to answer before it is shown down (default 2000 ms). */
+  kafkaTimeoutMs?: number;
+  now?: Date;
+}
+
+export async function collectStatus(options: StatusOptions): Promise<ServiceStatus> {
+  const { config, db } = options;
+  const now = options.now ?? new Date();
+  const [lag, sizes] = await Promise.all([
+    lagPerFeed(options),
+    lakeSizes(config.dataLakeDir, config.feeds),
+  ]);
+  const counts = rowCounts(db, config.feeds);
+  const runs = lastRuns(db);
+  const next = nextRun(config.pipelineSchedule, now).toISOString();
+  return {
+    time: now.toISOString(),
+    kafka: {
+      brokers: config.kafka.brokers,
+      groupId: config.kafka.groupId,
+      connected: lag.connected,
+      ...(lag.error ? { error: lag.error } : {}),
+    },
+    running: currentHolder(db) ?? null,
+    jobs: JOB_NAMES.map((job) => ({
+      job,
+      // load and cleanup also run inside every scheduled pipeline run.
+      schedule: job === "pipeline" ? config.pipelineSchedule : null,
+      lastRun: runs[job] ?? null,
+      nextRun: job === "pipeline" ? next : null,
+    })),
+    feeds: config.feeds.map((feed) => ({
+      name: feed.name,
+      kind: feed.kind,
+      lag: lag.byFeed.get(feed.name) ?? null,
+      lake: sizes[feed.name] ?? { files: 0, bytes: 0 },
+      warehouseRows: counts[feed.name] ?? 0,
+    })),
+  };
+}
+
+interface LagResult {
+  connected: boolean;
+  error?: string;
+  byFeed: Map<string, number>;
+}
+
+/** Lag of the lake's consumer group per feed, or Kafka shown down after a short wait. */
+export async function lagPerFeed(options: StatusOptions): Promise<LagResult> {
+  const { config, kafka } = options;
+  const timeoutMs = options.kafkaTimeoutMs ?? 2000;
+  const byFeed = new Map<string, number>();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(new Error(`no answer from ${config.kafka.brokers.join(",")} in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    const work = (async () => {
+      const topics = new Set(await kafka.listTopics());
+      const feeds = config.feeds.filter((f) => topics.has(f.name));
+      const committed = await kafka.committedOffsets(
+        config.kafka.groupId,
+        feeds.map((f) => f.name),
+      );
+      const ends = await Promise.all(feeds.map((f) => kafka.endOffsets(f.name)));
+      feeds.forEach((feed, i) => {
+        let lag = 0;
+        for (const end of ends[i]) {
+          const done = committed.find((c) =>
+            c.topic === feed.name && c.partition === end.partition
+          );
+          lag += Number(BigInt(end.offset) - BigInt(done?.offset ?? "0"));
+        }
+        byFeed.set(feed.name, Math.max(lag, 0));
+      });
+    })();
+    work.catch(() => {}); // a late failure after the timeout is already reported
+    await Promise.race([work, timeout]);
+    return { connected: true, byFeed };
+  } catch (error) {
+    return { connected: false, error: (error as Error).message, byFeed };
+  } finally {
+    clearTimeout(timer);
+  }
+}

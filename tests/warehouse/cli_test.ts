@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { envOf, runMain, testConfig } from "../helpers/env.ts";
+import { count, rows, txn, withDb, writePartition } from "./lake.ts";
+
+const USD = "TRANSACTIONS_USD";
+
+Deno.test("load (process): a crash right after a batch leaves a consistent warehouse that the next load completes", async () => {
+  const config = await testConfig();
+  const day1 = Array.from({ length: 2500 }, (_, i) => txn(`user-${i % 40}`));
+  const day2 = Array.from({ length: 2500 }, (_, i) => txn(`user-${i % 70}`));
+  await writePartition(config, USD, "2026-11-20", day1);
+  await writePartition(config, USD, "2026-11-21", day2);
+  const env = { ...envOf(config), LOADER_BATCH_ROWS: "1000" };
+
+  const crashed = await runMain(["load", "--feeds", USD], {
+    ...env,
+    LOADER_CRASH_AFTER_BATCHES: "3",
+  });
+  assert.equal(crashed.code, 137, crashed.stderr);
+  withDb(config, (db) => {
+    assert.equal(db.prepare("PRAGMA integrity_check").get()?.integrity_check, "ok");
+    assert.deepEqual(db.prepare("PRAGMA foreign_key_check").all(), []);
+  });
+  assert.equal(count(config, USD), 3000, "exactly the three committed batches");
+  assert.equal(count(config, "USERS"), 70, "placeholders of the committed batches only");
+
+  const resumed = await runMain(["load", "--feeds", USD], env);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stdout, /TRANSACTIONS_USD: 2000 inserted, 0 updated, 0 rejected/);
+  const ids = rows(config, USD, "TRANSACTION_ID").map((r) => r.TRANSACTION_ID);
+  assert.equal(ids.length, 5000);
+  assert.deepEqual(new Set(ids), new Set([...day1, ...day2].map((r) => r.TRANSACTION_ID)));
+  withDb(config, (db) => {
+    assert.deepEqual(db.prepare("PRAGMA foreign_key_check").all(), []);
+    const audits = db.prepare("SELECT ACTION, OUTCOME FROM AUDIT_LOG ORDER BY AUDIT_ID").all();
+    assert.deepEqual(audits.map((a) => [a.ACTION, a.OUTCOME]), [["job.load", "ok"]]);
+  });
+
+  const noop = await runMain(["load"], env);
+  assert.equal(noop.code, 0, noop.stderr);
+  assert.match(noop.stdout, /nothing new in the lake/);
+  assert.match(noop.stderr, /"event":"warehouse.load_done"/);
+});
+
+Deno.test("load (process): one line per table and a structured log line; unknown feed exits 2", async () => {
+  const config = await testConfig();
+  await writePartition(config, USD, "2026-11-20", [txn("u1"), "[1]", txn("u2")]);
+  const env = envOf(config);
+  const out = await runMain(["load"], env);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(
+    out.stdout,
+    /^! TRANSACTIONS_USD: 2 inserted, 0 updated, 1 rejected, 2 inferred in \d+\.\d s$/m,
+  );
+  assert.match(out.stdout, /Cannot load TRANSACTIONS_USD: line is not a JSON object \(line 2\)/);
+  const logged = out.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l))
+    .find((e) => e.event === "warehouse.table_loaded" && e.feed === USD);
+  assert.deepEqual([logged?.inserted, logged?.rejected, logged?.files], [2, 1, 1]);
+
+  const bad = await runMain(["load", "--feeds", "TRANSACTIONS_USD,NOPE"], env);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown feed "NOPE"/);
+});
