@@ -3,6 +3,7 @@ import { ValidationError } from "../core/errors.ts";
 import { cliActor } from "../governance/audit.ts";
 import { type CleanupReport, runCleanup } from "../governance/retention.ts";
 import { withGovernance } from "../governance/schema.ts";
+import { withJobLock } from "../scheduler/lock.ts";
 import type { Command } from "./command.ts";
 
 export const cleanupCommand: Command = {
@@ -12,15 +13,16 @@ export const cleanupCommand: Command = {
   async run(ctx) {
     const days = parseDays(ctx.values.days);
     const dryRun = ctx.values["dry-run"] === true;
-    const report = await withGovernance(ctx.config.warehousePath, (db) =>
-      runCleanup({
-        config: ctx.config,
-        db,
-        log: ctx.log,
-        days,
-        dryRun,
-        actor: cliActor(),
-      }));
+    const cleanup = () =>
+      withGovernance(
+        ctx.config.warehousePath,
+        (db) =>
+          runCleanup({ config: ctx.config, db, log: ctx.log, days, dryRun, actor: cliActor() }),
+      );
+    // A dry run deletes nothing, so it need not wait for (or block) a running job.
+    const report = dryRun
+      ? await cleanup()
+      : await withJobLock(ctx.config.warehousePath, "cleanup", cleanup);
     for (const line of formatCleanup(report)) ctx.print(line);
   },
 };

@@ -6,6 +6,7 @@
 import { ValidationError } from "../core/errors.ts";
 import { audit, cliActor } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
+import { withJobLock } from "../scheduler/lock.ts";
 import { type Database, openWarehouse } from "../warehouse/db.ts";
 import { type LoadReport, runLoad, type TableReport } from "../warehouse/loader.ts";
 import type { Command } from "./command.ts";
@@ -27,28 +28,30 @@ export const loadCommand: Command = {
     }
     const batchRows = positiveInteger("LOADER_BATCH_ROWS");
     const crashAfter = positiveInteger("LOADER_CRASH_AFTER_BATCHES");
-    const db = openWarehouse(ctx.config.warehousePath);
-    let report: LoadReport;
-    try {
-      report = await runLoad({
-        config: ctx.config,
-        db,
-        log: ctx.log.child({ component: "warehouse" }),
-        feeds,
-        signal: ctx.signal,
-        batchRows,
-        onBatchCommitted: crashAfter === undefined ? undefined : (batch) => {
-          // Simulates a crash (as SIGKILL would) right after a commit: no cleanup runs.
-          if (batch >= crashAfter) Deno.exit(137);
-        },
-      });
-      auditRun(db, "ok", { aborted: report.aborted, ms: report.ms, counts: totals(report) });
-    } catch (error) {
-      auditRun(db, "error", { error: (error as Error).message });
-      throw error;
-    } finally {
-      db.close();
-    }
+    const report = await withJobLock(ctx.config.warehousePath, "load", async () => {
+      const db = openWarehouse(ctx.config.warehousePath);
+      try {
+        const report = await runLoad({
+          config: ctx.config,
+          db,
+          log: ctx.log.child({ component: "warehouse" }),
+          feeds,
+          signal: ctx.signal,
+          batchRows,
+          onBatchCommitted: crashAfter === undefined ? undefined : (batch) => {
+            // Simulates a crash (as SIGKILL would) right after a commit: no cleanup runs.
+            if (batch >= crashAfter) Deno.exit(137);
+          },
+        });
+        auditRun(db, "ok", { aborted: report.aborted, ms: report.ms, counts: totals(report) });
+        return report;
+      } catch (error) {
+        auditRun(db, "error", { error: (error as Error).message });
+        throw error;
+      } finally {
+        db.close();
+      }
+    });
     const loaded = report.tables.filter((table) => table.files > 0);
     if (loaded.length === 0) {
       ctx.print(`✓ nothing new in the lake (${report.tables.length} feeds checked)`);

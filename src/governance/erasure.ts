@@ -26,6 +26,7 @@ import { REJECTED_DIR } from "../lake/layout.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
 import { type Database, quoteIdent } from "../warehouse/db.ts";
 import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { withLakeLock } from "../lake/lock.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { tableColumns } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
@@ -82,11 +83,15 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   const hashed = await hmacHex(await importHmacKey(config.anonymizationKey), userId);
   const subject = hashed.slice(0, 12);
 
+  // The lake lock keeps a running consumer (in this or another process) from appending to a
+  // file between our read of it and our rename over it.
   const byFile: { path: string; lines: number }[] = [];
-  for await (const path of lakeFiles(config.dataLakeDir)) {
-    const lines = await removeLinesContaining(path, hashed);
-    if (lines > 0) byFile.push({ path, lines });
-  }
+  await withLakeLock(config.dataLakeDir, async () => {
+    for await (const path of lakeFiles(config.dataLakeDir)) {
+      const lines = await removeLinesContaining(path, hashed);
+      if (lines > 0) byFile.push({ path, lines });
+    }
+  });
 
   const rows: Record<string, number> = {};
   db.exec("BEGIN IMMEDIATE");

@@ -1,18 +1,43 @@
 /**
- * One in-process lock per lake root. The consumer holds it while it writes a batch; anything else
- * that rewrites lake files in the same process (erasure inside `serve`) takes it too, so a batch
- * appended between its read and its rename cannot be lost. Other processes are not covered.
+ * One writer of lake files at a time per lake root, within a process and across processes. The
+ * consumer holds it while it writes a batch; erasure holds it while it rewrites files, so a batch
+ * appended between erasure's read and its rename cannot be lost. In-process holders queue on a
+ * promise chain; across processes an OS lock on `<root>/_state/lake.lock` (released by the kernel
+ * even on SIGKILL) does the same.
  */
+import { join } from "node:path";
+import { STATE_DIR } from "./layout.ts";
+
 const tails = new Map<string, Promise<unknown>>();
+const lockFiles = new Map<string, Promise<Deno.FsFile>>();
 
 /** Runs `work` once every earlier holder of the lock for `root` has finished. */
 export function withLakeLock<T>(root: string, work: () => Promise<T>): Promise<T> {
   const key = root.replace(/\/+$/, "") || "/";
-  const run = (tails.get(key) ?? Promise.resolve()).then(work);
+  const run = (tails.get(key) ?? Promise.resolve()).then(() => holdingOsLock(key, work));
   const tail = run.catch(() => {});
   tails.set(key, tail);
   void tail.then(() => {
     if (tails.get(key) === tail) tails.delete(key);
   });
   return run;
+}
+
+async function holdingOsLock<T>(root: string, work: () => Promise<T>): Promise<T> {
+  let opening = lockFiles.get(root);
+  if (!opening) {
+    opening = (async () => {
+      await Deno.mkdir(join(root, STATE_DIR), { recursive: true });
+      return await Deno.open(join(root, STATE_DIR, "lake.lock"), { write: true, create: true });
+    })();
+    lockFiles.set(root, opening);
+    opening.catch(() => lockFiles.delete(root));
+  }
+  const file = await opening;
+  await file.lock(true);
+  try {
+    return await work();
+  } finally {
+    await file.unlock();
+  }
 }

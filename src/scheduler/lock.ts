@@ -5,7 +5,7 @@
  * than STALE_AFTER_MS is taken over, so a crash never blocks the schedule forever.
  */
 import { ConflictError } from "../core/errors.ts";
-import type { Database } from "../warehouse/db.ts";
+import { type Database, openWarehouse } from "../warehouse/db.ts";
 import { ensureJobTables } from "./store.ts";
 
 /** Every warehouse job shares one lock: a load and a cleanup must not overlap either. */
@@ -122,5 +122,27 @@ function hostName(): string {
     return Deno.hostname();
   } catch {
     return "unknown-host";
+  }
+}
+
+/**
+ * Runs `work` holding the job lock, for jobs started outside a JobRunner (the CLI's `load` and
+ * `cleanup`), so they never overlap a scheduled or API run in another process.
+ */
+export async function withJobLock<T>(
+  warehousePath: string,
+  job: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const db = openWarehouse(warehousePath);
+  try {
+    const lock = acquireJobLock(db, job);
+    try {
+      return await work();
+    } finally {
+      lock.release();
+    }
+  } finally {
+    db.close();
   }
 }
