@@ -1,9 +1,39 @@
+import { createProgress } from "../core/progress.ts";
+import { connectKafka } from "../kafka/connect.ts";
+import { startProcessor } from "../processor/processor.ts";
 import type { Command } from "./command.ts";
-import { notYet } from "./not_yet.ts";
 
 export const processCommand: Command = {
-  summary: "",
-  usage: "process",
-  options: {},
-  run: () => Promise.resolve(notYet("process")),
+  summary: "run the stream processor: raw transactions → every derived feed (exactly once)",
+  usage: "process [--once]",
+  options: { once: { type: "boolean" } },
+  run: async ({ config, log, values, print, signal }) => {
+    const once = values.once === true;
+    const kafka = connectKafka(config, log);
+    try {
+      const processor = startProcessor({ config, kafka, log, once, signal });
+      const progress = createProgress("process");
+      const timer = setInterval(() => {
+        const s = processor.stats();
+        progress.update(s.recordsIn, `rejected ${s.rejected}`);
+      }, 200);
+      try {
+        const stats = await processor.done;
+        progress.finish();
+        const out = Object.values(stats.out).reduce((a, b) => a + b, 0);
+        const seconds = Math.max(stats.processingMs / 1000, 0.001);
+        print(
+          `processed ${stats.recordsIn} raw transactions: ${out} records out, ` +
+            `${stats.rejected} quarantined to ${config.rejectedTopic} ` +
+            `(${seconds.toFixed(2)} s: ${Math.round(stats.recordsIn / seconds)} records/s in, ` +
+            `${Math.round(out / seconds)} records/s out)`,
+        );
+      } finally {
+        clearInterval(timer);
+        progress.finish();
+      }
+    } finally {
+      await kafka.close();
+    }
+  },
 };

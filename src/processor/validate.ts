@@ -1,0 +1,132 @@
+/**
+ * Validation of raw transactions (DESIGN.md, "Raw transaction"). A record that fails is not an
+ * error of the processor: it is quarantined with the reason this module gives, and the stream
+ * goes on.
+ */
+import { STATUSES, TRANSACTION_TYPES } from "../config/settings.ts";
+import { isIpAddress } from "./mask.ts";
+import type { RateTable } from "./rates.ts";
+
+/** A raw transaction that passed every check. Holds personal data: never leaves the processor. */
+export interface RawTransaction {
+  TRANSACTION_ID: string;
+  USER_ID: string;
+  USER_NAME: string;
+  EMAIL: string;
+  TRANSACTION_TYPE: string | null;
+  AMOUNT: number;
+  CURRENCY: string;
+  STATUS: string;
+  CITY: string;
+  COUNTRY: string;
+  IP_ADDRESS: string;
+  STREET: string;
+  TIMESTAMP: string;
+}
+
+export type Validation =
+  | { ok: true; tx: RawTransaction; eventTime: number; rate: number }
+  | { ok: false; reason: string };
+
+const STRING_FIELDS = [
+  "TRANSACTION_ID",
+  "USER_ID",
+  "USER_NAME",
+  "EMAIL",
+  "CURRENCY",
+  "STATUS",
+  "CITY",
+  "COUNTRY",
+  "IP_ADDRESS",
+  "STREET",
+  "TIMESTAMP",
+] as const;
+
+const STATUS_SET: ReadonlySet<string> = new Set(STATUSES);
+const TYPE_SET: ReadonlySet<string> = new Set(TRANSACTION_TYPES);
+/** ISO 8601 date and time with seconds and an explicit zone (Z or an offset). */
+const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** Parses and checks one raw record value against the current currency rates. */
+export function validateRaw(bytes: Uint8Array | null, rates: RateTable): Validation {
+  if (bytes === null) return reject("value is empty (null)");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(decoder.decode(bytes));
+  } catch (error) {
+    return reject(`value is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return reject("value is not a JSON object");
+  }
+  const raw = parsed as Record<string, unknown>;
+
+  for (const field of STRING_FIELDS) {
+    const value = raw[field];
+    if (value === undefined || value === null) return reject(`field ${field} is missing`);
+    if (typeof value !== "string") return reject(`field ${field} is not a string`);
+    if (value.trim() === "") return reject(`field ${field} is empty`);
+  }
+  const type = raw.TRANSACTION_TYPE ?? null;
+  if (type !== null && (typeof type !== "string" || !TYPE_SET.has(type))) {
+    return reject(
+      `field TRANSACTION_TYPE is ${JSON.stringify(type)}; expected one of ${
+        TRANSACTION_TYPES.join(", ")
+      } or null`,
+    );
+  }
+  const amount = raw.AMOUNT;
+  if (amount === undefined || amount === null) return reject("field AMOUNT is missing");
+  if (typeof amount !== "number" || !Number.isFinite(amount)) {
+    return reject("field AMOUNT is not a number");
+  }
+  if (amount <= 0) return reject(`field AMOUNT must be greater than 0, got ${amount}`);
+  const status = raw.STATUS as string;
+  if (!STATUS_SET.has(status)) {
+    return reject(
+      `field STATUS is ${JSON.stringify(status)}; expected one of ${STATUSES.join(", ")}`,
+    );
+  }
+  const timestamp = raw.TIMESTAMP as string;
+  const eventTime = Date.parse(timestamp);
+  if (!ISO_INSTANT.test(timestamp) || Number.isNaN(eventTime) || !isCalendarDate(timestamp)) {
+    return reject(`field TIMESTAMP ${JSON.stringify(timestamp)} is not an ISO 8601 instant`);
+  }
+  if (!isIpAddress(raw.IP_ADDRESS as string)) {
+    return reject("field IP_ADDRESS is not an IPv4 or IPv6 address");
+  }
+  const currency = raw.CURRENCY as string;
+  const rate = rates.get(currency);
+  if (rate === undefined) {
+    return reject(`unknown currency ${JSON.stringify(currency)}: no rate in CURRENCY_RATES`);
+  }
+
+  const tx: RawTransaction = {
+    TRANSACTION_ID: raw.TRANSACTION_ID as string,
+    USER_ID: raw.USER_ID as string,
+    USER_NAME: raw.USER_NAME as string,
+    EMAIL: raw.EMAIL as string,
+    TRANSACTION_TYPE: type as string | null,
+    AMOUNT: amount,
+    CURRENCY: currency,
+    STATUS: status,
+    CITY: raw.CITY as string,
+    COUNTRY: raw.COUNTRY as string,
+    IP_ADDRESS: raw.IP_ADDRESS as string,
+    STREET: raw.STREET as string,
+    TIMESTAMP: timestamp,
+  };
+  return { ok: true, tx, eventTime, rate };
+}
+
+/** Date.parse rolls 2026-02-30 over to March; a real day of its month is required. */
+function isCalendarDate(timestamp: string): boolean {
+  const [y, m, d] = timestamp.slice(0, 10).split("-").map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+function reject(reason: string): Validation {
+  return { ok: false, reason };
+}
