@@ -4,26 +4,10 @@
  * Deterministic: the same seed, pool and `now` give the same records.
  */
 import { STATUSES, TRANSACTION_TYPES } from "../config/settings.ts";
+import type { RawTransaction } from "../processor/validate.ts";
 import { Random } from "./random.ts";
 import { CURRENCY_RATES } from "./rates.ts";
 import type { FakeUser } from "./users.ts";
-
-/** A raw transaction as it goes on the raw topic (personal data included). */
-export interface RawTransactionValue {
-  TRANSACTION_ID: string;
-  USER_ID: string;
-  USER_NAME: string;
-  EMAIL: string;
-  TRANSACTION_TYPE: string | null;
-  AMOUNT: number;
-  CURRENCY: string;
-  STATUS: string;
-  CITY: string;
-  COUNTRY: string;
-  IP_ADDRESS: string;
-  STREET: string;
-  TIMESTAMP: string;
-}
 
 const SPREAD_MS = 3 * 24 * 60 * 60 * 1000;
 /** Mostly completed, as in a real payment stream; weights follow STATUSES' order. */
@@ -37,7 +21,7 @@ export interface GeneratorOptions {
   now: number;
 }
 
-export function transactionGenerator(options: GeneratorOptions): () => RawTransactionValue {
+export function transactionGenerator(options: GeneratorOptions): () => RawTransaction {
   const random = new Random(options.seed);
   const { users, now } = options;
   if (users.length === 0) throw new RangeError("the user pool is empty");

@@ -9,7 +9,7 @@ import { startProcessor } from "../../src/processor/processor.ts";
 import type { ProcessorTopics } from "../../src/processor/topics.ts";
 import { runProducer } from "../../src/producer/producer.ts";
 import { CURRENCY_RATES } from "../../src/producer/rates.ts";
-import type { RawTransactionValue } from "../../src/producer/transactions.ts";
+import type { RawTransaction } from "../../src/processor/validate.ts";
 import { runMain, spawnMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { isolatedTopics, outputTopics } from "./fixtures.ts";
 import { expectedHmac, latestByKey, readTopic } from "./kafka_helpers.ts";
@@ -161,7 +161,7 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
   const kafka = testKafka();
   try {
     // The raw transactions, kept here to work out the expected outputs.
-    const raws: RawTransactionValue[] = [];
+    const raws: RawTransaction[] = [];
     await runProducer({
       config,
       kafka,
