@@ -9,7 +9,7 @@ import { ConfigError, DomainError, ValidationError } from "./src/core/errors.ts"
 import { createLogger } from "./src/core/log.ts";
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([, c]) => `  ${c.usage.padEnd(52)} ${c.summary}`);
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
   return `usage: main.ts <command> [options]\n\ncommands:\n${lines.join("\n")}`;
 }
 

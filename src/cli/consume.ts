@@ -7,7 +7,7 @@ import { startLakeConsumer } from "../lake/consumer.ts";
 import type { Command } from "./command.ts";
 
 export const consumeCommand: Command = {
-  summary: "Consume the feed topics into the data lake (--once: until caught up)",
+  summary: "consume the feed topics into the data lake (--once: until caught up)",
   usage: "consume [--once] [--feeds A,B]",
   options: { once: { type: "boolean" }, feeds: { type: "string" } },
   async run(ctx) {

@@ -2,7 +2,7 @@ import { serve } from "../service/serve.ts";
 import type { Command } from "./command.ts";
 
 export const serveCommand: Command = {
-  summary: "Run the lake consumer, the processor, the schedule and the HTTP API",
+  summary: "run the lake consumer, the processor, the schedule and the HTTP API",
   usage: "serve [--no-process]",
   options: { "no-process": { type: "boolean" } },
   async run(ctx) {

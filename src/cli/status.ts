@@ -8,7 +8,7 @@ const delay = (ms: number) =>
   new Promise<void>((resolve) => Deno.unrefTimer(setTimeout(resolve, ms) as unknown as number));
 
 export const statusCommand: Command = {
-  summary: "Show Kafka, lag, job runs, lake size and warehouse rows (--json for scripts)",
+  summary: "show Kafka, lag, job runs, lake size and warehouse rows (--json for scripts)",
   usage: "status [--json]",
   options: { json: { type: "boolean" } },
   async run(ctx) {
