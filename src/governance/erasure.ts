@@ -1,28 +1,39 @@
 /**
  * Erasure of one person (DESIGN.md, "Governance"). Export, stable for the service:
  *
- * - `eraseUser({ config, db, log, userId, actor?, now? }) → ErasureReport`
+ * - `eraseUser({ config, db, log, userId, kafka?, actor?, now? }) → ErasureReport`
  *
  * The person is found by their pseudonym: USER_ID_HASHED = HMAC(ANONYMIZATION_KEY, raw id), so
  * the key is required (ConfigError without it). Then:
- * 1. every lake file (`*.jsonl`, feeds and `_rejected/`) holding the pseudonym is rewritten
+ * 1. Kafka tombstones (null values) go to every table feed whose primary key holds
+ *    USER_ID_HASHED, one per key of theirs: keys found in the warehouse and the lake's table
+ *    files, plus every key we can guess (the pseudonym alone; pseudonym|type for each type and
+ *    UNKNOWN). Table topics are compacted changelogs: without tombstones a running lake consumer
+ *    (which holds the whole table in memory) writes them into its next snapshot, and the
+ *    processor restores their aggregates at start. Tombstones go first so a running consumer
+ *    drops the keys; keys first seen while rewriting the lake are sent right after it.
+ *    Kafka unreachable (or no client given): lake and warehouse are still erased, and the report
+ *    and the audit row say the tombstones were not sent (`tombstones.complete` false);
+ * 2. every lake file (`*.jsonl`, feeds and `_rejected/`) holding the pseudonym is rewritten
  *    without the lines that contain it (temp file + fsync + rename; files without it are not
  *    touched). Quarantine lines hold the raw bytes of a derived record, so the substring match
  *    catches them too; a 64-hex HMAC does not occur by chance;
- * 2. in one transaction, rows with that USER_ID_HASHED are deleted from every warehouse table
+ * 3. in one transaction, rows with that USER_ID_HASHED are deleted from every warehouse table
  *    that has the column, facts before USERS (foreign keys), and the loader forgets the
  *    rewritten files so it does not trust offsets into files that shrank.
- * Lake first: once it is done, no load can bring the person back from the lake.
+ * Lake before warehouse: once it is done, no load can bring the person back from the lake.
  * The audit row names the person by the first 12 hex digits of the pseudonym only: enough to
  * match a request, without keeping the raw id or the whole pseudonym around.
- * Someone who is not there: all counts zero, success.
+ * Someone who is not there: all counts zero (tombstones for the guessed keys are still sent).
  */
 import type { Config } from "../config/config.ts";
-import { inDependencyOrder } from "../config/feeds.ts";
+import { type Feed, inDependencyOrder, recordKey } from "../config/feeds.ts";
+import { TRANSACTION_TYPES } from "../config/settings.ts";
 import { ConfigError, ConflictError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
 import { replaceAtomically } from "../lake/durable.ts";
-import { REJECTED_DIR } from "../lake/layout.ts";
+import { listPartitions, REJECTED_DIR } from "../lake/layout.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
 import { type Database, quoteIdent } from "../warehouse/db.ts";
 import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
@@ -34,6 +45,11 @@ import { lakeFiles } from "./lake_files.ts";
 import { LOAD_LOCK_WAIT_MS } from "./retention.ts";
 
 export const USER_COLUMN = "USER_ID_HASHED";
+const TYPE_COLUMN = "TRANSACTION_TYPE";
+/** What the processor writes for a null TRANSACTION_TYPE (transform.ts `typeOrUnknown`). */
+const UNKNOWN_TYPE = "UNKNOWN";
+/** How long the Kafka step may take: kafkajs retries an unreachable broker for ~20 s per call. */
+export const KAFKA_TIMEOUT_MS = 10_000;
 
 export interface EraseOptions {
   config: Config;
@@ -41,8 +57,22 @@ export interface EraseOptions {
   log: Logger;
   /** The raw user id (e.g. U00042), as the producer and the person know it. */
   userId: string;
+  /** Where tombstones go. Without it none are sent and the report says so. */
+  kafka?: KafkaClient;
+  /** Time allowed to each Kafka step before Kafka counts as unreachable (default 10 s). */
+  kafkaTimeoutMs?: number;
   actor?: string;
   now?: Date;
+}
+
+export interface TombstoneReport {
+  /** Tombstones the broker acknowledged, per table topic (0 for a topic that does not exist). */
+  byTopic: Record<string, number>;
+  total: number;
+  /** Every tombstone acknowledged. False: Kafka may still hold the person; run erase again. */
+  complete: boolean;
+  /** Why not complete, in one line. */
+  error?: string;
 }
 
 export interface ErasureReport {
@@ -53,6 +83,8 @@ export interface ErasureReport {
   /** Warehouse rows deleted per table (only tables with a USER_ID_HASHED column). */
   rows: Record<string, number>;
   totalRows: number;
+  /** Kafka tombstones for the person's keys in table feeds. */
+  tombstones: TombstoneReport;
 }
 
 const encoder = new TextEncoder();
@@ -82,16 +114,60 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   }
   const hashed = await hmacHex(await importHmacKey(config.anonymizationKey), userId);
   const subject = hashed.slice(0, 12);
+  const root = config.dataLakeDir.replace(/\/+$/, "");
 
-  // The lake lock keeps a running consumer (in this or another process) from appending to a
+  // 1. Tombstones first. The warehouse keys cannot change before our DELETE (we hold the load
+  // lock); the lake is read here without the lock and checked again while it is rewritten.
+  const tables = personTables(config);
+  const keys = new Map(tables.map((feed) => [feed.name, new Set(guessedKeys(feed, hashed))]));
+  for (const feed of tables) {
+    const found = keys.get(feed.name)!;
+    for (const value of warehouseValues(db, feed, hashed)) keysOf(feed, value, found);
+    for (const { path } of (await listPartitions(root, feed)).partitions) {
+      const text = await Deno.readTextFile(path).catch((error) => {
+        if (error instanceof Deno.errors.NotFound) return ""; // removed since (retention)
+        throw error;
+      });
+      if (!text.includes(hashed)) continue;
+      for (const value of parseLines(text.split("\n").filter((l) => l.includes(hashed)))) {
+        if (value[USER_COLUMN] === hashed) keysOf(feed, value, found);
+      }
+    }
+  }
+  const timeoutMs = options.kafkaTimeoutMs ?? KAFKA_TIMEOUT_MS;
+  const tombstones = await sendTombstones(options.kafka, keys, timeoutMs, log);
+
+  // 2. The lake lock keeps a running consumer (in this or another process) from appending to a
   // file between our read of it and our rename over it.
+  const tableOf = new Map(tables.map((feed) => [`${root}/${feed.name}/`, feed]));
+  const late = new Map<string, Set<string>>();
   const byFile: { path: string; lines: number }[] = [];
   await withLakeLock(config.dataLakeDir, async () => {
     for await (const path of lakeFiles(config.dataLakeDir)) {
-      const lines = await removeLinesContaining(path, hashed);
-      if (lines > 0) byFile.push({ path, lines });
+      const removed = await removeLinesContaining(path, hashed);
+      if (removed.length === 0) continue;
+      byFile.push({ path, lines: removed.length });
+      const feed = tableOf.get(path.slice(0, path.indexOf("/", root.length + 1) + 1));
+      if (!feed) continue;
+      // A snapshot written after our first read may hold a key we have not tombstoned yet.
+      for (const value of parseLines(removed)) {
+        if (value[USER_COLUMN] !== hashed) continue;
+        for (const key of keysOf(feed, value)) {
+          if (keys.get(feed.name)!.has(key)) continue;
+          if (!late.has(feed.name)) late.set(feed.name, new Set());
+          late.get(feed.name)!.add(key);
+        }
+      }
     }
   });
+  // Kafka already failed: the person is reported not erased from it; no second wait.
+  if (late.size > 0 && tombstones.complete) {
+    const more = await sendTombstones(options.kafka, late, timeoutMs, log);
+    for (const [topic, n] of Object.entries(more.byTopic)) tombstones.byTopic[topic] += n;
+    tombstones.total += more.total;
+    tombstones.complete = more.complete;
+    if (more.error) tombstones.error = more.error;
+  }
 
   const rows: Record<string, number> = {};
   db.exec("BEGIN IMMEDIATE");
@@ -104,7 +180,7 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
     }
     // Rewritten files shrank: the loader must not trust its offsets into them. (It never reads
     // the quarantine, whose paths would otherwise alias the feed's own in its bookkeeping.)
-    const quarantine = `${config.dataLakeDir.replace(/\/+$/, "")}/${REJECTED_DIR}/`;
+    const quarantine = `${root}/${REJECTED_DIR}/`;
     const loaded = byFile.map((f) => f.path).filter((p) => !p.startsWith(quarantine));
     if (loaded.length > 0) forgetLakeFiles(db, loaded);
     const report: ErasureReport = {
@@ -112,17 +188,20 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
       lake: { files: byFile.length, lines: byFile.reduce((s, f) => s + f.lines, 0), byFile },
       rows,
       totalRows: Object.values(rows).reduce((s, n) => s + n, 0),
+      tombstones,
     };
     audit(db, {
       actor: options.actor ?? "erasure",
       action: "erasure.run",
       target: `user:${subject}`,
-      outcome: "ok",
+      // Not "ok" while Kafka may still hold the person: the erasure is not finished.
+      outcome: tombstones.complete ? "ok" : "error",
       detail: {
         lakeFiles: report.lake.files,
         lakeLines: report.lake.lines,
         rows: report.rows,
         totalRows: report.totalRows,
+        tombstones,
       },
     }, now);
     db.exec("COMMIT");
@@ -131,11 +210,128 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
       lakeFiles: report.lake.files,
       lakeLines: report.lake.lines,
       rows: report.totalRows,
+      tombstones: tombstones.total,
+      tombstonesComplete: tombstones.complete,
     });
     return report;
   } catch (error) {
     db.exec("ROLLBACK");
     throw error;
+  }
+}
+
+/** Table feeds keyed by the person: their changelog topics hold one record per key of theirs. */
+function personTables(config: Config): Feed[] {
+  return config.feeds.filter((f) => f.kind === "table" && f.primaryKey.includes(USER_COLUMN));
+}
+
+/**
+ * Keys the person may have even where we found none (Kafka can hold what the lake has not got
+ * yet): the pseudonym alone, or pseudonym and each transaction type, UNKNOWN included.
+ */
+function guessedKeys(feed: Feed, hashed: string): string[] {
+  const others = feed.primaryKey.filter((f) => f !== USER_COLUMN);
+  if (others.length === 0) return [recordKey(feed, { [USER_COLUMN]: hashed })];
+  if (others.length === 1 && others[0] === TYPE_COLUMN) {
+    return [...TRANSACTION_TYPES, UNKNOWN_TYPE].map((type) =>
+      recordKey(feed, { [USER_COLUMN]: hashed, [TYPE_COLUMN]: type })
+    );
+  }
+  return [];
+}
+
+/**
+ * Adds the Kafka keys of a table record to `into`: its recordKey and, for a null type, also the
+ * key with UNKNOWN (what the processor writes; the lake keys a posted null type as "").
+ */
+function keysOf(
+  feed: Feed,
+  value: Record<string, unknown>,
+  into = new Set<string>(),
+): Set<string> {
+  into.add(recordKey(feed, value));
+  if (feed.primaryKey.includes(TYPE_COLUMN) && value[TYPE_COLUMN] == null) {
+    into.add(recordKey(feed, { ...value, [TYPE_COLUMN]: UNKNOWN_TYPE }));
+  }
+  return into;
+}
+
+/** The primary-key columns of the person's rows in a feed's table (none if it lacks them). */
+function warehouseValues(db: Database, feed: Feed, hashed: string): Record<string, unknown>[] {
+  const columns = tableColumns(db, feed.name);
+  if (!feed.primaryKey.every((c) => columns.includes(c))) return [];
+  return db.prepare(
+    `SELECT ${feed.primaryKey.map(quoteIdent).join(", ")} FROM ${quoteIdent(feed.name)} ` +
+      `WHERE ${quoteIdent(USER_COLUMN)} = ?`,
+  ).all(hashed) as Record<string, unknown>[];
+}
+
+/** JSON objects among `lines`; anything else cannot be a key of the consumer's table. */
+function parseLines(lines: string[]): Record<string, unknown>[] {
+  const values: Record<string, unknown>[] = [];
+  for (const line of lines) {
+    try {
+      const value = JSON.parse(line);
+      if (typeof value === "object" && value !== null && !Array.isArray(value)) values.push(value);
+    } catch {
+      // not JSON: removed all the same, but no key to tombstone
+    }
+  }
+  return values;
+}
+
+/**
+ * Sends one tombstone per key (feed name = topic) and waits for the broker's acknowledgement.
+ * Topics that do not exist are skipped: nothing there to delete, and sending would let the broker
+ * auto-create them uncompacted. Never throws: a failure is reported, the erasure goes on.
+ */
+async function sendTombstones(
+  kafka: KafkaClient | undefined,
+  keys: Map<string, Set<string>>,
+  timeoutMs: number,
+  log: Logger,
+): Promise<TombstoneReport> {
+  const byTopic: Record<string, number> = Object.fromEntries([...keys.keys()].map((t) => [t, 0]));
+  if (!kafka) {
+    return { byTopic, total: 0, complete: false, error: "no Kafka client was given" };
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const work = (async () => {
+      const existing = new Set(await kafka.listTopics());
+      const records: OutgoingRecord[] = [];
+      for (const [topic, set] of keys) {
+        if (!existing.has(topic)) continue;
+        for (const key of set) records.push({ topic, key, value: null });
+      }
+      if (records.length === 0) return records;
+      const producer = await kafka.producer();
+      try {
+        await producer.send(records);
+      } finally {
+        await producer.close().catch(() => {});
+      }
+      return records;
+    })();
+    work.catch(() => {}); // a failure after the timeout is already reported
+    const sent = await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer from Kafka in ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+    for (const r of sent) byTopic[r.topic]++;
+    return { byTopic, total: sent.length, complete: true };
+  } catch (error) {
+    // Nothing counts as sent: send() is one batch, and a success after the timeout is unknown.
+    const message = String((error as Error)?.message ?? error).replace(/\s+/g, " ");
+    log.warn("erasure.tombstones_not_sent", { error: message });
+    return { byTopic, total: 0, complete: false, error: message };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -151,21 +347,20 @@ function tablesInDeleteOrder(db: Database, config: Config): string[] {
 }
 
 /**
- * Rewrites `path` without the lines containing `needle`; returns how many went. If the file
+ * Rewrites `path` without the lines containing `needle`; returns the lines that went. If the file
  * grows while we work (the consumer appends), it is read again so no new line is lost.
  */
-async function removeLinesContaining(path: string, needle: string): Promise<number> {
+async function removeLinesContaining(path: string, needle: string): Promise<string[]> {
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const bytes = await Deno.readFile(path);
     const text = decoder.decode(bytes);
-    if (!text.includes(needle)) return 0;
+    if (!text.includes(needle)) return [];
     const lines = text.split("\n");
     const kept = lines.filter((line) => !line.includes(needle));
-    const removed = lines.length - kept.length;
     const size = (await Deno.stat(path)).size;
     if (size !== bytes.length) continue; // appended meanwhile: start over with the new content
     await replaceAtomically(path, encoder.encode(kept.join("\n")));
-    return removed;
+    return lines.filter((line) => line.includes(needle));
   }
   throw new ConflictError(
     `Cannot erase from ${path}: the file kept changing; stop the consumer and run erase again`,

@@ -84,7 +84,7 @@ Deno.test("erase --user removes one person from lake and warehouse and nobody el
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /erased user U00042 .*: 4 lake line\(s\) from 3 file\(s\), 5 warehouse row\(s\)/,
+      /erased user U00042 .*: 4 lake line\(s\) from 3 file\(s\), 5 warehouse row\(s\), 7 Kafka/,
     );
 
     // Lake: their lines are gone, everyone else's are there, byte for byte.
@@ -169,6 +169,7 @@ Deno.test("erasure then a real load: the loader does not bring the person back",
 
     const report = await eraseUser({ config, db, log: silentLogger, userId: "U00042" });
     assert.equal(report.totalRows, 2);
+    assert.equal(report.tombstones.complete, false, "no Kafka client: tombstones not sent");
     // New data arrives for someone else, then the next load runs.
     await Deno.writeTextFile(secure, JSON.stringify(record("TXN-0000000C", stays)) + "\n", {
       append: true,
