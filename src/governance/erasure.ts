@@ -4,20 +4,20 @@
  * - `eraseUser({ config, db, log, userId, kafka?, actor?, now? }) → ErasureReport`
  *
  * The person is found by their pseudonym: USER_ID_HASHED = HMAC(ANONYMIZATION_KEY, raw id), so
- * the key is required (ConfigError without it). Then:
- * 1. Kafka tombstones (null values) go to every table feed whose primary key holds
- *    USER_ID_HASHED, one per key of theirs: keys found in the warehouse and the lake's table
- *    files, plus every key we can guess (the pseudonym alone; pseudonym|type for each type and
- *    UNKNOWN). Table topics are compacted changelogs: without tombstones a running lake consumer
- *    (which holds the whole table in memory) writes them into its next snapshot, and the
- *    processor restores their aggregates at start. Tombstones go first so a running consumer
- *    drops the keys; keys first seen while rewriting the lake are sent right after it.
- *    Kafka unreachable (or no client given): lake and warehouse are still erased, and the report
- *    and the audit row say the tombstones were not sent (`tombstones.complete` false);
- * 2. every lake file (`*.jsonl`, feeds and `_rejected/`) holding the pseudonym is rewritten
+ * the key is required (ConfigError without it). Then, under the lake lock (no consumer, in this
+ * or another process, appends to a file or writes a snapshot meanwhile):
+ * 1. every lake file (`*.jsonl`, feeds and `_rejected/`) holding the pseudonym is rewritten
  *    without the lines that contain it (temp file + fsync + rename; files without it are not
  *    touched). Quarantine lines hold the raw bytes of a derived record, so the substring match
  *    catches them too; a 64-hex HMAC does not occur by chance;
+ * 2. Kafka tombstones (null values) go to every table feed whose primary key holds
+ *    USER_ID_HASHED, one per key of theirs: keys found in the warehouse and in the removed
+ *    table-feed lines, plus every key we can guess (the pseudonym alone; pseudonym|type for each
+ *    type and UNKNOWN). Table topics are compacted changelogs: without tombstones a running lake
+ *    consumer (which holds the whole table in memory) writes them into its next snapshot, and
+ *    the processor restores their aggregates at start. Kafka unreachable (or no client given):
+ *    lake and warehouse are still erased, and the report and the audit row say the tombstones
+ *    were not sent (`tombstones.complete` false);
  * 3. in one transaction, rows with that USER_ID_HASHED are deleted from every warehouse table
  *    that has the column, facts before USERS (foreign keys), and the loader forgets the
  *    rewritten files so it does not trust offsets into files that shrank.
@@ -29,11 +29,11 @@
 import type { Config } from "../config/config.ts";
 import { type Feed, inDependencyOrder, recordKey } from "../config/feeds.ts";
 import { TRANSACTION_TYPES } from "../config/settings.ts";
-import { ConfigError, ConflictError, ValidationError } from "../core/errors.ts";
+import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
 import { replaceAtomically } from "../lake/durable.ts";
-import { listPartitions, REJECTED_DIR } from "../lake/layout.ts";
+import { REJECTED_DIR } from "../lake/layout.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
 import { type Database, quoteIdent } from "../warehouse/db.ts";
 import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
@@ -89,8 +89,6 @@ export interface ErasureReport {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-/** How often a file that grew while we rewrote it is read again before giving up. */
-const MAX_ATTEMPTS = 5;
 
 export async function eraseUser(options: EraseOptions): Promise<ErasureReport> {
   // No load may run meanwhile: it could read a file mid-rewrite or re-insert deleted rows.
@@ -116,58 +114,35 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   const subject = hashed.slice(0, 12);
   const root = config.dataLakeDir.replace(/\/+$/, "");
 
-  // 1. Tombstones first. The warehouse keys cannot change before our DELETE (we hold the load
-  // lock); the lake is read here without the lock and checked again while it is rewritten.
+  // Everything that touches the lake and Kafka happens under the lake lock: no consumer (in this
+  // or another process) appends to a file between our read of it and our rename over it, nor
+  // writes a table snapshot before the tombstones are on their topics.
   const tables = personTables(config);
-  const keys = new Map(tables.map((feed) => [feed.name, new Set(guessedKeys(feed, hashed))]));
-  for (const feed of tables) {
-    const found = keys.get(feed.name)!;
-    for (const value of warehouseValues(db, feed, hashed)) keysOf(feed, value, found);
-    for (const { path } of (await listPartitions(root, feed)).partitions) {
-      const text = await Deno.readTextFile(path).catch((error) => {
-        if (error instanceof Deno.errors.NotFound) return ""; // removed since (retention)
-        throw error;
-      });
-      if (!text.includes(hashed)) continue;
-      for (const value of parseLines(text.split("\n").filter((l) => l.includes(hashed)))) {
-        if (value[USER_COLUMN] === hashed) keysOf(feed, value, found);
-      }
-    }
-  }
-  const timeoutMs = options.kafkaTimeoutMs ?? KAFKA_TIMEOUT_MS;
-  const tombstones = await sendTombstones(options.kafka, keys, timeoutMs, log);
-
-  // 2. The lake lock keeps a running consumer (in this or another process) from appending to a
-  // file between our read of it and our rename over it.
   const tableOf = new Map(tables.map((feed) => [`${root}/${feed.name}/`, feed]));
-  const late = new Map<string, Set<string>>();
+  const keys = new Map(tables.map((feed) => [feed.name, new Set(guessedKeys(feed, hashed))]));
+  // The warehouse keys cannot change before our DELETE: we hold the load lock.
+  for (const feed of tables) {
+    for (const value of warehouseValues(db, feed, hashed)) keysOf(feed, value, keys.get(feed.name));
+  }
   const byFile: { path: string; lines: number }[] = [];
-  await withLakeLock(config.dataLakeDir, async () => {
+  const tombstones = await withLakeLock(config.dataLakeDir, async () => {
     for await (const path of lakeFiles(config.dataLakeDir)) {
       const removed = await removeLinesContaining(path, hashed);
       if (removed.length === 0) continue;
       byFile.push({ path, lines: removed.length });
       const feed = tableOf.get(path.slice(0, path.indexOf("/", root.length + 1) + 1));
       if (!feed) continue;
-      // A snapshot written after our first read may hold a key we have not tombstoned yet.
       for (const value of parseLines(removed)) {
-        if (value[USER_COLUMN] !== hashed) continue;
-        for (const key of keysOf(feed, value)) {
-          if (keys.get(feed.name)!.has(key)) continue;
-          if (!late.has(feed.name)) late.set(feed.name, new Set());
-          late.get(feed.name)!.add(key);
-        }
+        if (value[USER_COLUMN] === hashed) keysOf(feed, value, keys.get(feed.name));
       }
     }
+    return await sendTombstones(
+      options.kafka,
+      keys,
+      options.kafkaTimeoutMs ?? KAFKA_TIMEOUT_MS,
+      log,
+    );
   });
-  // Kafka already failed: the person is reported not erased from it; no second wait.
-  if (late.size > 0 && tombstones.complete) {
-    const more = await sendTombstones(options.kafka, late, timeoutMs, log);
-    for (const [topic, n] of Object.entries(more.byTopic)) tombstones.byTopic[topic] += n;
-    tombstones.total += more.total;
-    tombstones.complete = more.complete;
-    if (more.error) tombstones.error = more.error;
-  }
 
   const rows: Record<string, number> = {};
   db.exec("BEGIN IMMEDIATE");
@@ -347,22 +322,16 @@ function tablesInDeleteOrder(db: Database, config: Config): string[] {
 }
 
 /**
- * Rewrites `path` without the lines containing `needle`; returns the lines that went. If the file
- * grows while we work (the consumer appends), it is read again so no new line is lost.
+ * Rewrites `path` without the lines containing `needle` and returns the lines that went. The
+ * caller holds the lake lock, so the file cannot grow meanwhile.
  */
 async function removeLinesContaining(path: string, needle: string): Promise<string[]> {
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const bytes = await Deno.readFile(path);
-    const text = decoder.decode(bytes);
-    if (!text.includes(needle)) return [];
-    const lines = text.split("\n");
-    const kept = lines.filter((line) => !line.includes(needle));
-    const size = (await Deno.stat(path)).size;
-    if (size !== bytes.length) continue; // appended meanwhile: start over with the new content
-    await replaceAtomically(path, encoder.encode(kept.join("\n")));
-    return lines.filter((line) => line.includes(needle));
-  }
-  throw new ConflictError(
-    `Cannot erase from ${path}: the file kept changing; stop the consumer and run erase again`,
+  const text = decoder.decode(await Deno.readFile(path));
+  if (!text.includes(needle)) return [];
+  const lines = text.split("\n");
+  await replaceAtomically(
+    path,
+    encoder.encode(lines.filter((l) => !l.includes(needle)).join("\n")),
   );
+  return lines.filter((line) => line.includes(needle));
 }
