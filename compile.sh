@@ -21,12 +21,8 @@ die() { echo "compile.sh: error: $*" >&2; exit 1; }
 command -v deno >/dev/null || die "deno not found on PATH (https://docs.deno.com/runtime/getting_started/installation/)"
 
 # The `start` task's flags (every word starting with --), the one source of truth.
-mapfile -t FLAGS < <(deno eval --quiet '
-  const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks?.start ?? "";
-  for (const word of task.split(/\s+/)) if (word.startsWith("--")) console.log(word);
-')
+source scripts/start_flags.sh
 ((${#FLAGS[@]})) || die "no flags found in the start task of deno.json"
-[[ " ${FLAGS[*]} " == *" --unstable-cron "* ]] || FLAGS+=(--unstable-cron)
 
 if [[ -n "${DENORT_BIN:-}" ]]; then
   [[ -x "$DENORT_BIN" ]] || die "DENORT_BIN=$DENORT_BIN is not an executable file"

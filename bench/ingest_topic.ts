@@ -6,14 +6,14 @@ import { Kafka, logLevel } from "kafkajs";
 import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/core/log.ts";
 import { connectKafka } from "../src/kafka/connect.ts";
-import { STREAM_PARTITIONS } from "../src/kafka/topics.ts";
+import { rawTopicSpec } from "../src/kafka/topics.ts";
 
 const [action, topic] = Deno.args;
 const config = loadConfig();
 if (action === "create") {
   const kafka = connectKafka(config, createLogger());
   try {
-    await kafka.ensureTopics([{ topic, partitions: STREAM_PARTITIONS }]);
+    await kafka.ensureTopics([rawTopicSpec(topic)]);
   } finally {
     await kafka.close();
   }

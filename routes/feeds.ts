@@ -44,10 +44,10 @@ export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
     const feed = feedOf(deps, c);
     allowed(c, "read", feed.name);
     const limitText = c.req.query("limit");
-    const limit = limitText === undefined ? undefined : Number(limitText);
-    if (limit !== undefined && (!/^\d+$/.test(limitText!) || !Number.isInteger(limit))) {
+    if (limitText !== undefined && !/^\d+$/.test(limitText)) {
       throw new ValidationError(`limit must be a whole number, got ${JSON.stringify(limitText)}`);
     }
+    const limit = limitText === undefined ? undefined : Number(limitText);
     const filters: Record<string, string> = {};
     for (const [name, values] of Object.entries(c.req.queries())) {
       if (PAGING_PARAMS.has(name)) continue;

@@ -39,7 +39,6 @@ export async function collectMetrics(deps: AppDeps): Promise<MetricsRegistry> {
   const lake = stats?.lake?.() ?? {};
   const lag = await lagPerFeed({
     config,
-    db,
     kafka: deps.kafka,
     kafkaTimeoutMs: deps.kafkaTimeoutMs,
   });

@@ -48,10 +48,7 @@ if [[ -z "${ADMIN_TOKEN:-}" ]]; then
 fi
 
 # The exact flags of `deno task start` (same as the compiled binary).
-mapfile -t FLAGS < <(deno eval --quiet '
-  const task = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.start;
-  for (const word of task.split(/\s+/)) if (word.startsWith("--")) console.log(word);
-')
+source scripts/start_flags.sh
 # exec: the background job's pid is deno's own, so the trap signals deno itself.
 run_main() { exec deno run "${FLAGS[@]}" main.ts "$@"; }
 

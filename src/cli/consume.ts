@@ -1,6 +1,5 @@
 /** `consume [--once] [--feeds A,B]`: Kafka feed topics → the data lake. */
-import type { Config } from "../config/config.ts";
-import type { Feed } from "../config/feeds.ts";
+import { feedList, selectFeeds } from "../config/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import { connectKafka } from "../kafka/connect.ts";
 import { startLakeConsumer } from "../lake/consumer.ts";
@@ -11,7 +10,13 @@ export const consumeCommand: Command = {
   usage: "consume [--once] [--feeds A,B]",
   options: { once: { type: "boolean" }, feeds: { type: "string" } },
   async run(ctx) {
-    const feeds = selectFeeds(ctx.config, ctx.values.feeds as string | undefined);
+    const names = typeof ctx.values.feeds === "string" ? feedList(ctx.values.feeds) : undefined;
+    if (names?.length === 0) throw new ValidationError("--feeds: give at least one feed name");
+    const feeds = selectFeeds(
+      ctx.config,
+      names,
+      (unknown) => `--feeds: unknown feed${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`,
+    );
     const kafka = connectKafka(ctx.config, ctx.log);
     try {
       const consumer = await startLakeConsumer({
@@ -42,19 +47,3 @@ export const consumeCommand: Command = {
     }
   },
 };
-
-/** The feeds named by `--feeds` (all feeds without it); unknown names are one clear error. */
-export function selectFeeds(config: Pick<Config, "feeds">, list: string | undefined): Feed[] {
-  if (list === undefined) return [...config.feeds];
-  const names = list.split(",").map((n) => n.trim()).filter(Boolean);
-  if (names.length === 0) throw new ValidationError("--feeds: give at least one feed name");
-  const unknown = names.filter((n) => !config.feeds.some((f) => f.name === n));
-  if (unknown.length > 0) {
-    throw new ValidationError(
-      `--feeds: unknown feed${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")} (known: ${
-        config.feeds.map((f) => f.name).join(", ")
-      })`,
-    );
-  }
-  return config.feeds.filter((f) => names.includes(f.name));
-}

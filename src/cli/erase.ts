@@ -7,11 +7,8 @@ import { UnavailableError, ValidationError } from "../core/errors.ts";
 import { cliActor } from "../governance/audit.ts";
 import { eraseUser } from "../governance/erasure.ts";
 import { withGovernance } from "../governance/schema.ts";
-import { connectKafka } from "../kafka/connect.ts";
+import { closeWithin, connectKafka } from "../kafka/connect.ts";
 import type { Command } from "./command.ts";
-
-const delay = (ms: number) =>
-  new Promise<void>((resolve) => Deno.unrefTimer(setTimeout(resolve, ms) as unknown as number));
 
 export const eraseCommand: Command = {
   summary: "erase one person (raw user id) from every lake file, warehouse table and table topic",
@@ -31,8 +28,7 @@ export const eraseCommand: Command = {
           eraseUser({ config: ctx.config, db, log: ctx.log, userId, kafka, actor: cliActor() }),
       );
     } finally {
-      // A broker that is down keeps kafkajs retrying; do not wait for that to print and exit.
-      await Promise.race([kafka.close().catch(() => {}), delay(1000)]);
+      await closeWithin(kafka);
     }
     const { tombstones } = report;
     const tables = Object.entries(report.rows).filter(([, n]) => n > 0);

@@ -3,6 +3,7 @@
  * prints one line per table. Test hooks (environment): LOADER_BATCH_ROWS sets the lines per
  * transaction; LOADER_CRASH_AFTER_BATCHES=N aborts the process right after batch N commits.
  */
+import { feedList } from "../config/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import { audit, cliActor } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
@@ -18,9 +19,7 @@ export const loadCommand: Command = {
   usage: "load [--feeds A,B]",
   options: { feeds: { type: "string" } },
   async run(ctx) {
-    const feeds = typeof ctx.values.feeds === "string"
-      ? ctx.values.feeds.split(",").map((f) => f.trim()).filter(Boolean)
-      : undefined;
+    const feeds = typeof ctx.values.feeds === "string" ? feedList(ctx.values.feeds) : undefined;
     if (feeds !== undefined && feeds.length === 0) {
       throw new ValidationError(
         "--feeds needs at least one feed name (e.g. --feeds USERS,TRANSACTIONS_USD)",
@@ -43,7 +42,7 @@ export const loadCommand: Command = {
             if (batch >= crashAfter) Deno.exit(137);
           },
         });
-        auditRun(db, "ok", { aborted: report.aborted, ms: report.ms, counts: totals(report) });
+        auditRun(db, "ok", { aborted: report.aborted, ms: report.ms, counts: counts(report) });
         return report;
       } catch (error) {
         auditRun(db, "error", { error: (error as Error).message });
@@ -93,16 +92,15 @@ function auditRun(db: Database, outcome: "ok" | "error", detail: Record<string, 
   });
 }
 
-function totals(report: LoadReport): Record<string, number> {
-  const sum = (key: "files" | "inserted" | "updated" | "deleted" | "rejected" | "inferred") =>
-    report.tables.reduce((total, table) => total + table[key], 0);
+/** The load's totals as the audit row names them. */
+function counts({ totals }: LoadReport): Record<string, number> {
   return {
-    files_read: sum("files"),
-    rows_inserted: sum("inserted"),
-    rows_updated: sum("updated"),
-    rows_deleted: sum("deleted"),
-    rows_rejected: sum("rejected"),
-    rows_inferred: sum("inferred"),
+    files_read: totals.files,
+    rows_inserted: totals.inserted,
+    rows_updated: totals.updated,
+    rows_deleted: totals.deleted,
+    rows_rejected: totals.rejected,
+    rows_inferred: totals.inferred,
   };
 }
 

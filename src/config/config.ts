@@ -2,7 +2,8 @@
  * The one typed config object, built from settings.ts, FEEDS_FILE and the environment, and
  * validated once, before anything connects. Every mistake is one ConfigError naming the setting.
  */
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, ValidationError } from "../core/errors.ts";
+import { parseCron } from "./cron.ts";
 import {
   type Feed,
   type FeedDeclaration,
@@ -39,24 +40,6 @@ export interface Config {
   /** Where the extra feeds came from, if any. */
   feedsFile?: string;
 }
-
-/** Names of the environment variables this program reads (for docs and `status`). */
-export const ENV_VARS = [
-  "KAFKA_BROKERS",
-  "KAFKA_GROUP_ID",
-  "DATA_LAKE_DIR",
-  "WAREHOUSE_PATH",
-  "FEEDS_FILE",
-  "PORT",
-  "PIPELINE_SCHEDULE",
-  "RETENTION_DAYS",
-  "ANONYMIZATION_KEY",
-  "ADMIN_TOKEN",
-  "BLACKLIST_USER_IDS",
-  "BLACKLIST_COUNTRIES",
-  "RAW_TOPIC",
-  "REJECTED_TOPIC",
-] as const;
 
 export interface LoadConfigOptions {
   /** Reads FEEDS_FILE; injectable for tests. */
@@ -150,6 +133,31 @@ export function findFeed(config: Pick<Config, "feeds">, name: string): Feed | un
   return config.feeds.find((feed) => feed.name === name);
 }
 
+/**
+ * The feeds named in `names`, in config (dependency) order; all of them when `names` is absent or
+ * empty. Unknown names are one ValidationError: `unknown(names)` says which, in the caller's words,
+ * and the known feeds follow.
+ */
+export function selectFeeds(
+  config: Pick<Config, "feeds">,
+  names: readonly string[] | undefined,
+  unknown: (names: string[]) => string,
+): Feed[] {
+  if (!names || names.length === 0) return [...config.feeds];
+  const missing = names.filter((name) => !findFeed(config, name));
+  if (missing.length > 0) {
+    throw new ValidationError(
+      `${unknown(missing)} (known: ${config.feeds.map((f) => f.name).join(", ")})`,
+    );
+  }
+  return config.feeds.filter((feed) => names.includes(feed.name));
+}
+
+/** A `--feeds A,B` value as feed names, blanks dropped. */
+export function feedList(value: string): string[] {
+  return value.split(",").map((name) => name.trim()).filter(Boolean);
+}
+
 /** Retention of a feed in days: its own override, else the global setting. */
 export function retentionOf(config: Pick<Config, "retentionDays">, feed: Feed): number {
   return feed.retentionDays ?? config.retentionDays;
@@ -197,30 +205,17 @@ function parseList(value: string | undefined): string[] | undefined {
   return value.split(",").map((v) => v.trim()).filter(Boolean);
 }
 
-/** Five cron fields, each of digits, `*`, `/`, `,` and `-`: what Deno.cron accepts. */
+/** Five cron fields, checked by the same parser that /status uses to show the next run. */
 function parseSchedule(value: string | undefined): string {
   const schedule = nonEmpty(value) ?? DEFAULTS.pipelineSchedule;
-  const fields = schedule.split(/\s+/);
-  if (
-    fields.length !== 5 || !fields.every((f, i) => /^[\d*\/,\-]+$/.test(f) && inRange(f, i))
-  ) {
+  try {
+    parseCron(schedule);
+  } catch (error) {
     throw new ConfigError(
       `PIPELINE_SCHEDULE must be a cron expression of five fields (e.g. "*/10 * * * *"), got ${
         JSON.stringify(schedule)
-      }`,
+      }: ${(error as Error).message}`,
     );
   }
   return schedule;
-}
-
-/** Highest value of each cron field (minute, hour, day of month, month, day of week). */
-const CRON_MAX = [59, 23, 31, 12, 7];
-
-/** Every number in a cron field (steps aside) is within that field's range. */
-function inRange(field: string, index: number): boolean {
-  return field.split(",").every((part) => {
-    const [range, step] = part.split("/");
-    if (step !== undefined && !/^\d+$/.test(step)) return false;
-    return range.split("-").every((n) => n === "*" || Number(n) <= CRON_MAX[index]);
-  });
 }

@@ -78,11 +78,6 @@ export function listAccounts(db: Database): Account[] {
   return db.prepare("SELECT * FROM ACCOUNTS ORDER BY NAME").all().map(toAccount);
 }
 
-export function findAccount(db: Database, name: string): Account | undefined {
-  const row = findAccountRow(db, name);
-  return row ? toAccount(row) : undefined;
-}
-
 export function authenticate(db: Database, token: string): Account | null {
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     return null;

@@ -39,7 +39,7 @@ import { type Database, quoteIdent } from "../warehouse/db.ts";
 import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
 import { withLakeLock } from "../lake/lock.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
-import { tableColumns } from "../warehouse/query.ts";
+import { allColumnNames } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
 import { lakeFiles } from "./lake_files.ts";
 import { LOAD_LOCK_WAIT_MS } from "./retention.ts";
@@ -233,7 +233,7 @@ function keysOf(
 
 /** The primary-key columns of the person's rows in a feed's table (none if it lacks them). */
 function warehouseValues(db: Database, feed: Feed, hashed: string): Record<string, unknown>[] {
-  const columns = tableColumns(db, feed.name);
+  const columns = allColumnNames(db, feed.name);
   if (!feed.primaryKey.every((c) => columns.includes(c))) return [];
   return db.prepare(
     `SELECT ${feed.primaryKey.map(quoteIdent).join(", ")} FROM ${quoteIdent(feed.name)} ` +
@@ -315,7 +315,7 @@ function tablesInDeleteOrder(db: Database, config: Config): string[] {
   const all = (db.prepare(
     "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
   ).all() as { name: string }[]).map((r) => r.name)
-    .filter((name) => tableColumns(db, name).includes(USER_COLUMN));
+    .filter((name) => allColumnNames(db, name).includes(USER_COLUMN));
   const feedOrder = inDependencyOrder(config.feeds).map((f) => f.name).reverse();
   const others = all.filter((name) => !feedOrder.includes(name));
   return [...others, ...feedOrder.filter((name) => all.includes(name))];

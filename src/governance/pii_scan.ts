@@ -12,7 +12,7 @@
  */
 import type { Database } from "../warehouse/db.ts";
 import { quoteIdent } from "../warehouse/db.ts";
-import { tableColumns } from "../warehouse/query.ts";
+import { allColumnNames } from "../warehouse/query.ts";
 import { lakeFiles } from "./lake_files.ts";
 
 export type PiiKind = "email" | "ipv4" | "user_id";
@@ -81,7 +81,7 @@ export function scanWarehouse(db: Database): PiiScanReport {
   for (const { name: table, sql } of tables) {
     const id = /WITHOUT\s+ROWID/i.test(sql) ? "0" : "rowid";
     report.scanned.tables++;
-    for (const column of tableColumns(db, table)) {
+    for (const column of allColumnNames(db, table)) {
       const col = quoteIdent(column);
       // SQL picks the candidates (an @, a dotted number, a U and digits); JS decides.
       const candidates = db.prepare(

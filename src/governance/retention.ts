@@ -26,11 +26,13 @@ import { retentionOf } from "../config/config.ts";
 import { type Feed, FEED_NAME } from "../config/feeds.ts";
 import { ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { parentOf } from "../lake/durable.ts";
 import { dayOf, listPartitions, type Partition, REJECTED_DIR } from "../lake/layout.ts";
+import { withLakeLock } from "../lake/lock.ts";
 import { type Database, quoteIdent } from "../warehouse/db.ts";
 import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
-import { tableColumns } from "../warehouse/query.ts";
+import { allColumnNames } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
 
 export interface CleanupOptions {
@@ -139,9 +141,12 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
         detail: { rows, before: keepFrom, retentionDays },
       }, now);
     }
-    if (!dryRun) {
-      await deletePartitions(db, partitions, actor, target, now, true);
-      await deletePartitions(db, rejected, actor, `${REJECTED_DIR}/${target}`, now, false);
+    if (!dryRun && partitions.length + rejected.length > 0) {
+      // Under the lake lock, as erasure: no consumer batch goes into a folder while it is removed.
+      await withLakeLock(root, async () => {
+        await deletePartitions(db, partitions, actor, target, now, true);
+        await deletePartitions(db, rejected, actor, `${REJECTED_DIR}/${target}`, now, false);
+      });
     }
 
     const bytes = [...partitions, ...rejected].reduce((sum, p) => sum + p.bytes, 0);
@@ -192,7 +197,7 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
  */
 function expiredRows(db: Database, feed: Feed, keepFrom: string, dryRun: boolean): number {
   if (feed.kind !== "stream") return 0;
-  const columns = tableColumns(db, feed.name);
+  const columns = allColumnNames(db, feed.name);
   let where: string;
   let params: string[];
   if (feed.timeField && columns.includes(feed.timeField)) {
@@ -223,7 +228,7 @@ async function deletePartitions(
   try {
     for (const partition of partitions) {
       // The date folder holds the partition file (and maybe a writer's temp file): all of it goes.
-      await Deno.remove(parentDir(partition.path), { recursive: true });
+      await Deno.remove(parentOf(partition.path), { recursive: true });
       deleted.push(partition.path);
       audit(db, {
         actor,
@@ -250,8 +255,4 @@ async function quarantinedNames(rejectedRoot: string): Promise<string[]> {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;
   }
-}
-
-function parentDir(path: string): string {
-  return path.slice(0, path.lastIndexOf("/"));
 }

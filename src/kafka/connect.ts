@@ -7,3 +7,14 @@ import { KafkaJsClient } from "./kafkajs.ts";
 export function connectKafka(config: Pick<Config, "kafka">, log: Logger): KafkaClient {
   return new KafkaJsClient(config.kafka, log.child({ component: "kafka" }));
 }
+
+/**
+ * Closes `kafka`, waiting at most `ms`: a broker that is down keeps kafkajs retrying, and a CLI
+ * command should not wait for that to print and exit. Never rejects.
+ */
+export async function closeWithin(kafka: KafkaClient, ms = 1000): Promise<void> {
+  const delay = new Promise<void>((resolve) =>
+    Deno.unrefTimer(setTimeout(resolve, ms) as unknown as number)
+  );
+  await Promise.race([kafka.close().catch(() => {}), delay]);
+}

@@ -22,7 +22,7 @@ import type {
   TransactionalProducer,
 } from "./client.ts";
 
-export interface KafkaJsSettings {
+interface KafkaJsSettings {
   brokers: string[];
   clientId: string;
 }
@@ -93,15 +93,17 @@ export class KafkaJsClient implements KafkaClient {
   }
 
   async endOffsets(topic: string): Promise<PartitionOffset[]> {
-    const admin = await this.#adminClient();
-    const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
+    const offsets = await this.#topicOffsets(topic);
     return offsets.map((o) => ({ topic, partition: o.partition, offset: o.high }));
   }
 
-  async #lowOffsets(topic: string): Promise<Map<number, string>> {
+  /** First (low) and next (high) offset of each partition of `topic`, in one admin call. */
+  async #topicOffsets(
+    topic: string,
+  ): Promise<{ partition: number; low: string; high: string }[]> {
     const admin = await this.#adminClient();
     const offsets = await retryTransient(() => admin.fetchTopicOffsets(topic));
-    return new Map(offsets.map((o) => [o.partition, o.low]));
+    return offsets.map(({ partition, low, high }) => ({ partition, low, high }));
   }
 
   async committedOffsets(groupId: string, topics: string[]): Promise<PartitionOffset[]> {
@@ -224,13 +226,10 @@ export class KafkaJsClient implements KafkaClient {
       ) => [`${o.topic}:${o.partition}`, BigInt(o.offset)]),
     );
     for (const topic of topics) {
-      const lows = await this.#lowOffsets(topic);
-      for (const end of await this.endOffsets(topic)) {
-        const id = `${topic}:${end.partition}`;
-        ends.set(id, BigInt(end.offset));
-        const start = committed.get(id) ??
-          (fromBeginning ? BigInt(lows.get(end.partition) ?? "0") : BigInt(end.offset));
-        positions.set(id, start);
+      for (const { partition, low, high } of await this.#topicOffsets(topic)) {
+        const id = `${topic}:${partition}`;
+        ends.set(id, BigInt(high));
+        positions.set(id, committed.get(id) ?? BigInt(fromBeginning ? low : high));
       }
     }
     const caughtUp = () => [...ends].every(([id, end]) => (positions.get(id) ?? 0n) >= end);

@@ -5,6 +5,11 @@ import type { TopicSpec } from "./client.ts";
 /** Partitions of stream topics (raw and derived): enough for parallel consumers on 2 cores. */
 export const STREAM_PARTITIONS = 3;
 
+/** The raw transactions topic (a plain stream, not a feed): laid out like stream feeds. */
+export function rawTopicSpec(topic: string): TopicSpec {
+  return { topic, partitions: STREAM_PARTITIONS };
+}
+
 /** Table feeds are keyed changelogs (compacted); streams are plain logs; static data is small. */
 export function topicSpecForFeed(feed: Feed): TopicSpec {
   if (feed.kind === "stream") return { topic: feed.name, partitions: STREAM_PARTITIONS };

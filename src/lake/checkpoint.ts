@@ -8,7 +8,7 @@
 import { DataError } from "../core/errors.ts";
 import { ensureDir, parentOf, replaceAtomically } from "./durable.ts";
 
-export interface CheckpointData {
+interface CheckpointData {
   version: 1;
   /** "topic:partition" → next offset to write (decimal string). */
   offsets: Record<string, string>;
@@ -27,8 +27,9 @@ export class Checkpoint {
     this.#data = data;
   }
 
-  /** Reads the checkpoint at `path`, or starts an empty one. */
+  /** Reads the checkpoint at `path`, or starts an empty one (creating its folder). */
   static async open(path: string): Promise<Checkpoint> {
+    await ensureDir(parentOf(path));
     let text: string;
     try {
       text = await Deno.readTextFile(path);
@@ -80,7 +81,6 @@ export class Checkpoint {
 
   /** Writes the checkpoint atomically (temp file, fsync, rename, fsync folder). */
   async save(): Promise<void> {
-    await ensureDir(parentOf(this.path));
     await replaceAtomically(this.path, encoder.encode(JSON.stringify(this.#data)));
   }
 }

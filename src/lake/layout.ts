@@ -8,14 +8,13 @@
  *   <root>/_state/<group>.json                                       the consumer's checkpoint
  */
 import { FEED_NAME, KAFKA_TOPIC_NAME } from "../config/feeds.ts";
+import { isDay } from "../core/dates.ts";
 import { ValidationError } from "../core/errors.ts";
 
 /** Folder of quarantined records, beside the feed folders (feed names start with a letter). */
 export const REJECTED_DIR = "_rejected";
 /** Folder of the consumer checkpoints. */
 export const STATE_DIR = "_state";
-
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** A feed, or just its name. */
 export type FeedRef = string | { readonly name: string };
@@ -46,22 +45,6 @@ export function assertSafeFeedName(name: string): void {
   }
 }
 
-/** True when `text` is a real calendar date written YYYY-MM-DD. */
-export function isDay(text: string): boolean {
-  const m = DAY.exec(text);
-  if (!m) return false;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth(year, month);
-}
-
-/** Days in `month` (1-12) of `year`. */
-export function daysInMonth(year: number, month: number): number {
-  if (month !== 2) return MONTH_DAYS[month - 1];
-  return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
-}
-
-const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
 /** The UTC day (YYYY-MM-DD) of a Date, a millisecond timestamp, or a day string (checked). */
 export function dayOf(date: string | Date | number): string {
   if (typeof date === "string") {
@@ -79,26 +62,26 @@ export function dayOf(date: string | Date | number): string {
 export function partitionPath(root: string, feed: FeedRef, date: string | Date | number): string {
   const name = nameOf(feed);
   const day = dayOf(date);
-  return `${trimRoot(root)}/${name}/${day}/${name}_${day}.jsonl`;
+  return `${normalizeRoot(root)}/${name}/${day}/${name}_${day}.jsonl`;
 }
 
 /** `<root>/_rejected/<FEED>/<date>/<FEED>_<date>.jsonl` */
 export function rejectedPath(root: string, feed: FeedRef, date: string | Date | number): string {
   const name = nameOf(feed);
   const day = dayOf(date);
-  return `${trimRoot(root)}/${REJECTED_DIR}/${name}/${day}/${name}_${day}.jsonl`;
+  return `${normalizeRoot(root)}/${REJECTED_DIR}/${name}/${day}/${name}_${day}.jsonl`;
 }
 
 /** Folder of one feed's partitions. */
-export function feedDir(root: string, feed: FeedRef): string {
-  return `${trimRoot(root)}/${nameOf(feed)}`;
+function feedDir(root: string, feed: FeedRef): string {
+  return `${normalizeRoot(root)}/${nameOf(feed)}`;
 }
 
 /** Checkpoint file of a consumer group; the group id is encoded so it stays one file name. */
 export function checkpointPath(root: string, groupId: string): string {
   if (!groupId) throw new ValidationError("Refusing checkpoint path: empty consumer group id");
   const safe = encodeURIComponent(groupId).replaceAll(".", "%2E");
-  return `${trimRoot(root)}/${STATE_DIR}/${safe}.json`;
+  return `${normalizeRoot(root)}/${STATE_DIR}/${safe}.json`;
 }
 
 /** The partitions of a feed (real date folders with their file), and anything else found there. */
@@ -155,7 +138,8 @@ function nameOf(feed: FeedRef): string {
   return name;
 }
 
-function trimRoot(root: string): string {
+/** The lake root without trailing slashes (`/` stays `/`); an empty root is refused. */
+export function normalizeRoot(root: string): string {
   if (!root) throw new ValidationError("Refusing lake path: the lake root is empty");
-  return root.length > 1 ? root.replace(/\/+$/, "") : root;
+  return root.replace(/\/+$/, "") || "/";
 }

@@ -6,14 +6,14 @@
  * even on SIGKILL) does the same.
  */
 import { join } from "node:path";
-import { STATE_DIR } from "./layout.ts";
+import { normalizeRoot, STATE_DIR } from "./layout.ts";
 
 const tails = new Map<string, Promise<unknown>>();
 const lockFiles = new Map<string, Promise<Deno.FsFile>>();
 
 /** Runs `work` once every earlier holder of the lock for `root` has finished. */
 export function withLakeLock<T>(root: string, work: () => Promise<T>): Promise<T> {
-  const key = root.replace(/\/+$/, "") || "/";
+  const key = normalizeRoot(root);
   const run = (tails.get(key) ?? Promise.resolve()).then(() => holdingOsLock(key, work));
   const tail = run.catch(() => {});
   tails.set(key, tail);

@@ -5,7 +5,8 @@
 import { Buffer } from "node:buffer";
 import { type Feed, recordKey } from "../config/feeds.ts";
 import type { KafkaRecord } from "../kafka/client.ts";
-import { daysInMonth } from "./layout.ts";
+import { daysInMonth } from "../core/dates.ts";
+import { dayOf } from "./layout.ts";
 
 export type Classified =
   | {
@@ -70,10 +71,10 @@ export function classify(feed: Feed, record: KafkaRecord, now: number): Classifi
       }
       date = day;
     } else {
-      date = dayOfMs(record.timestamp >= 0 ? record.timestamp : now);
+      date = dayOf(record.timestamp >= 0 ? record.timestamp : now);
     }
   } else {
-    date = dayOfMs(now);
+    date = dayOf(now);
   }
 
   // A value spanning lines would break the one-object-per-line format: store it compacted.
@@ -123,7 +124,7 @@ export function eventDay(value: unknown): string | null {
     zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone
   }`;
   const ms = Date.parse(m[4] === undefined ? `${value.slice(0, 10)}T00:00${zone}` : normalized);
-  return Number.isFinite(ms) ? dayOfMs(ms) : null;
+  return Number.isFinite(ms) ? dayOf(ms) : null;
 }
 
 /**
@@ -156,10 +157,6 @@ function num(s: string, from: number, length: number): number {
   let n = 0;
   for (let i = from; i < from + length; i++) n = n * 10 + s.charCodeAt(i) - 48;
   return n;
-}
-
-export function dayOfMs(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
 }
 
 /**

@@ -24,8 +24,16 @@ import {
   truncateTo,
 } from "./durable.ts";
 import { withLakeLock } from "./lock.ts";
-import { checkpointPath, listPartitions, partitionPath, rejectedPath } from "./layout.ts";
-import { classify, dayOfMs, rejectionLine } from "./records.ts";
+import {
+  assertSafeFeedName,
+  checkpointPath,
+  dayOf,
+  listPartitions,
+  normalizeRoot,
+  partitionPath,
+  rejectedPath,
+} from "./layout.ts";
+import { classify, rejectionLine } from "./records.ts";
 import { recordKey } from "../config/feeds.ts";
 
 export interface FeedCounters {
@@ -92,24 +100,24 @@ export class LakeWriter {
   /** Current table of each overwrite feed: recordKey → line. Loaded from its latest snapshot. */
   #tables = new Map<string, Map<string, Uint8Array>>();
 
-  private constructor(options: LakeWriterOptions, checkpoint: Checkpoint) {
-    this.root = options.root.length > 1 ? options.root.replace(/\/+$/, "") : options.root;
+  private constructor(options: LakeWriterOptions, root: string, checkpoint: Checkpoint) {
+    this.root = root;
     this.#feeds = new Map(options.feeds.map((f) => [f.name, f]));
     this.#checkpoint = checkpoint;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
     for (const feed of options.feeds) {
-      partitionPath(this.root, feed, "2000-01-01"); // refuses unsafe names before anything runs
+      assertSafeFeedName(feed.name); // refuses unsafe names before anything runs
       this.#counters.set(feed.name, { written: 0, rejected: 0, ignored: 0 });
     }
   }
 
   /** Opens the writer and repairs the lake after a crash (see the module comment). */
   static async open(options: LakeWriterOptions): Promise<LakeWriter> {
-    const root = options.root.replace(/\/+$/, "") || "/";
+    const root = normalizeRoot(options.root);
     await ensureDir(root);
     const checkpoint = await Checkpoint.open(checkpointPath(root, options.groupId));
-    const writer = new LakeWriter(options, checkpoint);
+    const writer = new LakeWriter(options, root, checkpoint);
     await writer.#recover();
     return writer;
   }
@@ -189,7 +197,7 @@ export class LakeWriter {
       } else if (c.kind === "tombstone") {
         changes.push({ key: c.key, line: null });
       } else {
-        const date = dayOfMs(record.timestamp >= 0 ? record.timestamp : now);
+        const date = dayOf(record.timestamp >= 0 ? record.timestamp : now);
         pendingFor(rejects, date).add(encoder.encode(rejectionLine(record, c.reason, now)));
         result.rejected++;
       }
@@ -277,7 +285,7 @@ export class LakeWriter {
     }
     const pending = new Pending();
     for (const line of table.values()) pending.add(line);
-    const path = partitionPath(this.root, feed, dayOfMs(now));
+    const path = partitionPath(this.root, feed, dayOf(now));
     await ensureDir(parentOf(path));
     await replaceAtomically(path, pending.join());
   }

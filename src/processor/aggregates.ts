@@ -7,7 +7,7 @@
  */
 import { toMicros, typeOrUnknown, type UsdTransaction } from "./transform.ts";
 
-export const WINDOW_MS = 5 * 60 * 1000;
+const WINDOW_MS = 5 * 60 * 1000;
 
 export interface UserSpending {
   USER_ID_HASHED: string;

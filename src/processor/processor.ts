@@ -52,7 +52,7 @@ export interface ProcessorHandle {
 }
 
 /** The processor's consumer group and transactional id: stable, so restarts fence zombies. */
-export function processorGroupId(config: Pick<Config, "kafka">): string {
+function processorGroupId(config: Pick<Config, "kafka">): string {
   return `${config.kafka.groupId}.processor`;
 }
 

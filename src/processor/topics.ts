@@ -7,7 +7,7 @@ import type { Feed } from "../config/feeds.ts";
 import { STATUSES } from "../config/settings.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { TopicSpec } from "../kafka/client.ts";
-import { STREAM_PARTITIONS, topicSpecForFeed } from "../kafka/topics.ts";
+import { rawTopicSpec, STREAM_PARTITIONS, topicSpecForFeed } from "../kafka/topics.ts";
 import { statusFeedName } from "./transform.ts";
 
 /** The feeds the processor writes (or reads, for CURRENCY_RATES), by role. */
@@ -66,7 +66,7 @@ export function processorTopics(
 /** Every topic the processor touches, laid out as src/kafka/topics.ts says. */
 export function processorTopicSpecs(feeds: ProcessorFeeds, topics: ProcessorTopics): TopicSpec[] {
   const specs: TopicSpec[] = [
-    { topic: topics.raw, partitions: STREAM_PARTITIONS },
+    rawTopicSpec(topics.raw),
     { topic: topics.rejected, partitions: STREAM_PARTITIONS },
   ];
   for (const role of Object.keys(PROCESSOR_FEEDS) as FeedRole[]) {

@@ -36,14 +36,17 @@ export interface Blacklist {
 /** HMAC of a value, remembered: the same few thousand users come back again and again. */
 export type Hasher = (value: string) => Promise<string>;
 
-export function cachingHasher(key: HmacKey, maxEntries = 100_000): Hasher {
+/** Values a cachingHasher remembers before it starts over. */
+const HASH_CACHE_ENTRIES = 100_000;
+
+export function cachingHasher(key: HmacKey): Hasher {
   const cache = new Map<string, string>();
   return async (value) => {
     const known = cache.get(value);
     if (known !== undefined) return known;
     const hash = await hmacHex(key, value);
     // Bounded: dropping everything at the limit is crude but keeps memory flat and costs little.
-    if (cache.size >= maxEntries) cache.clear();
+    if (cache.size >= HASH_CACHE_ENTRIES) cache.clear();
     cache.set(value, hash);
     return hash;
   };

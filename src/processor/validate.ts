@@ -4,6 +4,7 @@
  * goes on.
  */
 import { STATUSES, TRANSACTION_TYPES } from "../config/settings.ts";
+import { isDay } from "../core/dates.ts";
 import { isIpAddress } from "./mask.ts";
 import type { RateTable } from "./rates.ts";
 
@@ -90,7 +91,8 @@ export function validateRaw(bytes: Uint8Array | null, rates: RateTable): Validat
   }
   const timestamp = raw.TIMESTAMP as string;
   const eventTime = Date.parse(timestamp);
-  if (!ISO_INSTANT.test(timestamp) || Number.isNaN(eventTime) || !isCalendarDate(timestamp)) {
+  // Date.parse rolls 2026-02-30 over to March: the day must also exist in its month.
+  if (!ISO_INSTANT.test(timestamp) || Number.isNaN(eventTime) || !isDay(timestamp.slice(0, 10))) {
     return reject(`field TIMESTAMP ${JSON.stringify(timestamp)} is not an ISO 8601 instant`);
   }
   if (!isIpAddress(raw.IP_ADDRESS as string)) {
@@ -118,13 +120,6 @@ export function validateRaw(bytes: Uint8Array | null, rates: RateTable): Validat
     TIMESTAMP: timestamp,
   };
   return { ok: true, tx, eventTime, rate };
-}
-
-/** Date.parse rolls 2026-02-30 over to March; a real day of its month is required. */
-function isCalendarDate(timestamp: string): boolean {
-  const [y, m, d] = timestamp.slice(0, 10).split("-").map(Number);
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
 function reject(reason: string): Validation {

@@ -7,7 +7,7 @@ import { findFeed } from "../config/config.ts";
 import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
-import { STREAM_PARTITIONS, topicSpecForFeed } from "../kafka/topics.ts";
+import { rawTopicSpec, topicSpecForFeed } from "../kafka/topics.ts";
 import { currencyRateRecords } from "./rates.ts";
 import { transactionGenerator } from "./transactions.ts";
 import { POOL_SEED, userPool } from "./users.ts";
@@ -63,7 +63,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerRes
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
 
   await kafka.ensureTopics([
-    { topic: rawTopic, partitions: STREAM_PARTITIONS },
+    rawTopicSpec(rawTopic),
     { ...topicSpecForFeed(ratesFeed), topic: ratesTopic },
   ]);
   const producer = await kafka.producer();

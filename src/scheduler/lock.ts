@@ -85,7 +85,6 @@ export function acquireJobLock(db: Database, job: string, options: LockOptions =
 
 /** Who holds the lock now, if anyone (stale holders included). */
 export function currentHolder(db: Database): LockHolder | undefined {
-  ensureJobTables(db);
   const row = db.prepare(`SELECT * FROM JOB_LOCKS WHERE NAME = ?`).get(LOCK_NAME) as
     | Record<string, unknown>
     | undefined;

@@ -1,14 +1,15 @@
 /**
  * Runs warehouse jobs (load, cleanup, pipeline = load then cleanup) one at a time: takes the job
  * lock, records the run in JOB_RUNS, audits it, and logs it the way the seed's pipeline did,
- * with counts. The schedule, the API and the CLI all start jobs through here.
+ * with counts. The schedule and the API start jobs through here; the CLI's `load` and `cleanup`
+ * take the same job lock (`withJobLock`), so no two runs ever overlap.
  */
 import { ConflictError, DomainError, NotFoundError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import type { AuditEntry } from "../governance/audit.ts";
 import { type Database, openWarehouse } from "../warehouse/db.ts";
 import { acquireJobLock, type LockOptions } from "./lock.ts";
 import {
-  ensureJobTables,
   finishRun,
   insertRun,
   JOB_NAMES,
@@ -38,14 +39,6 @@ export interface JobSet {
   cleanup: JobFn;
 }
 
-export interface AuditEntry {
-  actor: string;
-  action: string;
-  target?: string;
-  outcome: "ok" | "denied" | "error";
-  detail?: Record<string, unknown>;
-}
-
 export interface JobRunnerOptions {
   warehousePath: string;
   log: Logger;
@@ -69,7 +62,7 @@ export interface StartedRun {
   done: Promise<JobRun>;
 }
 
-export function isJobName(name: string): name is JobName {
+function isJobName(name: string): name is JobName {
   return (JOB_NAMES as readonly string[]).includes(name);
 }
 
@@ -111,8 +104,7 @@ export class JobRunner {
     let db: Database | undefined;
     let run: JobRun;
     try {
-      db = openWarehouse(warehousePath);
-      ensureJobTables(db);
+      db = openWarehouse(warehousePath); // acquireJobLock has made the job tables
       const id = insertRun(db, {
         job,
         trigger: options.trigger,
@@ -144,11 +136,6 @@ export class JobRunner {
   /** Starts `job` and waits for it to end. */
   async run(job: string, options: StartOptions): Promise<JobRun> {
     return await this.start(job, options).done;
-  }
-
-  /** Whether a job of this runner is in progress. */
-  get busy(): boolean {
-    return this.#running.size > 0;
   }
 
   /** Asks running jobs to stop (they finish or roll back) and waits for them. */

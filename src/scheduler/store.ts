@@ -85,7 +85,6 @@ export function finishRun(
 
 /** The latest run of each job (absent for jobs that never ran). */
 export function lastRuns(db: Database): Partial<Record<JobName, JobRun>> {
-  ensureJobTables(db);
   const rows = db.prepare(
     `SELECT * FROM JOB_RUNS WHERE RUN_ID IN (SELECT MAX(RUN_ID) FROM JOB_RUNS GROUP BY JOB)`,
   ).all() as Record<string, unknown>[];
@@ -99,7 +98,6 @@ export function lastRuns(db: Database): Partial<Record<JobName, JobRun>> {
 
 /** The latest finished run of each job that ended well or badly (for duration metrics). */
 export function lastFinishedRuns(db: Database): JobRun[] {
-  ensureJobTables(db);
   const rows = db.prepare(
     `SELECT * FROM JOB_RUNS WHERE RUN_ID IN
        (SELECT MAX(RUN_ID) FROM JOB_RUNS WHERE FINISHED_AT IS NOT NULL GROUP BY JOB)`,

@@ -12,22 +12,17 @@ export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
   return {
     async load({ db, log, signal }) {
       const report = await runLoad({ config, db, log, signal });
+      const { totals } = report;
       const counts = {
         tables: report.tables.length,
-        files_read: 0,
-        rows_loaded: 0,
-        rows_inserted: 0,
-        rows_updated: 0,
-        rows_deleted_by_load: 0,
-        rows_rejected: 0,
+        files_read: totals.files,
+        rows_loaded: totals.inserted + totals.updated,
+        rows_inserted: totals.inserted,
+        rows_updated: totals.updated,
+        rows_deleted_by_load: totals.deleted,
+        rows_rejected: totals.rejected,
       };
       for (const table of report.tables) {
-        counts.files_read += table.files;
-        counts.rows_inserted += table.inserted;
-        counts.rows_updated += table.updated;
-        counts.rows_loaded += table.inserted + table.updated;
-        counts.rows_deleted_by_load += table.deleted;
-        counts.rows_rejected += table.rejected;
         stats?.addLoaded(table.feed, table.inserted + table.updated, table.rejected);
       }
       if (report.aborted) {

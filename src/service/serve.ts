@@ -61,7 +61,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       warehousePath: config.warehousePath,
       log: options.log,
       jobs: warehouseJobs(config, stats),
-      audit: (jobDb, entry) => audit(jobDb, entry),
+      audit,
     });
     const app = createApp({ config, db, log: options.log, kafka, runner, stats });
     try {

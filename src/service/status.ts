@@ -3,9 +3,9 @@
  * run of each job, lake size and warehouse rows per feed. No secrets: no tokens, no keys.
  */
 import type { Config } from "../config/config.ts";
+import { nextRun } from "../config/cron.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { lakeSizes } from "../lake/layout.ts";
-import { nextRun } from "../scheduler/cron.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
 import type { Database } from "../warehouse/db.ts";
@@ -87,7 +87,9 @@ interface LagResult {
 }
 
 /** Lag of the lake's consumer group per feed, or Kafka shown down after a short wait. */
-export async function lagPerFeed(options: StatusOptions): Promise<LagResult> {
+export async function lagPerFeed(
+  options: Pick<StatusOptions, "config" | "kafka" | "kafkaTimeoutMs">,
+): Promise<LagResult> {
   const { config, kafka } = options;
   const timeoutMs = options.kafkaTimeoutMs ?? 2000;
   const byFeed = new Map<string, number>();

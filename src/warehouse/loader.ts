@@ -14,9 +14,9 @@
  *   completed (and `_INFERRED = 0`) when the real row is loaded.
  */
 import type { Config } from "../config/config.ts";
-import { findFeed } from "../config/config.ts";
+import { selectFeeds } from "../config/config.ts";
 import { type Feed, recordKey } from "../config/feeds.ts";
-import { DataError, ValidationError } from "../core/errors.ts";
+import { DataError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { createProgress, type Progress } from "../core/progress.ts";
 import { listPartitions } from "../lake/layout.ts";
@@ -32,6 +32,7 @@ import {
   foreignKeyIndex,
   hasInferredColumn,
   INFERRED_COLUMN,
+  LINEAGE_COLUMNS,
   referencingColumns,
   tableColumns,
 } from "./schema.ts";
@@ -63,8 +64,15 @@ export interface TableReport {
   rejections: Rejection[];
 }
 
+/** The counts of a load, summed over its tables. */
+export type LoadTotals = Pick<
+  TableReport,
+  "files" | "inserted" | "updated" | "deleted" | "rejected" | "inferred"
+>;
+
 export interface LoadReport {
   tables: TableReport[];
+  totals: LoadTotals;
   ms: number;
   /** True when the signal stopped the load between batches (what was committed stays). */
   aborted: boolean;
@@ -103,9 +111,14 @@ const LOAD_CACHE_SIZE = -16384;
 /** Loads the lake into the warehouse; see the module comment. */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const started = performance.now();
-  const feeds = selectFeeds(options.config, options.feeds);
+  const feeds = selectFeeds(
+    options.config,
+    options.feeds,
+    (unknown) => `Cannot load: unknown feed ${JSON.stringify(unknown[0])}`,
+  );
   const lock = await acquireLoadLock(options.config.warehousePath, options.lockWaitMs ?? 5000);
-  const report: LoadReport = { tables: [], ms: 0, aborted: false };
+  const tables: TableReport[] = [];
+  let aborted = false;
   const batches = { committed: 0 };
   // A bigger page cache for the load: index pages of big tables stay in memory between batches.
   const cacheSize = options.db.prepare("PRAGMA cache_size").get()?.cache_size ?? -2000;
@@ -114,47 +127,44 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     ensureFeedTables(options.db, options.config.feeds);
     for (const feed of feeds) {
       if (options.signal?.aborted) {
-        report.aborted = true;
+        aborted = true;
         break;
       }
       const table = await new FeedLoader(options, feed, batches).load();
-      report.tables.push(table);
-      if (table.aborted) report.aborted = true;
+      tables.push(table);
+      if (table.aborted) aborted = true;
     }
   } finally {
     options.db.exec(`PRAGMA cache_size = ${Number(cacheSize)}`);
     lock.release();
   }
-  report.ms = Math.round(performance.now() - started);
-  const sum = (key: "inserted" | "updated" | "deleted" | "rejected" | "files") =>
-    report.tables.reduce((total, table) => total + table[key], 0);
+  const sum = (key: keyof LoadTotals) => tables.reduce((total, table) => total + table[key], 0);
+  const report: LoadReport = {
+    tables,
+    totals: {
+      files: sum("files"),
+      inserted: sum("inserted"),
+      updated: sum("updated"),
+      deleted: sum("deleted"),
+      rejected: sum("rejected"),
+      inferred: sum("inferred"),
+    },
+    ms: Math.round(performance.now() - started),
+    aborted,
+  };
+  const { files, inserted, updated, deleted, rejected } = report.totals;
   options.log.info("warehouse.load_done", {
-    feeds: report.tables.length,
-    files: sum("files"),
-    inserted: sum("inserted"),
-    updated: sum("updated"),
-    deleted: sum("deleted"),
-    rejected: sum("rejected"),
+    feeds: tables.length,
+    files,
+    inserted,
+    updated,
+    deleted,
+    rejected,
     batches: batches.committed,
     aborted: report.aborted,
     ms: report.ms,
   });
   return report;
-}
-
-/** The feeds to load, in config (dependency) order. */
-export function selectFeeds(config: Pick<Config, "feeds">, names?: string[]): Feed[] {
-  if (!names || names.length === 0) return [...config.feeds];
-  for (const name of names) {
-    if (!findFeed(config, name)) {
-      throw new ValidationError(
-        `Cannot load: unknown feed ${JSON.stringify(name)} (known: ${
-          config.feeds.map((f) => f.name).join(", ")
-        })`,
-      );
-    }
-  }
-  return config.feeds.filter((feed) => names.includes(feed.name));
 }
 
 /** A lake file with what there is to read in it. */
@@ -187,6 +197,8 @@ class FeedLoader {
   #columns!: ColumnSet;
   #write!: ReturnType<Database["prepare"]>;
   #targets: ForeignKeyTarget[] = [];
+  /** Whether the table has `_INFERRED`: known from the first #prepare (columns added never are). */
+  #inferred?: boolean;
   #inTransaction = false;
   /** Largest rowid before the rows written since the last tally: newer rowids are inserts. */
   #highWater = 0;
@@ -280,8 +292,8 @@ class FeedLoader {
   #prepare(): void {
     const columns = tableColumns(this.#db, this.#feed.name);
     this.#columns = columnSet(columns);
-    const names = [...this.#columns.names, "_SOURCE_FILE", "_SOURCE_LINE", "_LOADED_AT"];
-    const inferred = hasInferredColumn(this.#db, this.#feed.name);
+    const names = [...this.#columns.names, ...LINEAGE_COLUMNS];
+    const inferred = this.#inferred ??= hasInferredColumn(this.#db, this.#feed.name);
     const insertColumns = [...names, ...(inferred ? [INFERRED_COLUMN] : [])].map(quoteIdent);
     const placeholders = [...names.map(() => "?"), ...(inferred ? ["0"] : [])];
     const insert = `INSERT INTO ${this.#table} (${insertColumns.join(", ")}) VALUES (${
@@ -418,7 +430,7 @@ class FeedLoader {
   /** Deletes rows whose key left the snapshot; referenced members become placeholders. */
   #removeKeysNotIn(seen: Set<string>): void {
     const key = this.#feed.primaryKey.map(quoteIdent).join(", ");
-    const inferred = hasInferredColumn(this.#db, this.#feed.name);
+    const inferred = this.#inferred;
     const rows = this.#db.prepare(`SELECT rowid AS r, ${key} FROM ${this.#table}`).all();
     const remove = this.#db.prepare(`DELETE FROM ${this.#table} WHERE rowid = ?`);
     const referencedBy = inferred
@@ -430,9 +442,8 @@ class FeedLoader {
       : [];
     // A member that left the snapshot but is still referenced: back to a bare placeholder.
     const others = this.#columns.names.filter((c) => !this.#feed.primaryKey.includes(c));
-    const cleared = [...others, "_SOURCE_FILE", "_SOURCE_LINE"].map((c) =>
-      `${quoteIdent(c)} = NULL`
-    );
+    const lineage = LINEAGE_COLUMNS.filter((c) => c !== "_LOADED_AT");
+    const cleared = [...others, ...lineage].map((c) => `${quoteIdent(c)} = NULL`);
     const toPlaceholder = inferred
       ? this.#db.prepare(
         `UPDATE ${this.#table} SET ${cleared.join(", ")}, "_LOADED_AT" = ?, ${

@@ -25,7 +25,7 @@ export interface RowPage {
 }
 
 /** Columns of a table as SQLite knows them; empty when the table does not exist (yet). */
-export function tableColumns(db: Database, table: string): string[] {
+export function allColumnNames(db: Database, table: string): string[] {
   const rows = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
   return rows.map((r) => r.name);
 }
@@ -37,7 +37,7 @@ export function readRows(db: Database, feed: Feed, query: RowQuery = {}): RowPag
     throw new ValidationError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
   }
   const after = query.cursor === undefined ? 0 : decodeCursor(query.cursor);
-  const columns = tableColumns(db, feed.name);
+  const columns = allColumnNames(db, feed.name);
   const filters = Object.entries(query.filters ?? {});
   for (const [column] of filters) {
     if (!columns.includes(column) && !(column in feed.columns)) {

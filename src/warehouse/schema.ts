@@ -9,6 +9,11 @@ import { type Database, quoteIdent } from "./db.ts";
 
 /** Lineage columns every feed table carries: where a row came from and when it was loaded. */
 export const LINEAGE_COLUMNS = ["_SOURCE_FILE", "_SOURCE_LINE", "_LOADED_AT"] as const;
+const LINEAGE_TYPES: Record<(typeof LINEAGE_COLUMNS)[number], ColumnType> = {
+  _SOURCE_FILE: "TEXT",
+  _SOURCE_LINE: "INTEGER",
+  _LOADED_AT: "TEXT",
+};
 /** Marks a placeholder row created for a foreign key that pointed nowhere yet. */
 export const INFERRED_COLUMN = "_INFERRED";
 /** Names no record field may take (case-insensitive, as SQLite compares column names). */
@@ -109,7 +114,7 @@ export function createTableSql(feed: Feed, feeds: readonly Feed[]): string {
   const lines = [...columns].map(([name, type]) =>
     `${quoteIdent(name)} ${type}${feed.primaryKey.includes(name) ? " NOT NULL" : ""}`
   );
-  lines.push(`"_SOURCE_FILE" TEXT`, `"_SOURCE_LINE" INTEGER`, `"_LOADED_AT" TEXT`);
+  lines.push(...LINEAGE_COLUMNS.map((name) => `${quoteIdent(name)} ${LINEAGE_TYPES[name]}`));
   if (isReferenced(feed, feeds)) lines.push(`"${INFERRED_COLUMN}" INTEGER NOT NULL DEFAULT 0`);
   lines.push(`PRIMARY KEY (${feed.primaryKey.map(quoteIdent).join(", ")})`);
   for (const fk of feed.foreignKeys) {

@@ -29,7 +29,7 @@ Deno.test("compile.sh bakes exactly the start task's permissions and --unstable-
     assert.equal(code, 0, text);
     assert.match(text, new RegExp(`compile.sh: built ${output}`));
 
-    const flags = await startFlags();
+    const flags = startFlags();
     assert.ok(flags.includes("--unstable-cron"));
     assert.match(text, new RegExp(`flags: ${flags.join(" ").replaceAll("-", "\\-")}`));
 

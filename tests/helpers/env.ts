@@ -57,10 +57,9 @@ export function testKafka(): KafkaClient {
 }
 
 /** The permission and unstable flags of `deno task start` (the same that compile.sh bakes in). */
-export async function startFlags(): Promise<string[]> {
-  const denoJson = JSON.parse(await Deno.readTextFile(`${REPO_ROOT}deno.json`));
-  const task: string = denoJson.tasks.start;
-  return task.split(/\s+/).filter((word) => word.startsWith("--"));
+export function startFlags(): string[] {
+  const denoJson = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`));
+  return (denoJson.tasks.start as string).split(/\s+/).filter((word) => word.startsWith("--"));
 }
 
 export interface RunResult {
@@ -83,7 +82,7 @@ export function spawnMain(
   env: Record<string, string>,
   stdin: "null" | "piped" = "null",
 ) {
-  const flags = startFlagsSync();
+  const flags = startFlags();
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, `${REPO_ROOT}main.ts`, ...args],
     env: { LOG_FORMAT: "json", NO_COLOR: "1", ...env },
@@ -92,11 +91,6 @@ export function spawnMain(
     stderr: "piped",
     stdin,
   }).spawn();
-}
-
-function startFlagsSync(): string[] {
-  const denoJson = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}deno.json`));
-  return (denoJson.tasks.start as string).split(/\s+/).filter((word) => word.startsWith("--"));
 }
 
 /** The environment a child process needs to use `config` (the reverse of loadConfig). */

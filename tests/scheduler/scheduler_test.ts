@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { ConflictError, NotFoundError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/core/log.ts";
-import { nextRun } from "../../src/scheduler/cron.ts";
+import { nextRun } from "../../src/config/cron.ts";
 import { acquireJobLock, currentHolder } from "../../src/scheduler/lock.ts";
-import { type AuditEntry, type JobFn, JobRunner } from "../../src/scheduler/runner.ts";
+import type { AuditEntry } from "../../src/governance/audit.ts";
+import { type JobFn, JobRunner } from "../../src/scheduler/runner.ts";
 import { type CronFn, PIPELINE_CRON_NAME, startSchedule } from "../../src/scheduler/schedule.ts";
 import { lastRuns } from "../../src/scheduler/store.ts";
 import { openWarehouse } from "../../src/warehouse/db.ts";

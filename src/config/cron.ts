@@ -1,6 +1,7 @@
 /**
- * The next time a five-field cron expression fires, in UTC as Deno.cron reads it. Only for
- * showing "next run" in /status; Deno.cron itself does the scheduling.
+ * Five-field cron expressions as Deno.cron reads them (UTC): `parseCron` is the one check of
+ * PIPELINE_SCHEDULE (config.ts), and `nextRun` shows "next run" in /status. Deno.cron itself does
+ * the scheduling.
  */
 import { ValidationError } from "../core/errors.ts";
 
@@ -68,11 +69,11 @@ function parseField(part: string, min: number, max: number, expression: string):
   const values = new Set<number>();
   for (const item of part.split(",")) {
     const [range, stepText] = item.split("/");
-    const step = stepText === undefined ? 1 : Number(stepText);
+    const step = stepText === undefined ? 1 : digits(stepText);
     let lo: number, hi: number;
     if (range === "*") [lo, hi] = [min, max];
-    else if (range.includes("-")) [lo, hi] = range.split("-").map(Number) as [number, number];
-    else [lo, hi] = [Number(range), stepText === undefined ? Number(range) : max];
+    else if (range.includes("-")) [lo, hi] = range.split("-").map(digits) as [number, number];
+    else [lo, hi] = [digits(range), stepText === undefined ? digits(range) : max];
     if (
       ![lo, hi, step].every(Number.isInteger) || lo < min || hi > max || lo > hi || step < 1
     ) {
@@ -83,4 +84,9 @@ function parseField(part: string, min: number, max: number, expression: string):
     for (let v = lo; v <= hi; v += step) values.add(v);
   }
   return values;
+}
+
+/** Plain decimal digits only: Number() would also take "", "0x10" or "1e1". */
+function digits(text: string): number {
+  return /^\d+$/.test(text) ? Number(text) : NaN;
 }
