@@ -1,0 +1,68 @@
+/**
+ * The embedded engine: the Warehouse interface over one node:sqlite connection. Statements run
+ * synchronously (node:sqlite has no other mode); the promises only give both engines one shape.
+ * Prepared statements are cached per SQL text, since callers send the same few statements often.
+ */
+import type { StatementSync } from "node:sqlite";
+import { type Database, type OpenOptions, openWarehouse } from "./db.ts";
+import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
+
+const STATEMENT_CACHE_LIMIT = 256;
+
+export class SqliteWarehouse implements Warehouse {
+  readonly engine = "sqlite" as const;
+  readonly label: string;
+  /** The raw connection, for the loader's synchronous apply step only. */
+  readonly db: Database;
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(db: Database, path: string) {
+    this.db = db;
+    this.label = `sqlite:${path}`;
+  }
+
+  all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return Promise.resolve(this.#prepare(sql).all(...params) as Row[]);
+  }
+
+  get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
+    return Promise.resolve(this.#prepare(sql).get(...params) as Row | undefined);
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    const { changes } = this.#prepare(sql).run(...params);
+    return Promise.resolve({ changes: Number(changes) });
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = await fn(this);
+      this.db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#statements.clear();
+    if (this.db.isOpen) this.db.close();
+    return Promise.resolve();
+  }
+
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+export function openSqliteWarehouse(path: string, options: OpenOptions = {}): SqliteWarehouse {
+  return new SqliteWarehouse(openWarehouse(path, options), path);
+}
