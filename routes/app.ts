@@ -7,6 +7,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { NotFoundError } from "../src/core/errors.ts";
 import { auditCalls } from "./audit.ts";
 import { identify } from "./auth.ts";
+import { dashboardRoutes } from "./dashboard.ts";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
 import { feedRoutes } from "./feeds.ts";
@@ -24,6 +25,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("*", identify(deps.db));
   app.use("*", auditCalls(deps.db, log));
 
+  app.route("/", dashboardRoutes());
   app.route("/", healthRoutes(deps));
   app.route("/permissions", permissionRoutes(deps));
   app.route("/feeds", feedRoutes(deps));

@@ -21,6 +21,6 @@ export function auditCalls(db: Database, log: Logger): MiddlewareHandler<AppEnv>
     } catch (error) {
       log.error("api.audit_failed", { route, error: (error as Error).message });
     }
-    log.info("api.call", { method: c.req.method, path: c.req.path.slice(0, 200), status });
+    log.debug("api.call", { method: c.req.method, path: c.req.path.slice(0, 200), status });
   };
 }

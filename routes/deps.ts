@@ -5,6 +5,7 @@ import type { Account } from "../src/governance/accounts.ts";
 import type { Permission } from "../src/governance/permissions.ts";
 import type { KafkaClient } from "../src/kafka/client.ts";
 import type { JobRunner } from "../src/scheduler/runner.ts";
+import type { FlowHistory } from "../src/service/history.ts";
 import type { ServiceStats } from "../src/service/stats.ts";
 import type { Database } from "../src/warehouse/db.ts";
 
@@ -17,6 +18,8 @@ export interface AppDeps {
   runner: JobRunner;
   /** Counters of the running consumer, processor and loads (for /metrics and /status). */
   stats?: ServiceStats;
+  /** The last hour of flow, sampled by serve (for GET /status/history and the dashboard). */
+  history?: FlowHistory;
   /** How long /status waits for Kafka before showing it down (default 2000 ms). */
   kafkaTimeoutMs?: number;
 }

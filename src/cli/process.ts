@@ -12,7 +12,7 @@ export const processCommand: Command = {
     const kafka = connectKafka(config, log);
     try {
       const processor = startProcessor({ config, kafka, log, once, signal });
-      const progress = createProgress("process");
+      const progress = createProgress("process", undefined, "records");
       const timer = setInterval(() => {
         const s = processor.stats();
         progress.update(s.recordsIn, `rejected ${s.rejected}`);

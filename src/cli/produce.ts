@@ -16,7 +16,7 @@ export const produceCommand: Command = {
   },
   run: async ({ config, log, values, print, signal }) => {
     const count = numberOption(values.count, "--count");
-    const progress = createProgress("produce", count);
+    const progress = createProgress("produce", count, "records");
     const kafka = connectKafka(config, log);
     try {
       const result = await runProducer({

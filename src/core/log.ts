@@ -1,8 +1,13 @@
 /**
  * The one logger. Every line is an event with a stable name and fields (counts, feeds, durations).
- * On a terminal it prints a short human line; otherwise one JSON object per line on stderr, so
- * stdout stays free for command output. Fields whose name looks secret are never printed.
+ * On a terminal it prints a short human line (src/core/log_human.ts; routine detail only at
+ * debug); otherwise one JSON object per line on stderr, so stdout stays free for command output.
+ * Both go through src/core/terminal.ts, which keeps a progress bar and log lines apart.
+ * Fields whose name looks secret are never printed.
  */
+import { humanLine } from "./log_human.ts";
+import { stderrTerminal } from "./terminal.ts";
+
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
 
@@ -21,8 +26,7 @@ export interface LoggerOptions {
   sink?: LogSink;
 }
 
-const encoder = new TextEncoder();
-const stderrSink: LogSink = { write: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")) };
+const stderrSink: LogSink = { write: (line) => stderrTerminal.line(line) };
 
 export class Logger {
   #level: number;
@@ -67,9 +71,8 @@ export class Logger {
     if (LEVELS[level] < this.#level) return;
     const all = redact({ ...this.#base, ...fields });
     if (this.#pretty) {
-      const parts = Object.entries(all).map(([k, v]) => `${k}=${formatValue(v)}`);
-      const tag = level === "info" ? "" : `${level.toUpperCase()} `;
-      this.#sink.write(`${tag}${event}${parts.length ? " " + parts.join(" ") : ""}`);
+      const line = humanLine(level, event, all, this.#level <= LEVELS.debug);
+      if (line !== null) this.#sink.write(line);
     } else {
       this.#sink.write(JSON.stringify({ time: new Date().toISOString(), level, event, ...all }));
     }
@@ -84,11 +87,6 @@ function redact(fields: Fields): Fields {
     else out[key] = value;
   }
   return out;
-}
-
-function formatValue(value: unknown): string {
-  if (typeof value === "string") return /\s/.test(value) ? JSON.stringify(value) : value;
-  return JSON.stringify(value);
 }
 
 /** Logger for the current process: pretty on a terminal, JSON lines otherwise (LOG_LEVEL, LOG_FORMAT). */

@@ -49,7 +49,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
   });
   await kafka.ensureTopics(feeds.map(topicSpecForFeed));
 
-  const progress = (options.progress ?? once) ? createProgress("lake") : undefined;
+  const progress = (options.progress ?? once) ? createProgress("lake", undefined, "records") : undefined;
   let total = 0;
   log.info("lake.consumer_started", {
     feeds: feeds.map((f) => f.name),
@@ -70,7 +70,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
       const result = await writer.writeBatch(batch);
       total += batch.records.length;
       progress?.update(total, `${result.feed} +${result.written}`);
-      log.info("lake.batch_written", {
+      log.debug("lake.batch_written", {
         feed: result.feed,
         partition: result.partition,
         written: result.written,

@@ -105,6 +105,13 @@ export function lastFinishedRuns(db: Database): JobRun[] {
   return rows.map(toRun);
 }
 
+/** The latest `limit` runs of any job, newest first (the dashboard's run list). */
+export function recentRuns(db: Database, limit = 10): JobRun[] {
+  const rows = db.prepare(`SELECT * FROM JOB_RUNS ORDER BY RUN_ID DESC LIMIT ?`)
+    .all(limit) as Record<string, unknown>[];
+  return rows.map(toRun);
+}
+
 export function runById(db: Database, id: number): JobRun | undefined {
   const row = db.prepare(`SELECT * FROM JOB_RUNS WHERE RUN_ID = ?`).get(id);
   return row ? toRun(row as Record<string, unknown>) : undefined;

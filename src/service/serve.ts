@@ -19,6 +19,7 @@ import { JobRunner } from "../scheduler/runner.ts";
 import { type CronFn, startSchedule } from "../scheduler/schedule.ts";
 import { ensureJobTables } from "../scheduler/store.ts";
 import { openWarehouse } from "../warehouse/db.ts";
+import { logStart, startFlowReport } from "./flow.ts";
 import { warehouseJobs } from "./jobs.ts";
 import { ServiceStats } from "./stats.ts";
 
@@ -57,13 +58,15 @@ export async function serve(options: ServeOptions): Promise<void> {
 
     // The API first: a port already in use fails before anything reads Kafka.
     const stats = new ServiceStats();
+    logStart(config, log, options.process ?? true);
+    const history = startFlowReport({ stats, log, signal: stop.signal });
     runner = new JobRunner({
       warehousePath: config.warehousePath,
       log: options.log,
       jobs: warehouseJobs(config, stats),
       audit,
     });
-    const app = createApp({ config, db, log: options.log, kafka, runner, stats });
+    const app = createApp({ config, db, log: options.log, kafka, runner, stats, history });
     try {
       server = Deno.serve({
         port: config.port,
