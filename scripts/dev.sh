@@ -3,14 +3,16 @@
 #
 #   1. starts the local Kafka broker (scripts/kafka.sh; left running if it already was)
 #   2. sets a development ANONYMIZATION_KEY and a random ADMIN_TOKEN (printed once, below)
-#   3. runs the fake producer at a gentle rate in the background
+#   3. runs the fake producer at a gentle rate in the background (its log: $DEV_LOG_DIR/produce.log,
+#      so the terminal shows serve's story only: runs, a flow line every 30 s, warnings)
 #   4. runs `serve` (consumer + processor + schedule + API) with the flags of `deno task start`
 #      and PIPELINE_SCHEDULE every minute, so rows reach the warehouse soon
-#   5. prints curl lines to try
+#   5. prints the dashboard address and curl lines to try
 #
 # Ctrl-C stops everything this script started (the broker only if it started it).
 # Settings: PORT (8080), PIPELINE_SCHEDULE ("* * * * *"), PRODUCE_RATE (2 per second),
-# DATA_LAKE_DIR, WAREHOUSE_PATH, KAFKA_PORT, ADMIN_TOKEN and ANONYMIZATION_KEY if you want your own.
+# DATA_LAKE_DIR, WAREHOUSE_PATH, KAFKA_PORT, ADMIN_TOKEN and ANONYMIZATION_KEY if you want your own,
+# DEV_LOG_DIR (/tmp/datalake-dev), LOG_LEVEL=debug for every event on the terminal.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,6 +23,8 @@ export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export PORT="${PORT:-8080}"
 export PIPELINE_SCHEDULE="${PIPELINE_SCHEDULE:-* * * * *}"
 PRODUCE_RATE="${PRODUCE_RATE:-2}"
+DEV_LOG_DIR="${DEV_LOG_DIR:-/tmp/datalake-dev}"
+mkdir -p "$DEV_LOG_DIR"
 
 broker_started=false
 pids=()
@@ -52,7 +56,8 @@ source scripts/start_flags.sh
 # exec: the background job's pid is deno's own, so the trap signals deno itself.
 run_main() { exec deno run "${FLAGS[@]}" main.ts "$@"; }
 
-run_main produce --rate "$PRODUCE_RATE" >/dev/null &
+# JSON lines into its own file: a second process drawing on this terminal would cut into serve's.
+LOG_FORMAT=json run_main produce --rate "$PRODUCE_RATE" >/dev/null 2>"$DEV_LOG_DIR/produce.log" &
 pids+=($!)
 run_main serve &
 pids+=($!)
@@ -67,9 +72,10 @@ cat <<INFO
 
   The platform runs: producer ($PRODUCE_RATE/s) → processor → lake → warehouse every minute.
   Admin token (development only): $ADMIN_TOKEN
+  Dashboard: $base/      producer log: $DEV_LOG_DIR/produce.log
 
   curl $base/health
-  curl $base/status
+  curl $base/status                 (or "$base/status?format=text")
   curl -H "Authorization: Bearer $ADMIN_TOKEN" $base/feeds
   curl -H "Authorization: Bearer $ADMIN_TOKEN" "$base/feeds/TRANSACTIONS_USD/rows?limit=5"
   curl -H "Authorization: Bearer $ADMIN_TOKEN" "$base/feeds/USERS/rows?COUNTRY=France&limit=5"

@@ -18,6 +18,7 @@ const DETAIL = new Set([
   "processor.restored",
   "schedule.registered",
   "kafka.topics_created",
+  "pipeline.start",
   "pipeline.step_finished",
   "retention.done",
   "governance.admin_bootstrap",
@@ -35,8 +36,8 @@ const FORMATS: Record<string, Format> = {
     const url = String(f.url).replace("//0.0.0.0:", "//localhost:");
     return `● API        ${url}   dashboard ${url}/`;
   },
-  "pipeline.start": (f) => `▶ ${f.job ?? "pipeline"} started (${f.trigger ?? "manual"})`,
   "warehouse.table_loaded": (f) => {
+    if (!num(f.inserted) && !num(f.updated) && !num(f.deleted) && !num(f.rejected)) return null;
     const extra = [
       num(f.deleted) ? `${num(f.deleted)} deleted` : "",
       num(f.rejected) ? `${num(f.rejected)} rejected` : "",

@@ -49,7 +49,9 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
   });
   await kafka.ensureTopics(feeds.map(topicSpecForFeed));
 
-  const progress = (options.progress ?? once) ? createProgress("lake", undefined, "records") : undefined;
+  const progress = (options.progress ?? once)
+    ? createProgress("lake", undefined, "records")
+    : undefined;
   let total = 0;
   log.info("lake.consumer_started", {
     feeds: feeds.map((f) => f.name),

@@ -30,7 +30,10 @@ Deno.test("logger: pretty lines on a terminal are short, redact too, and respect
   const { log, lines } = capture(true);
   log.warn("lake.recovered", { file: "A/2026-01-01/A_2026-01-01.jsonl", password: "p4ss" });
   assert.equal(lines.length, 1);
-  assert.match(lines[0], /^\d\d:\d\d:\d\d WARN lake\.recovered file=A\/2026-01-01\/A_2026-01-01\.jsonl/);
+  assert.match(
+    lines[0],
+    /^\d\d:\d\d:\d\d WARN lake\.recovered file=A\/2026-01-01\/A_2026-01-01\.jsonl/,
+  );
   assert.doesNotMatch(lines[0], /p4ss/);
 
   const quiet = new Logger({ level: "warn", sink: { write: (line) => lines.push(line) } });
