@@ -11,6 +11,9 @@ const num = (value: unknown) => (typeof value === "number" ? value : Number(valu
 const secs = (ms: unknown) => `${(num(ms) / 1000).toFixed(2)} s`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
+/** Feeds named in the 30 s flow line (JSON logs carry every feed). */
+const FLOW_FEEDS = 3;
+
 /** Events told by the start lines or the closing line of a run: shown at debug only. */
 const DETAIL = new Set([
   "lake.consumer_started",
@@ -59,10 +62,16 @@ const FORMATS: Record<string, Format> = {
   "pipeline.finished": (f) => `✓ ${f.message ?? "pipeline finished"}`,
   "pipeline.failed": (f) => `✗ ${f.message ?? "pipeline failed"}${f.error ? ": " + f.error : ""}`,
   "serve.flow": (f) => {
-    const lake = Object.entries((f.lake ?? {}) as Record<string, number>)
-      .filter(([, n]) => n > 0).map(([feed, n]) => `${feed} ${n}`);
+    // The busiest feeds by name, the rest summed, so the line fits a terminal row.
+    const moved = Object.entries((f.lake ?? {}) as Record<string, number>)
+      .filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+    const named = moved.slice(0, FLOW_FEEDS).map(([feed, n]) => `${feed} ${n}`);
+    const rest = moved.slice(FLOW_FEEDS);
+    if (rest.length) {
+      named.push(`${plural(rest.length, "other feed")} ${rest.reduce((s, [, n]) => s + n, 0)}`);
+    }
     const parts = [
-      `lake +${num(f.lakeTotal)}${lake.length ? ` (${lake.join(", ")})` : ""}`,
+      `lake +${num(f.lakeTotal)}${named.length ? ` (${named.join(", ")})` : ""}`,
       f.processorIn === undefined
         ? ""
         : `processor ${num(f.processorIn)} in → ${num(f.processorOut)} out`,

@@ -102,8 +102,8 @@ Deno.test("logger on a terminal: the flow summary line; warnings always; debug s
   const { log, lines } = capture("info");
   log.info("serve.flow", {
     seconds: 30,
-    lakeTotal: 90,
-    lake: { TRANSACTIONS_USD: 60, USERS: 30, CURRENCY_RATES: 0 },
+    lakeTotal: 100,
+    lake: { USERS: 30, TRANSACTIONS_USD: 60, CURRENCY_RATES: 0, A: 7, B: 2, C: 1 },
     processorIn: 60,
     processorOut: 300,
     quarantined: 1,
@@ -113,7 +113,7 @@ Deno.test("logger on a terminal: the flow summary line; warnings always; debug s
   assert.equal(lines.length, 2);
   assert.match(
     lines[0],
-    /↻ last 30 s: lake \+90 \(TRANSACTIONS_USD 60, USERS 30\) · processor 60 in → 300 out · quarantined 1$/,
+    /↻ last 30 s: lake \+100 \(TRANSACTIONS_USD 60, USERS 30, A 7, 2 other feeds 3\) · processor 60 in → 300 out · quarantined 1$/,
   );
   assert.match(
     lines[1],
