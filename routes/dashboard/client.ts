@@ -81,9 +81,11 @@ export const DASHBOARD_JS = String.raw`"use strict";
     fill(document.querySelector("#feeds tbody"), trs, 8);
 
     var pipeline = status.jobs.filter(function (j) { return j.job === "pipeline"; })[0];
-    var points = (history && history.points) || [];
-    var last = points[points.length - 1];
-    var perMinute = last ? Object.keys(last.lake).reduce(function (s, k) { return s + last.lake[k]; }, 0) : 0;
+    var lakeColumns = (history && history.lake) || {};
+    var perMinute = Object.keys(lakeColumns).reduce(function (sum, feed) {
+      var column = lakeColumns[feed];
+      return sum + (column.length ? column[column.length - 1] : 0);
+    }, 0);
     document.getElementById("tiles").replaceChildren(
       tile("Feeds", num(status.feeds.length)),
       tile("Warehouse rows", num(rows)),
@@ -136,13 +138,13 @@ export const DASHBOARD_JS = String.raw`"use strict";
   }
 
   function renderCharts(history) {
-    var points = (history && history.points) || [];
-    var xs = points.map(function (p) { return Date.parse(p.time) / 1000; });
-    var feeds = Object.keys((history && history.feeds) || {}).sort();
+    var h = history || { times: [], lake: {}, processorIn: [], processorOut: [] };
+    var xs = h.times.map(function (t) { return Date.parse(t) / 1000; });
+    var feeds = Object.keys(h.lake).sort();
     chart("chart-lake", feeds.map(function (f) { return { label: f }; }),
-      [xs].concat(feeds.map(function (f) { return points.map(function (p) { return p.lake[f] || 0; }); })));
+      [xs].concat(feeds.map(function (f) { return h.lake[f]; })));
     chart("chart-processor", [{ label: "in", color: "#3b6fd8" }, { label: "out", color: "#19a979" }],
-      [xs, points.map(function (p) { return p.processorIn; }), points.map(function (p) { return p.processorOut; })]);
+      [xs, h.processorIn, h.processorOut]);
   }
 
   function refresh() {

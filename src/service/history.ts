@@ -18,16 +18,19 @@ export interface FlowSample {
   processorRejected: number;
 }
 
-/** GET /status/history: rates per minute between samples, and per-feed live figures. */
+/**
+ * GET /status/history: rates per minute between samples, as columns (one value per time, the
+ * shape charts take), and per-feed live figures.
+ */
 export interface FlowHistoryView {
   intervalMs: number;
   processor: boolean;
-  points: {
-    time: string;
-    lake: Record<string, number>;
-    processorIn: number;
-    processorOut: number;
-  }[];
+  /** ISO times, oldest first; every column below has one value per time. */
+  times: string[];
+  /** Records per minute into the lake, per feed. */
+  lake: Record<string, number[]>;
+  processorIn: number[];
+  processorOut: number[];
   feeds: Record<string, { records: number; quarantined: number; lastRecordAt: string | null }>;
   processorRejected: number;
 }
@@ -97,23 +100,24 @@ export class FlowHistory {
   }
 
   view(): FlowHistoryView {
-    const points: FlowHistoryView["points"] = [];
+    const newest = this.#samples.at(-1);
+    const view: Pick<FlowHistoryView, "times" | "lake" | "processorIn" | "processorOut"> = {
+      times: [],
+      lake: Object.fromEntries(Object.keys(newest?.lake ?? {}).map((feed) => [feed, []])),
+      processorIn: [],
+      processorOut: [],
+    };
     for (let i = 1; i < this.#samples.length; i++) {
       const a = this.#samples[i - 1], b = this.#samples[i];
       const perMinute = (x: number, y: number) =>
         Math.max(0, Math.round(((y - x) * 60_000) / Math.max(b.t - a.t, 1)));
-      const lake: Record<string, number> = {};
-      for (const feed of Object.keys(b.lake)) {
-        lake[feed] = perMinute(a.lake[feed] ?? 0, b.lake[feed]);
+      view.times.push(new Date(b.t).toISOString());
+      for (const [feed, column] of Object.entries(view.lake)) {
+        column.push(perMinute(a.lake[feed] ?? 0, b.lake[feed] ?? 0));
       }
-      points.push({
-        time: new Date(b.t).toISOString(),
-        lake,
-        processorIn: perMinute(a.processorIn, b.processorIn),
-        processorOut: perMinute(a.processorOut, b.processorOut),
-      });
+      view.processorIn.push(perMinute(a.processorIn, b.processorIn));
+      view.processorOut.push(perMinute(a.processorOut, b.processorOut));
     }
-    const newest = this.#samples.at(-1);
     const feeds: FlowHistoryView["feeds"] = {};
     for (const feed of Object.keys(newest?.lake ?? {})) {
       const last = this.#lastRecordAt.get(feed);
@@ -126,7 +130,7 @@ export class FlowHistory {
     return {
       intervalMs: this.intervalMs,
       processor: this.#stats.processor !== undefined,
-      points,
+      ...view,
       feeds,
       processorRejected: newest?.processorRejected ?? 0,
     };

@@ -35,7 +35,7 @@ export function formatStatus(status: ServiceStatus): string[] {
   }
   lines.push("");
   lines.push(
-    row(["FEED", "KIND", "LAG", "LAKE FILES", "LAKE BYTES", "WAREHOUSE ROWS"], FEED_WIDTHS),
+    row(["FEED", "KIND", "LAG", "LAKE FILES", "LAKE SIZE", "WAREHOUSE ROWS"], FEED_WIDTHS),
   );
   for (const feed of status.feeds) {
     lines.push(row([
@@ -43,7 +43,7 @@ export function formatStatus(status: ServiceStatus): string[] {
       feed.kind,
       feed.lag === null ? "?" : String(feed.lag),
       String(feed.lake.files),
-      String(feed.lake.bytes),
+      size(feed.lake.bytes),
       String(feed.warehouseRows),
     ], FEED_WIDTHS));
   }
@@ -52,6 +52,18 @@ export function formatStatus(status: ServiceStatus): string[] {
 
 const JOB_WIDTHS = [9, 25, 12, 8, 40, 0];
 const FEED_WIDTHS = [30, 7, 8, 11, 12, 0];
+
+/** Bytes as people read them (decimal units, like the progress display). */
+function size(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const units = ["kB", "MB", "GB", "TB"];
+  let value = bytes, unit = -1;
+  do {
+    value /= 1000;
+    unit++;
+  } while (value >= 1000 && unit < units.length - 1);
+  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
+}
 
 function row(cells: string[], widths: number[]): string {
   return cells.map((cell, i) => widths[i] ? cell.padEnd(widths[i]) : cell).join(" ").trimEnd();

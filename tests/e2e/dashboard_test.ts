@@ -101,7 +101,7 @@ Deno.test({
       // Two samples of the flow make the first chart point (serve samples every 10 s).
       await waitFor("a point of flow history", async () => {
         const history = await (await fetch(served.url("/status/history"))).json();
-        return history.points.length > 0 ? true : undefined;
+        return history.times.length > 0 ? true : undefined;
       }, 60_000);
       const status = await (await fetch(served.url("/status"))).json();
 

@@ -34,7 +34,10 @@ Deno.test("`status` prints what GET /status shows, as a table or --json; Kafka d
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^Kafka +up /m);
   assert.match(text.stdout, /^load +\S+ +ok /m);
-  assert.match(text.stdout, new RegExp(`^${feed} +stream +\\S+ +1 +\\d+ +${ORDERS.length}$`, "m"));
+  assert.match(
+    text.stdout,
+    new RegExp(`^${feed} +stream +\\S+ +1 +[\\d.]+ k?B +${ORDERS.length}$`, "m"),
+  );
 
   const down = await runMain(["status"], { ...envOf(config), KAFKA_BROKERS: "127.0.0.1:1" });
   assert.equal(down.code, 0, down.stderr);

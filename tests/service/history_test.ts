@@ -30,13 +30,10 @@ Deno.test("history: rates per minute between samples, last record time, bounded 
   now += 10_000;
   history.sample();
   const view = history.view();
-  assert.equal(view.points.length, 1);
-  assert.deepEqual(view.points[0], {
-    time: "2026-12-01T10:00:10.000Z",
-    lake: { USERS: 0, TRANSACTIONS_USD: 120 },
-    processorIn: 120,
-    processorOut: 360,
-  });
+  assert.deepEqual(view.times, ["2026-12-01T10:00:10.000Z"]);
+  assert.deepEqual(view.lake, { USERS: [0], TRANSACTIONS_USD: [120] });
+  assert.deepEqual(view.processorIn, [120]);
+  assert.deepEqual(view.processorOut, [360]);
   assert.equal(view.feeds.TRANSACTIONS_USD.lastRecordAt, "2026-12-01T10:00:10.000Z");
   assert.equal(view.feeds.USERS.lastRecordAt, null);
   assert.equal(view.feeds.TRANSACTIONS_USD.records, 20);
@@ -47,7 +44,8 @@ Deno.test("history: rates per minute between samples, last record time, bounded 
     history.sample();
   }
   assert.equal(history.samples().length, 5);
-  assert.equal(history.view().points.length, 4);
+  assert.equal(history.view().times.length, 4);
+  assert.equal(history.view().lake.USERS.length, 4);
   assert.equal(history.view().feeds.TRANSACTIONS_USD.lastRecordAt, "2026-12-01T10:00:10.000Z");
 });
 

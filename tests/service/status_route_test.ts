@@ -26,11 +26,11 @@ Deno.test("GET /status: indented JSON for curl; ?format=text and Accept: text/pl
       assert.match(text.headers.get("content-type") ?? "", /^text\/plain/);
       const table = await text.text();
       assert.match(table, /^Kafka {6}up /);
-      assert.match(table, /\nFEED +KIND +LAG +LAKE FILES +LAKE BYTES +WAREHOUSE ROWS\n/);
+      assert.match(table, /\nFEED +KIND +LAG +LAKE FILES +LAKE SIZE +WAREHOUSE ROWS\n/);
       const orders = table.split("\n").find((line) => line.startsWith(api.orders + " "));
       assert.match(
         orders ?? "",
-        new RegExp(`^${api.orders} +stream +(\\d+|\\?) +1 +\\d+ +${ORDERS.length}$`),
+        new RegExp(`^${api.orders} +stream +(\\d+|\\?) +1 +\\d+ B +${ORDERS.length}$`),
       );
     }
   } finally {
