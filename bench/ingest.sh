@@ -46,7 +46,7 @@ cat >"$WORK/feeds.json" <<EOF
 EOF
 START=$(now)
 FEEDS_FILE="$WORK/feeds.json" DATA_LAKE_DIR="$WORK/lake" KAFKA_BROKERS="$BROKERS" \
-  KAFKA_GROUP_ID="bench-ingest-$STAMP" LOG_FORMAT=json \
+  KAFKA_GROUP_ID="bench-ingest-$STAMP" LOG_FORMAT=json LOG_LEVEL=debug \
   /usr/bin/time -v -o "$WORK/time.txt" \
   deno task start consume --once --feeds "$TOPIC" >"$WORK/consume.out" 2>"$WORK/consume.err" || {
   echo "consume failed:"

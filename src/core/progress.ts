@@ -1,6 +1,6 @@
 /**
  * A one-line progress display for long jobs on a terminal: a bar when the total is known, the
- * amount in its unit (MB for bytes), the rate (MB/s, rows/s) and an ETA. It is drawn as the
+ * amount in its unit (kB, MB or GB for bytes), the rate (MB/s, rows/s) and an ETA. It is drawn as the
  * status line of src/core/terminal.ts, so log lines printed meanwhile never cut into it. Off a
  * terminal it does nothing: the structured log lines carry the counts there.
  */
@@ -73,7 +73,7 @@ export function progressLine(
   } else {
     parts.push(amount(done, unit));
   }
-  parts.push(unit === "bytes" ? `${mb(rate)} MB/s` : `${Math.round(rate)} ${unit}/s`);
+  parts.push(unit === "bytes" ? `${bytesText(rate)}/s` : `${Math.round(rate)} ${unit}/s`);
   if (items !== undefined) parts.push(`${Math.round(items / secs)} rows/s`);
   if (total && total > done && rate > 0) parts.push(`ETA ${duration((total - done) / rate)}`);
   if (detail) parts.push(detail);
@@ -81,12 +81,19 @@ export function progressLine(
 }
 
 function amount(value: number, unit: ProgressUnit): string {
-  return unit === "bytes" ? `${mb(value)} MB` : `${Math.round(value)} ${unit}`;
+  return unit === "bytes" ? bytesText(value) : `${Math.round(value)} ${unit}`;
 }
 
-function mb(bytes: number): string {
-  const value = bytes / 1_000_000;
-  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+/** MB (or kB below one MB, GB from a thousand MB), two to three significant digits. */
+function bytesText(bytes: number): string {
+  const [value, suffix] = bytes >= 1e9
+    ? [bytes / 1e9, "GB"]
+    : bytes >= 1e6
+    ? [bytes / 1e6, "MB"]
+    : [bytes / 1e3, "kB"];
+  return `${
+    value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2)
+  } ${suffix}`;
 }
 
 function duration(seconds: number): string {

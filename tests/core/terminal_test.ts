@@ -138,3 +138,8 @@ Deno.test("logger off a terminal: JSON keeps every event, including those the te
     "pipeline.step_finished",
   ]);
 });
+
+Deno.test("progress: small and large byte counts get kB and GB", () => {
+  assert.match(progressLine("A", 4_200, 9_000, "bytes", 1), /4\.20 kB \/ 9\.00 kB {2}4\.20 kB\/s/);
+  assert.match(progressLine("A", 2.5e9, undefined, "bytes", 1), /2\.50 GB {2}2\.50 GB\/s/);
+});

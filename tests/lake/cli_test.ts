@@ -26,7 +26,7 @@ Deno.test("consume --once: a feed added only through FEEDS_FILE gets its own fol
     );
     await produce(kafka, values.map((value, i) => ({ topic: name, key: `k${i}`, value })));
 
-    const env = envOf(config);
+    const env = { ...envOf(config), LOG_LEVEL: "debug" }; // lake.batch_written is per-batch detail
     const first = await runMain(["consume", "--once", "--feeds", name], env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`${name}\\s+30\\s+0\\s+0`));
