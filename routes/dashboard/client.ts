@@ -33,7 +33,13 @@ export const DASHBOARD_JS = String.raw`"use strict";
     if (s < 3600) return Math.floor(s / 60) + " min ago";
     return Math.floor(s / 3600) + " h ago";
   }
-  function time(iso) { return iso ? new Date(iso).toLocaleString("en-GB", { hour12: false }) : "never"; }
+  function clock(date) { return date.toLocaleTimeString("en-GB", { hour12: false }); }
+  function time(iso) {
+    if (!iso) return "never";
+    var date = new Date(iso);
+    var today = date.toDateString() === new Date().toDateString();
+    return today ? clock(date) : date.toLocaleDateString("en-GB") + " " + clock(date);
+  }
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
   function getJson(path) {
     return fetch(path, { headers: { Accept: "application/json" } }).then(function (res) {
@@ -101,17 +107,16 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var trs = runs.map(function (run) {
       var counts = Object.keys(run.counts).filter(function (k) { return run.counts[k] !== 0; })
         .map(function (k) { return k.replace(/_/g, " ") + " " + num(run.counts[k]); }).join(" · ");
-      return el("tr", { "data-run": String(run.id) }, [
+      return el("tr", { "data-run": String(run.id), title: "trigger: " + run.trigger + (run.error ? " – " + run.error : "") }, [
         el("td", { class: "num", text: String(run.id) }),
         el("td", { text: run.job }),
-        el("td", { class: "kind", text: run.trigger }),
         el("td", { text: time(run.startedAt) }),
-        el("td", { class: run.outcome, title: run.error || "", text: run.outcome }),
+        el("td", { class: run.outcome, text: run.outcome }),
         el("td", { class: "num", text: run.durationMs === null ? "–" : (run.durationMs / 1000).toFixed(2) + " s" }),
-        el("td", { class: "muted", text: counts || "–" }),
+        el("td", { class: "muted wrap", text: counts || "–" }),
       ]);
     });
-    fill(document.querySelector("#runs tbody"), trs, 7);
+    fill(document.querySelector("#runs tbody"), trs, 6);
   }
 
   function chart(id, series, data) {
@@ -120,15 +125,20 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var key = series.map(function (s) { return s.label; }).join("|");
     if (charts[id] && charts[id].key === key) {
       charts[id].plot.setData(data);
-      if (charts[id].width !== width) { charts[id].plot.setSize({ width: width, height: 240 }); charts[id].width = width; }
+      if (charts[id].width !== width) { charts[id].plot.setSize({ width: width, height: 220 }); charts[id].width = width; }
       return;
     }
     if (charts[id]) charts[id].plot.destroy();
     var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
+    var hours = Object.assign({
+      values: function (u, splits) {
+        return splits.map(function (t) { return new Date(t * 1000).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }); });
+      },
+    }, axis);
     var plot = new uPlot({
-      width: width, height: 240,
+      width: width, height: 220,
       scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max * 1.1, 5)]; } } },
-      axes: [axis, Object.assign({ size: 50 }, axis)],
+      axes: [hours, Object.assign({ size: 50 }, axis)],
       series: [{}].concat(series.map(function (s, i) {
         return { label: s.label, stroke: s.color || PALETTE[i % PALETTE.length], width: 2, points: { show: false } };
       })),

@@ -25,18 +25,20 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div class="panel"><h2>Processor <small>records per minute in and out, last hour</small></h2>
       <div id="chart-processor" class="chart"></div></div>
   </section>
-  <section class="panel"><h2>Feeds</h2>
-    <table id="feeds"><thead><tr>
-      <th>Feed</th><th>Kind</th><th class="num">Lag</th><th class="num">Lake files</th>
-      <th class="num">Lake size</th><th class="num">Warehouse rows</th>
-      <th class="num">Quarantined</th><th>Last record</th>
-    </tr></thead><tbody></tbody></table>
-  </section>
-  <section class="panel"><h2>Pipeline runs <small>latest first</small></h2>
-    <table id="runs"><thead><tr>
-      <th class="num">Run</th><th>Job</th><th>Trigger</th><th>Started</th><th>Outcome</th>
-      <th class="num">Duration</th><th>Counts</th>
-    </tr></thead><tbody></tbody></table>
+  <section class="tables">
+    <div class="panel scroll"><h2>Feeds</h2>
+      <table id="feeds"><thead><tr>
+        <th>Feed</th><th>Kind</th><th class="num">Lag</th><th class="num">Lake files</th>
+        <th class="num">Lake size</th><th class="num">Warehouse rows</th>
+        <th class="num">Quarantined</th><th>Last record</th>
+      </tr></thead><tbody></tbody></table>
+    </div>
+    <div class="panel scroll"><h2>Pipeline runs <small>latest first</small></h2>
+      <table id="runs"><thead><tr>
+        <th class="num">Run</th><th>Job</th><th>Started</th><th>Outcome</th>
+        <th class="num">Took</th><th>Counts</th>
+      </tr></thead><tbody></tbody></table>
+    </div>
   </section>
 </main>
 <script src="/dashboard/uplot.js"></script>

@@ -39,10 +39,14 @@ main { padding: 20px 24px 32px; display: grid; gap: 20px; max-width: 1500px; mar
 .panel { padding: 14px 16px; min-width: 0; }
 .panel h2 { font-size: 14px; margin: 0 0 10px; font-weight: 600; }
 .panel h2 small { color: var(--muted); font-weight: 400; margin-left: 6px; }
-.chart { width: 100%; min-height: 240px; }
-table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
-th, td { text-align: left; padding: 7px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; }
-th { color: var(--muted); font-weight: 500; font-size: 12px; text-transform: uppercase; letter-spacing: .04em; }
+.chart { width: 100%; min-height: 220px; }
+.tables { display: grid; grid-template-columns: minmax(0, 1.65fr) minmax(0, 1fr); gap: 20px; align-items: start; }
+@media (max-width: 1200px) { .tables { grid-template-columns: 1fr; } }
+.scroll { overflow-x: auto; }
+table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
+th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th { color: var(--muted); font-weight: 500; font-size: 11px; text-transform: uppercase; letter-spacing: .04em; }
+td.wrap { white-space: normal; }
 td.num, th.num { text-align: right; }
 tr:last-child td { border-bottom: none; }
 .kind { color: var(--muted); }
@@ -51,6 +55,8 @@ tr:last-child td { border-bottom: none; }
 .running { color: var(--warn); font-weight: 600; }
 .muted { color: var(--muted); }
 .empty { color: var(--muted); padding: 12px 10px; }
-.u-legend { font-size: 12px; color: var(--text); }
-.u-legend .u-marker { border-radius: 2px; }
+.u-legend { font-size: 11px; color: var(--text); }
+.u-legend th { font-weight: 500; text-transform: none; letter-spacing: 0; color: var(--text); }
+.u-legend .u-series { padding: 0 2px; }
+.u-legend .u-marker { border-radius: 2px; width: 10px; height: 10px; }
 `;
