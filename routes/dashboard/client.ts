@@ -105,15 +105,22 @@ export const DASHBOARD_JS = String.raw`"use strict";
 
   function renderRuns(runs) {
     var trs = runs.map(function (run) {
-      var counts = Object.keys(run.counts).filter(function (k) { return run.counts[k] !== 0; })
-        .map(function (k) { return k.replace(/_/g, " ") + " " + num(run.counts[k]); }).join(" · ");
+      var c = run.counts;
+      var counts = [
+        c.rows_inserted ? num(c.rows_inserted) + " new" : "",
+        c.rows_updated ? num(c.rows_updated) + " updated" : "",
+        c.rows_deleted_by_load ? num(c.rows_deleted_by_load) + " deleted" : "",
+        c.rows_rejected ? num(c.rows_rejected) + " rejected" : "",
+        c.partitions_deleted ? num(c.partitions_deleted) + " partitions and " + num(c.rows_deleted || 0) + " rows past retention" : "",
+      ].filter(Boolean).join(" · ");
+      if (!counts && c.rows_loaded) counts = num(c.rows_loaded) + " rows";
       return el("tr", { "data-run": String(run.id), title: "trigger: " + run.trigger + (run.error ? " – " + run.error : "") }, [
         el("td", { class: "num", text: String(run.id) }),
         el("td", { text: run.job }),
         el("td", { text: time(run.startedAt) }),
         el("td", { class: run.outcome, text: run.outcome }),
         el("td", { class: "num", text: run.durationMs === null ? "–" : (run.durationMs / 1000).toFixed(2) + " s" }),
-        el("td", { class: "muted wrap", text: counts || "–" }),
+        el("td", { class: "muted wrap", title: JSON.stringify(c), text: counts || "nothing new" }),
       ]);
     });
     fill(document.querySelector("#runs tbody"), trs, 6);
@@ -132,7 +139,9 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
     var hours = Object.assign({
       values: function (u, splits) {
-        return splits.map(function (t) { return new Date(t * 1000).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" }); });
+        var short = splits.length > 1 && splits[splits.length - 1] - splits[0] > 900;
+        var format = short ? { hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+        return splits.map(function (t) { return new Date(t * 1000).toLocaleTimeString("en-GB", format); });
       },
     }, axis);
     var plot = new uPlot({

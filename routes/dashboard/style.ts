@@ -40,7 +40,7 @@ main { padding: 20px 24px 32px; display: grid; gap: 20px; max-width: 1500px; mar
 .panel h2 { font-size: 14px; margin: 0 0 10px; font-weight: 600; }
 .panel h2 small { color: var(--muted); font-weight: 400; margin-left: 6px; }
 .chart { width: 100%; min-height: 220px; }
-.tables { display: grid; grid-template-columns: minmax(0, 1.65fr) minmax(0, 1fr); gap: 20px; align-items: start; }
+.tables { display: grid; grid-template-columns: minmax(0, 1.9fr) minmax(0, 1fr); gap: 20px; align-items: start; }
 @media (max-width: 1200px) { .tables { grid-template-columns: 1fr; } }
 .scroll { overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
