@@ -139,7 +139,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
     var hours = Object.assign({
       values: function (u, splits) {
-        var short = splits.length > 1 && splits[splits.length - 1] - splits[0] > 900;
+        var short = splits.length > 1 && splits[splits.length - 1] - splits[0] > 300;
         var format = short ? { hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit", second: "2-digit" };
         return splits.map(function (t) { return new Date(t * 1000).toLocaleTimeString("en-GB", format); });
       },
