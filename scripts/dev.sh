@@ -88,3 +88,7 @@ INFO
 
 # Until Ctrl-C, or until serve or the producer ends on its own.
 wait -n "${pids[@]}" || true
+if ! kill -0 "${pids[0]}" 2>/dev/null; then
+  say "the producer ended; the end of $DEV_LOG_DIR/produce.log:"
+  tail -n 5 "$DEV_LOG_DIR/produce.log" >&2 || true
+fi
