@@ -11,8 +11,8 @@ const num = (value: unknown) => (typeof value === "number" ? value : Number(valu
 const secs = (ms: unknown) => `${(num(ms) / 1000).toFixed(2)} s`;
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
-/** Feeds named in the 30 s flow line (JSON logs carry every feed). */
-const FLOW_FEEDS = 3;
+/** Feeds named in the 30 s flow line, so it fits 160 columns (JSON logs carry every feed). */
+const FLOW_FEEDS = 2;
 
 /** Events told by the start lines or the closing line of a run: shown at debug only. */
 const DETAIL = new Set([

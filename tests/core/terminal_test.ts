@@ -113,7 +113,7 @@ Deno.test("logger on a terminal: the flow summary line; warnings always; debug s
   assert.equal(lines.length, 2);
   assert.match(
     lines[0],
-    /↻ last 30 s: lake \+100 \(TRANSACTIONS_USD 60, USERS 30, A 7, 2 other feeds 3\) · processor 60 in → 300 out · quarantined 1$/,
+    /↻ last 30 s: lake \+100 \(TRANSACTIONS_USD 60, USERS 30, 3 other feeds 10\) · processor 60 in → 300 out · quarantined 1$/,
   );
   assert.match(
     lines[1],
