@@ -99,7 +99,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
       tile("Kafka lag", lagKnown ? num(lag) : "?"),
       tile("Into the lake", num(perMinute) + " / min"),
       tile("Quarantined", num(quarantined + ((history && history.processorRejected) || 0))),
-      tile("Next pipeline run", pipeline && pipeline.nextRun ? new Date(pipeline.nextRun).toLocaleTimeString("en-GB", { hour12: false }) : "–"),
+      tile("Next pipeline run", pipeline && pipeline.nextRun ? time(pipeline.nextRun) : "–"),
     );
   }
 
@@ -162,6 +162,8 @@ export const DASHBOARD_JS = String.raw`"use strict";
     var feeds = Object.keys(h.lake).sort();
     chart("chart-lake", feeds.map(function (f) { return { label: f }; }),
       [xs].concat(feeds.map(function (f) { return h.lake[f]; })));
+    document.getElementById("processor-note").textContent = history && !history.processor
+      ? "not run by this serve (--no-process)" : "records per minute in and out, last hour";
     chart("chart-processor", [{ label: "in", color: "#3b6fd8" }, { label: "out", color: "#19a979" }],
       [xs, h.processorIn, h.processorOut]);
   }

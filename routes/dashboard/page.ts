@@ -22,7 +22,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   <section class="charts">
     <div class="panel"><h2>Records into the lake <small>per minute, per feed, last hour</small></h2>
       <div id="chart-lake" class="chart"></div></div>
-    <div class="panel"><h2>Processor <small>records per minute in and out, last hour</small></h2>
+    <div class="panel"><h2>Processor <small id="processor-note">records per minute in and out, last hour</small></h2>
       <div id="chart-processor" class="chart"></div></div>
   </section>
   <section class="tables">
