@@ -203,7 +203,7 @@ function batchTransformer(ctx: TransformContext) {
     const out: OutgoingRecord[] = [];
     let rejected = 0;
     for (const record of batch) {
-      const checked = validateRaw(record.value, ctx.rates);
+      const checked = validateRaw(record.value, ctx.rates, ctx.config.timeWindow);
       if (!checked.ok) {
         rejected++;
         out.push(quarantine(topics.rejected, record, checked.reason));
