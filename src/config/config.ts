@@ -2,7 +2,7 @@
  * The one typed config object, built from settings.ts, FEEDS_FILE and the environment, and
  * validated once, before anything connects. Every mistake is one ConfigError naming the setting.
  */
-import { ConfigError, ValidationError } from "../core/errors.ts";
+import { ConfigError, UsageError } from "../core/errors.ts";
 import { DEFAULT_TIME_WINDOW, TIME_WINDOW_LIMITS, type TimeWindow } from "../contract/time.ts";
 import { nextRun } from "./cron.ts";
 import {
@@ -145,7 +145,7 @@ export function findFeed(config: Pick<Config, "feeds">, name: string): Feed | un
 
 /**
  * The feeds named in `names`, in config (dependency) order; all of them when `names` is absent or
- * empty. Unknown names are one ValidationError: `unknown(names)` says which, in the caller's words,
+ * empty. Unknown names are one UsageError: `unknown(names)` says which, in the caller's words,
  * and the known feeds follow.
  */
 export function selectFeeds(
@@ -156,7 +156,7 @@ export function selectFeeds(
   if (!names || names.length === 0) return [...config.feeds];
   const missing = names.filter((name) => !findFeed(config, name));
   if (missing.length > 0) {
-    throw new ValidationError(
+    throw new UsageError(
       `${unknown(missing)} (known: ${config.feeds.map((f) => f.name).join(", ")})`,
     );
   }

@@ -136,3 +136,17 @@ export function legacyRecordKey(
 ): string {
   return feed.primaryKey.map((field) => String(fieldOf(value, field) ?? "")).join("|");
 }
+
+/**
+ * A table key as its parts joined by "|", whichever form it came in: the processor's in-memory
+ * aggregates are keyed so (hashed ids and transaction types hold no "|").
+ */
+export function joinedKey(key: string): string {
+  if (!key.startsWith("[")) return key;
+  try {
+    const parsed: unknown = JSON.parse(key);
+    return Array.isArray(parsed) ? parsed.map(String).join("|") : key;
+  } catch {
+    return key;
+  }
+}

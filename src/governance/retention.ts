@@ -24,7 +24,7 @@
 import type { Config } from "../config/config.ts";
 import { retentionOf } from "../config/config.ts";
 import { type Feed, FEED_NAME } from "../config/feeds.ts";
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { parentOf } from "../lake/durable.ts";
 import { dayOf, listPartitions, type Partition, REJECTED_DIR } from "../lake/layout.ts";
@@ -82,7 +82,7 @@ export const LOAD_LOCK_WAIT_MS = 60_000;
 
 export async function runCleanup(options: CleanupOptions): Promise<CleanupReport> {
   if (options.days !== undefined && (!Number.isInteger(options.days) || options.days < 0)) {
-    throw new ValidationError(`--days must be a whole number of days >= 0, got ${options.days}`);
+    throw new UsageError(`--days must be a whole number of days >= 0, got ${options.days}`);
   }
   // A load must not read a file while it goes, nor insert rows we are deleting.
   const lock = options.dryRun
