@@ -123,11 +123,11 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
     const lake = await listPartitions(root, name);
     const quarantine = await listPartitions(rejectedRoot, name);
 
-    let partitions = lake.partitions.filter((p) => p.date < keepFrom);
+    let partitions = await expired(lake.partitions, keepFrom, report.today);
     if (feed && feed.kind !== "stream" && partitions.length === lake.partitions.length) {
       partitions = partitions.slice(0, -1); // keep the current snapshot of a table
     }
-    const rejected = quarantine.partitions.filter((p) => p.date < keepFrom);
+    const rejected = await expired(quarantine.partitions, keepFrom, report.today);
     const rows = feed ? expiredRows(db, feed, keepFrom, dryRun) : 0;
     const strays = [...lake.strays, ...quarantine.strays];
 
@@ -188,6 +188,27 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
   }
   log.info(dryRun ? "retention.dry_run" : "retention.done", report.totals);
   return report;
+}
+
+/**
+ * The partitions older than `keepFrom`. One dated after today (a producer's clock, or a time
+ * field far ahead such as 9999-12-31) ages from when it was last written instead of its name,
+ * so it goes once it has been kept for the retention period rather than never.
+ */
+async function expired(
+  partitions: Partition[],
+  keepFrom: string,
+  today: string,
+): Promise<Partition[]> {
+  const out: Partition[] = [];
+  for (const p of partitions) {
+    if (p.date < keepFrom) out.push(p);
+    else if (p.date > today) {
+      const mtime = (await Deno.stat(p.path).catch(() => null))?.mtime;
+      if (mtime && dayOf(mtime) < keepFrom) out.push(p);
+    }
+  }
+  return out;
 }
 
 /**
