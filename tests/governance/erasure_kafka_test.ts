@@ -35,7 +35,7 @@ async function keysSince(
 ): Promise<Map<string, string | null>> {
   const records = await readTopic(kafka, topic, ends);
   return new Map(
-    records.filter((r) => r.key?.startsWith(prefix)).map((r) => [r.key!, r.value]),
+    records.filter((r) => r.key?.includes(prefix)).map((r) => [r.key!, r.value]),
   );
 }
 
