@@ -39,8 +39,20 @@ export const RESERVED_TABLE_NAMES: ReadonlySet<string> = new Set([
   "_LOADER_FILES",
 ]);
 
+/** Verdicts on names seen before: records of a feed repeat the same dozen names. */
+const verdicts = new Map<string, string | undefined>();
+const MAX_VERDICTS = 10_000;
+
 /** Why `name` cannot be a field (column) name, or undefined when it can. */
 export function fieldNameProblem(name: string): string | undefined {
+  if (verdicts.has(name)) return verdicts.get(name);
+  const problem = checkFieldName(name);
+  // Bounded: random names from a hostile producer must not grow it without end.
+  if (verdicts.size < MAX_VERDICTS && name.length <= 128) verdicts.set(name, problem);
+  return problem;
+}
+
+function checkFieldName(name: string): string | undefined {
   if (!FIELD_NAME.test(name)) {
     return "is not a valid field name (letters, digits and _, starting with a letter or _, " +
       "at most 128 characters)";

@@ -50,28 +50,32 @@ export function numberProblem(value: number): string | undefined {
  * rules every value follows. Undefined when it fits.
  */
 export function valueProblem(value: unknown, type: ColumnType | undefined): string | undefined {
-  if (value === null || value === undefined) return undefined;
-  if (typeof value === "object") {
-    return `holds ${Array.isArray(value) ? "an array" : "an object"}, not a value`;
-  }
-  if (typeof value === "number") {
-    const problem = numberProblem(value);
-    if (problem) return problem;
-    if (type === "TEXT") return `is declared TEXT but holds ${value}`;
-    if (type === "INTEGER" && !Number.isInteger(value)) {
-      return `is declared INTEGER but holds ${value}`;
+  // Most common first: this runs for every field of every record.
+  switch (typeof value) {
+    case "string":
+      return type === undefined || type === "TEXT"
+        ? undefined
+        : `is declared ${type} but holds ${brief(value)}`;
+    case "number": {
+      if (value >= -MAX_ABS_NUMBER && value <= MAX_ABS_NUMBER) {
+        if (type === "TEXT") return `is declared TEXT but holds ${value}`;
+        if (type === "INTEGER" && !Number.isInteger(value)) {
+          return `is declared INTEGER but holds ${value}`;
+        }
+        return undefined;
+      }
+      return numberProblem(value);
     }
-    return undefined;
+    case "boolean":
+      return type === "TEXT" ? `is declared TEXT but holds ${value}` : undefined;
+    case "undefined":
+      return undefined;
+    case "object":
+      if (value === null) return undefined;
+      return `holds ${Array.isArray(value) ? "an array" : "an object"}, not a value`;
+    default:
+      return `holds a ${typeof value}, not a value`;
   }
-  if (typeof value === "boolean") {
-    return type === "TEXT" ? `is declared TEXT but holds ${value}` : undefined;
-  }
-  if (typeof value === "string") {
-    return type === "INTEGER" || type === "REAL"
-      ? `is declared ${type} but holds ${brief(value)}`
-      : undefined;
-  }
-  return `holds a ${typeof value}, not a value`;
 }
 
 /** The value as stored: booleans as 0/1, the rest as they are. */
