@@ -11,7 +11,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { startProcessor } from "../../src/processor/processor.ts";
 import { isolatedTopics } from "../processor/fixtures.ts";
 import { readTopic } from "../processor/kafka_helpers.ts";
-import { jsonInit, setupApi } from "../routes/fixtures.ts";
+import { setupApi } from "../routes/fixtures.ts";
 import { envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { feedsFile, jsonLines, produceBytes, unsafeLakePaths, walk } from "./_helpers.ts";
 
