@@ -39,11 +39,8 @@ const encoder = new TextEncoder();
 export function classify(feed: Feed, record: KafkaRecord, now: number): Classified {
   const window = feed.timeWindow ?? DEFAULT_TIME_WINDOW;
   // Kafka's own time places records without an event time, and files their rejections.
-  if (record.timestamp >= 0 && windowProblem(record.timestamp, window)) {
-    return rejected(
-      `Kafka timestamp ${record.timestamp} ${windowProblem(record.timestamp, window)}`,
-    );
-  }
+  const badTimestamp = record.timestamp >= 0 && windowProblem(record.timestamp, window);
+  if (badTimestamp) return rejected(`Kafka timestamp ${record.timestamp} ${badTimestamp}`);
   const bytes = record.value;
   if (bytes === null || bytes.length === 0) {
     if (feed.kind !== "table") return rejected("empty value (null or zero bytes)");
