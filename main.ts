@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { COMMANDS } from "./src/cli/commands.ts";
 import { loadConfig } from "./src/config/config.ts";
-import { ConfigError, DomainError, ValidationError } from "./src/core/errors.ts";
+import { ConfigError, DomainError, UsageError } from "./src/core/errors.ts";
 import { createLogger } from "./src/core/log.ts";
 
 function usage(): string {
@@ -21,7 +21,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    throw new ValidationError(`unknown command ${JSON.stringify(name)}; run with --help`);
+    throw new UsageError(`unknown command ${JSON.stringify(name)}; run with --help`);
   }
 
   let parsed;
@@ -33,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    throw new ValidationError(`${(error as Error).message}\nusage: ${command.usage}`);
+    throw new UsageError(`${(error as Error).message}\nusage: ${command.usage}`);
   }
   if (parsed.values.help) {
     console.log(`usage: ${command.usage}\n\n${command.summary}`);
@@ -70,7 +70,8 @@ if (import.meta.main) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error: ${message}`);
     if (!(error instanceof DomainError)) console.error((error as Error).stack);
-    code = error instanceof ValidationError ? 2 : error instanceof ConfigError ? 3 : 1;
+    // As documented: 2 bad usage, 3 bad configuration, 1 any other failure (bad data included).
+    code = error instanceof UsageError ? 2 : error instanceof ConfigError ? 3 : 1;
   }
   Deno.exit(code);
 }

@@ -1,12 +1,14 @@
 /**
  * The HTTP API, built by a factory from its dependencies (tested with app.request(), no server).
- * Order: secure headers, who is calling, audit of every call, the route groups, one error handler.
+ * Order: secure headers, who is calling, audit of every call, the body limit, the route groups,
+ * one error handler.
  */
 import { Hono } from "hono";
 import { secureHeaders } from "hono/secure-headers";
 import { NotFoundError } from "../src/core/errors.ts";
 import { auditCalls } from "./audit.ts";
 import { identify } from "./auth.ts";
+import { limitBodies } from "./body.ts";
 import { dashboardRoutes } from "./dashboard.ts";
 import type { AppDeps, AppEnv } from "./deps.ts";
 import { errorHandler } from "./errors.ts";
@@ -24,6 +26,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use("*", secureHeaders());
   app.use("*", identify(deps.db));
   app.use("*", auditCalls(deps.db, log));
+  // After the audit, so refused bodies are audited too; before any route reads one.
+  app.use("*", limitBodies());
 
   app.route("/", dashboardRoutes());
   app.route("/", healthRoutes(deps));

@@ -10,7 +10,8 @@ import { type Feed, recordKey } from "../src/config/feeds.ts";
 import { NotFoundError, ValidationError } from "../src/core/errors.ts";
 import { can } from "../src/governance/permissions.ts";
 import type { Producer } from "../src/kafka/client.ts";
-import { eventDay, typeProblem } from "../src/lake/records.ts";
+import { fieldNameProblem, shown } from "../src/contract/names.ts";
+import { recordProblem } from "../src/contract/record.ts";
 import { readRows } from "../src/warehouse/query.ts";
 import { allowed, requireAccount } from "./auth.ts";
 import { jsonBody } from "./body.ts";
@@ -48,9 +49,12 @@ export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
       throw new ValidationError(`limit must be a whole number, got ${JSON.stringify(limitText)}`);
     }
     const limit = limitText === undefined ? undefined : Number(limitText);
-    const filters: Record<string, string> = {};
+    // Null prototype: a filter named like an Object.prototype member is just a (refused) name.
+    const filters: Record<string, string> = Object.create(null);
     for (const [name, values] of Object.entries(c.req.queries())) {
       if (PAGING_PARAMS.has(name)) continue;
+      const problem = fieldNameProblem(name);
+      if (problem) throw new ValidationError(`filter ${shown(name)} ${problem}`);
       if (values.length > 1) {
         throw new ValidationError(`filter ${JSON.stringify(name)} is given more than once`);
       }
@@ -83,7 +87,10 @@ function feedOf(deps: AppDeps, c: Context<AppEnv>): Feed {
   return feed;
 }
 
-/** Records of a POST: each an object of declared columns, typed, with its primary key. */
+/**
+ * Records of a POST: each an object of declared columns under the record contract (safe names,
+ * typed values in range, its primary key, a sane event time).
+ */
 export function validateRecords(feed: Feed, body: unknown): Record<string, unknown>[] {
   const list = Array.isArray(body) ? body : [body];
   if (list.length === 0) {
@@ -98,23 +105,9 @@ export function validateRecords(feed: Feed, body: unknown): Record<string, unkno
       throw new ValidationError(`${where}: a record must be a JSON object`);
     }
     const value = record as Record<string, unknown>;
-    // Only declared columns: undeclared fields (personal data among them) never reach a topic.
-    for (const field of Object.keys(value)) {
-      if (!(field in feed.columns)) {
-        throw new ValidationError(
-          `${where}: unknown field ${JSON.stringify(field.slice(0, 100))}; declared: ${
-            Object.keys(feed.columns).join(", ")
-          }`,
-        );
-      }
-    }
-    const problem = typeProblem(feed, value);
+    // The record contract, declared fields only: personal data cannot ride along on a POST.
+    const problem = recordProblem(feed, value, { declaredOnly: true, window: feed.timeWindow });
     if (problem) throw new ValidationError(`${where}: ${problem}`);
-    if (feed.kind === "stream" && feed.timeField && eventDay(value[feed.timeField]) === null) {
-      throw new ValidationError(
-        `${where}: time field ${feed.timeField} must be an ISO 8601 time`,
-      );
-    }
     return value;
   });
 }

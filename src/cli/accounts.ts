@@ -1,5 +1,5 @@
 /** `accounts create NAME | disable NAME | list`: API accounts (governance/accounts). */
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { createAccount, disableAccount, listAccounts } from "../governance/accounts.ts";
 import { cliActor } from "../governance/audit.ts";
 import { permissionsOf } from "../governance/permissions.ts";
@@ -19,7 +19,7 @@ export const accountsCommand: Command = {
       extra.length > 0 || (needsName && !name) || (sub === "list" && name) ||
       !["create", "disable", "list"].includes(sub)
     ) {
-      throw new ValidationError(`usage: ${USAGE}`);
+      throw new UsageError(`usage: ${USAGE}`);
     }
     return withGovernance(ctx.config.warehousePath, (db) => {
       if (sub === "create") {

@@ -1,5 +1,7 @@
 /** `audit-pii`: fails (exit 1) when the lake or the warehouse holds personal data. */
 import { existsSync } from "node:fs";
+import { DomainError } from "../core/errors.ts";
+import { createProgress } from "../core/progress.ts";
 import { describeFinding, scanForPii } from "../governance/pii_scan.ts";
 import { openWarehouse } from "../warehouse/db.ts";
 import type { Command } from "./command.ts";
@@ -12,8 +14,26 @@ export const auditPiiCommand: Command = {
     const path = ctx.config.warehousePath;
     // Read-only, and only if it exists: an audit creates nothing.
     const db = existsSync(path) ? openWarehouse(path, { readOnly: true }) : undefined;
+    // A line on a terminal only (nothing in pipes and logs); Ctrl-C/SIGTERM stop the scan.
+    const progress = createProgress("audit-pii");
     try {
-      const report = await scanForPii({ lakeDir: ctx.config.dataLakeDir, db });
+      let report;
+      try {
+        report = await scanForPii({
+          lakeDir: ctx.config.dataLakeDir,
+          db,
+          signal: ctx.signal,
+          onProgress: (scanned, location) =>
+            progress.update(scanned.lines, `${scanned.files} file(s), ${location}`),
+        });
+      } catch (error) {
+        if (ctx.signal.aborted) {
+          throw new DomainError("audit-pii interrupted: the scan is incomplete", { cause: error });
+        }
+        throw error;
+      } finally {
+        progress.finish();
+      }
       const { files, lines, tables, values } = report.scanned;
       ctx.print(
         `scanned ${files} lake file(s) (${lines} lines) and ${tables} warehouse table(s) ` +

@@ -1,5 +1,5 @@
 /** `cleanup [--days N] [--dry-run]`: retention of the lake and the warehouse (governance/retention). */
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { cliActor } from "../governance/audit.ts";
 import { type CleanupReport, runCleanup } from "../governance/retention.ts";
 import { withGovernance } from "../governance/schema.ts";
@@ -31,7 +31,7 @@ function parseDays(value: string | boolean | undefined): number | undefined {
   if (value === undefined) return undefined;
   const days = Number(value);
   if (typeof value !== "string" || !/^\d+$/.test(value) || !Number.isSafeInteger(days)) {
-    throw new ValidationError(`--days must be a whole number of days >= 0, got ${String(value)}`);
+    throw new UsageError(`--days must be a whole number of days >= 0, got ${String(value)}`);
   }
   return days;
 }

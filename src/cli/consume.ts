@@ -1,6 +1,6 @@
 /** `consume [--once] [--feeds A,B]`: Kafka feed topics → the data lake. */
 import { feedList, selectFeeds } from "../config/config.ts";
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { connectKafka } from "../kafka/connect.ts";
 import { startLakeConsumer } from "../lake/consumer.ts";
 import type { Command } from "./command.ts";
@@ -11,7 +11,7 @@ export const consumeCommand: Command = {
   options: { once: { type: "boolean" }, feeds: { type: "string" } },
   async run(ctx) {
     const names = typeof ctx.values.feeds === "string" ? feedList(ctx.values.feeds) : undefined;
-    if (names?.length === 0) throw new ValidationError("--feeds: give at least one feed name");
+    if (names?.length === 0) throw new UsageError("--feeds: give at least one feed name");
     const feeds = selectFeeds(
       ctx.config,
       names,

@@ -3,7 +3,7 @@
  * keys in the table topics (governance/erasure). Kafka down: the rest is still erased, and the
  * command exits 1 asking to run it again (erasure is idempotent).
  */
-import { UnavailableError, ValidationError } from "../core/errors.ts";
+import { UnavailableError, UsageError } from "../core/errors.ts";
 import { cliActor } from "../governance/audit.ts";
 import { eraseUser } from "../governance/erasure.ts";
 import { withGovernance } from "../governance/schema.ts";
@@ -17,7 +17,7 @@ export const eraseCommand: Command = {
   async run(ctx) {
     const userId = ctx.values.user;
     if (typeof userId !== "string" || userId.trim() === "" || ctx.positionals.length > 0) {
-      throw new ValidationError("usage: erase --user ID");
+      throw new UsageError("usage: erase --user ID");
     }
     const kafka = connectKafka(ctx.config, ctx.log);
     let report;

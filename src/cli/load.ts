@@ -4,7 +4,7 @@
  * transaction; LOADER_CRASH_AFTER_BATCHES=N aborts the process right after batch N commits.
  */
 import { feedList } from "../config/config.ts";
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { audit, cliActor } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
 import { withJobLock } from "../scheduler/lock.ts";
@@ -21,7 +21,7 @@ export const loadCommand: Command = {
   async run(ctx) {
     const feeds = typeof ctx.values.feeds === "string" ? feedList(ctx.values.feeds) : undefined;
     if (feeds !== undefined && feeds.length === 0) {
-      throw new ValidationError(
+      throw new UsageError(
         "--feeds needs at least one feed name (e.g. --feeds USERS,TRANSACTIONS_USD)",
       );
     }
@@ -113,7 +113,7 @@ function positiveInteger(name: string): number | undefined {
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
-    throw new ValidationError(`${name} must be a whole number >= 1, got ${JSON.stringify(raw)}`);
+    throw new UsageError(`${name} must be a whole number >= 1, got ${JSON.stringify(raw)}`);
   }
   return n;
 }

@@ -1,5 +1,5 @@
 /** `permissions grant NAME TOPIC LEVEL | revoke NAME TOPIC | list` (governance/permissions). */
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { cliActor } from "../governance/audit.ts";
 import { grant, listPermissions, revoke } from "../governance/permissions.ts";
 import { withGovernance } from "../governance/schema.ts";
@@ -15,7 +15,7 @@ export const permissionsCommand: Command = {
     const [sub, ...args] = ctx.positionals;
     const arity: Record<string, number> = { grant: 3, revoke: 2, list: 0 };
     if (!(sub in arity) || args.length !== arity[sub]) {
-      throw new ValidationError(`usage: ${USAGE}`);
+      throw new UsageError(`usage: ${USAGE}`);
     }
     return withGovernance(ctx.config.warehousePath, (db) => {
       if (sub === "grant") {

@@ -1,4 +1,4 @@
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import { createProgress } from "../core/progress.ts";
 import { connectKafka } from "../kafka/connect.ts";
 import { runProducer } from "../producer/producer.ts";
@@ -46,7 +46,7 @@ function numberOption(value: string | boolean | undefined, name: string): number
   if (value === undefined) return undefined;
   const n = Number(value);
   if (typeof value !== "string" || value.trim() === "" || !Number.isFinite(n)) {
-    throw new ValidationError(`${name} must be a number, got ${JSON.stringify(value)}`);
+    throw new UsageError(`${name} must be a number, got ${JSON.stringify(value)}`);
   }
   return n;
 }

@@ -2,8 +2,9 @@
  * The one typed config object, built from settings.ts, FEEDS_FILE and the environment, and
  * validated once, before anything connects. Every mistake is one ConfigError naming the setting.
  */
-import { ConfigError, ValidationError } from "../core/errors.ts";
-import { parseCron } from "./cron.ts";
+import { ConfigError, UsageError } from "../core/errors.ts";
+import { DEFAULT_TIME_WINDOW, TIME_WINDOW_LIMITS, type TimeWindow } from "../contract/time.ts";
+import { nextRun } from "./cron.ts";
 import {
   type Feed,
   type FeedDeclaration,
@@ -35,6 +36,8 @@ export interface Config {
   rawTopic: string;
   rejectedTopic: string;
   blacklist: { userIds: string[]; countries: string[] };
+  /** Accepted event times of records from outside (EVENT_TIME_YEARS, e.g. "1970-2200"). */
+  timeWindow: TimeWindow;
   /** All feeds, in foreign-key dependency order (referenced feeds first). */
   feeds: Feed[];
   /** Where the extra feeds came from, if any. */
@@ -51,9 +54,11 @@ export interface LoadConfigOptions {
 export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {}): Config {
   const read = options.readTextFile ?? ((path: string) => Deno.readTextFileSync(path));
   const feedsFile = nonEmpty(env.get("FEEDS_FILE"));
+  const timeWindow = parseTimeWindow(env.get("EVENT_TIME_YEARS"));
   const feeds = buildFeeds(
     options.baseFeeds ?? FEEDS,
     feedsFile ? readFeedsFile(feedsFile, read) : [],
+    timeWindow,
   );
 
   return {
@@ -74,7 +79,7 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
       36500,
     ),
     anonymizationKey: nonEmpty(env.get("ANONYMIZATION_KEY")),
-    adminToken: nonEmpty(env.get("ADMIN_TOKEN")),
+    adminToken: parseAdminToken(env.get("ADMIN_TOKEN")),
     // Overridable so tests and benchmarks can run the processor on topics of their own.
     rawTopic: nonEmpty(env.get("RAW_TOPIC")) ?? DEFAULTS.rawTopic,
     rejectedTopic: nonEmpty(env.get("REJECTED_TOPIC")) ?? DEFAULTS.rejectedTopic,
@@ -82,13 +87,18 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
       userIds: parseList(env.get("BLACKLIST_USER_IDS")) ?? [...DEFAULTS.blacklistUserIds],
       countries: parseList(env.get("BLACKLIST_COUNTRIES")) ?? [...DEFAULTS.blacklistCountries],
     },
+    timeWindow,
     feeds,
     feedsFile,
   };
 }
 
 /** Code feeds, then FEEDS_FILE feeds: a file feed with the same name replaces the code one. */
-export function buildFeeds(base: FeedDeclaration[], extra: unknown[]): Feed[] {
+export function buildFeeds(
+  base: FeedDeclaration[],
+  extra: unknown[],
+  timeWindow: TimeWindow = DEFAULT_TIME_WINDOW,
+): Feed[] {
   const byName = new Map<string, Feed>();
   base.forEach((decl, i) => {
     const feed = validateFeed(decl, `settings.ts feeds[${i}]`);
@@ -103,7 +113,7 @@ export function buildFeeds(base: FeedDeclaration[], extra: unknown[]): Feed[] {
     fromFile.add(feed.name);
     byName.set(feed.name, feed);
   });
-  const feeds = [...byName.values()];
+  const feeds = [...byName.values()].map((feed) => ({ ...feed, timeWindow }));
   validateFeedSet(feeds);
   return inDependencyOrder(feeds);
 }
@@ -135,7 +145,7 @@ export function findFeed(config: Pick<Config, "feeds">, name: string): Feed | un
 
 /**
  * The feeds named in `names`, in config (dependency) order; all of them when `names` is absent or
- * empty. Unknown names are one ValidationError: `unknown(names)` says which, in the caller's words,
+ * empty. Unknown names are one UsageError: `unknown(names)` says which, in the caller's words,
  * and the known feeds follow.
  */
 export function selectFeeds(
@@ -146,7 +156,7 @@ export function selectFeeds(
   if (!names || names.length === 0) return [...config.feeds];
   const missing = names.filter((name) => !findFeed(config, name));
   if (missing.length > 0) {
-    throw new ValidationError(
+    throw new UsageError(
       `${unknown(missing)} (known: ${config.feeds.map((f) => f.name).join(", ")})`,
     );
   }
@@ -205,11 +215,14 @@ function parseList(value: string | undefined): string[] | undefined {
   return value.split(",").map((v) => v.trim()).filter(Boolean);
 }
 
-/** Five cron fields, checked by the same parser that /status uses to show the next run. */
+/**
+ * Five cron fields, checked by the same parser that /status uses to show the next run, and
+ * refused when they never fire (Deno.cron panics on those).
+ */
 function parseSchedule(value: string | undefined): string {
   const schedule = nonEmpty(value) ?? DEFAULTS.pipelineSchedule;
   try {
-    parseCron(schedule);
+    nextRun(schedule);
   } catch (error) {
     throw new ConfigError(
       `PIPELINE_SCHEDULE must be a cron expression of five fields (e.g. "*/10 * * * *"), got ${
@@ -218,4 +231,47 @@ function parseSchedule(value: string | undefined): string {
     );
   }
   return schedule;
+}
+
+/** Longest ADMIN_TOKEN accepted: it travels in an Authorization header. */
+export const MAX_TOKEN_LENGTH = 512;
+
+/**
+ * ADMIN_TOKEN as it will be compared: printable ASCII without spaces (what a Bearer header can
+ * carry), at most MAX_TOKEN_LENGTH characters. Anything else could never authenticate, and
+ * storing it would lock the previous admin token out.
+ */
+function parseAdminToken(value: string | undefined): string | undefined {
+  const token = nonEmpty(value);
+  if (token === undefined) return undefined;
+  if (token.length > MAX_TOKEN_LENGTH) {
+    throw new ConfigError(
+      `ADMIN_TOKEN is ${token.length} characters long; at most ${MAX_TOKEN_LENGTH} are accepted`,
+    );
+  }
+  if (!/^[\x21-\x7E]+$/.test(token)) {
+    throw new ConfigError(
+      "ADMIN_TOKEN must be printable ASCII without spaces or tabs (it is sent in an " +
+        "Authorization header)",
+    );
+  }
+  return token;
+}
+
+/** EVENT_TIME_YEARS "FROM-TO": the UTC years an event time may fall in (default 1970-2200). */
+function parseTimeWindow(value: string | undefined): TimeWindow {
+  const text = nonEmpty(value);
+  if (text === undefined) return DEFAULT_TIME_WINDOW;
+  const m = /^(\d{1,4})\s*-\s*(\d{1,4})$/.exec(text);
+  const window = m ? { minYear: Number(m[1]), maxYear: Number(m[2]) } : undefined;
+  if (
+    !window || window.minYear > window.maxYear || window.minYear < TIME_WINDOW_LIMITS.minYear ||
+    window.maxYear > TIME_WINDOW_LIMITS.maxYear
+  ) {
+    throw new ConfigError(
+      `EVENT_TIME_YEARS must be two years FROM-TO between ${TIME_WINDOW_LIMITS.minYear} and ` +
+        `${TIME_WINDOW_LIMITS.maxYear} (e.g. "1970-2200"), got ${JSON.stringify(text)}`,
+    );
+  }
+  return window;
 }

@@ -3,7 +3,12 @@
  * FEEDS_FILE alike). A feed is a Kafka topic the lake keeps; its name is also the lake folder and
  * the warehouse table, so names are held to a strict, path- and SQL-safe alphabet.
  */
+import { feedNameProblem, fieldNameProblem } from "../contract/names.ts";
+import type { TimeWindow } from "../contract/time.ts";
 import { ConfigError } from "../core/errors.ts";
+
+export { FEED_NAME, FIELD_NAME } from "../contract/names.ts";
+export { recordKey } from "../contract/record.ts";
 
 export type FeedKind = "stream" | "table" | "static";
 export type LakeMode = "append" | "overwrite" | "ignore";
@@ -37,6 +42,8 @@ export interface Feed {
   readonly foreignKeys: readonly ForeignKey[];
   readonly retentionDays?: number;
   readonly columns: Readonly<Record<string, ColumnType>>;
+  /** Accepted event times (EVENT_TIME_YEARS); the contract's default when absent. */
+  readonly timeWindow?: TimeWindow;
 }
 
 const MODE_OF_KIND: Record<FeedKind, LakeMode> = {
@@ -45,24 +52,19 @@ const MODE_OF_KIND: Record<FeedKind, LakeMode> = {
   static: "ignore",
 };
 
-/** Upper-case letters, digits and underscores, starting with a letter: safe as a folder and a table. */
-export const FEED_NAME = /^[A-Z][A-Z0-9_]{0,126}$/;
-/** Field (column) names: letters, digits, underscores; no quoting tricks reach SQL. */
-export const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** What Kafka itself allows in a topic name (we refuse "." and ".." on top). */
 export const KAFKA_TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 const COLUMN_TYPES: ReadonlySet<string> = new Set(["TEXT", "INTEGER", "REAL"]);
 const KINDS: ReadonlySet<string> = new Set(["stream", "table", "static"]);
 
-/** Throws a ConfigError naming the feed and the field unless `name` is a safe feed name. */
+/**
+ * Throws a ConfigError naming the feed and the field unless `name` is a safe feed name that is
+ * none of the warehouse's own tables.
+ */
 export function assertFeedName(name: unknown, where: string): asserts name is string {
-  if (typeof name !== "string" || !FEED_NAME.test(name)) {
-    throw new ConfigError(
-      `${where}: name ${JSON.stringify(name)} is not a valid feed name ` +
-        `(upper-case letters, digits and _, starting with a letter; it becomes a folder and a table)`,
-    );
-  }
+  const problem = typeof name === "string" ? feedNameProblem(name) : "is not a valid feed name";
+  if (problem) throw new ConfigError(`${where}: name ${JSON.stringify(name)} ${problem}`);
 }
 
 /** Validates one declaration (from code or JSON) and derives its lake mode. */
@@ -165,14 +167,6 @@ export function validateFeedSet(feeds: readonly Feed[]): void {
   }
 }
 
-/**
- * The key of a table-feed record: its primary-key values joined by "|". The processor uses it as
- * the Kafka message key and the lake uses it to apply tombstones (null values), so both agree.
- */
-export function recordKey(feed: Pick<Feed, "primaryKey">, value: Record<string, unknown>): string {
-  return feed.primaryKey.map((field) => String(value[field] ?? "")).join("|");
-}
-
 /** Feeds ordered so that every feed comes after the feeds its foreign keys reference. */
 export function inDependencyOrder(feeds: readonly Feed[]): Feed[] {
   const byName = new Map(feeds.map((f) => [f.name, f]));
@@ -196,11 +190,11 @@ export function inDependencyOrder(feeds: readonly Feed[]): Feed[] {
   return ordered;
 }
 
+/** A declared field name: safe, and not reserved (rowid aliases, lineage columns, …). */
 function fieldName(value: unknown, where: string): string {
-  if (typeof value !== "string" || !FIELD_NAME.test(value)) {
-    throw new ConfigError(
-      `${where}: ${JSON.stringify(value)} is not a valid field name (letters, digits, _)`,
-    );
-  }
-  return value;
+  const problem = typeof value === "string"
+    ? fieldNameProblem(value)
+    : "is not a valid field name (a string)";
+  if (problem) throw new ConfigError(`${where}: ${JSON.stringify(value)} ${problem}`);
+  return value as string;
 }

@@ -22,6 +22,9 @@ export class ValidationError extends DomainError {
   override readonly status = 400;
 }
 
+/** A bad command line: unknown command, option or argument. The CLI exits with 2. */
+export class UsageError extends ValidationError {}
+
 /** An unknown feed, account, job or file. */
 export class NotFoundError extends DomainError {
   override readonly status = 404;

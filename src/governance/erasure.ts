@@ -28,6 +28,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { type Feed, inDependencyOrder, recordKey } from "../config/feeds.ts";
+import { legacyRecordKey } from "../contract/record.ts";
 import { TRANSACTION_TYPES } from "../config/settings.ts";
 import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
@@ -208,9 +209,11 @@ function guessedKeys(feed: Feed, hashed: string): string[] {
   const others = feed.primaryKey.filter((f) => f !== USER_COLUMN);
   if (others.length === 0) return [recordKey(feed, { [USER_COLUMN]: hashed })];
   if (others.length === 1 && others[0] === TYPE_COLUMN) {
-    return [...TRANSACTION_TYPES, UNKNOWN_TYPE].map((type) =>
-      recordKey(feed, { [USER_COLUMN]: hashed, [TYPE_COLUMN]: type })
-    );
+    // Both key forms: topics written before composite keys became JSON arrays hold "a|b" keys.
+    return [...TRANSACTION_TYPES, UNKNOWN_TYPE].flatMap((type) => {
+      const value = { [USER_COLUMN]: hashed, [TYPE_COLUMN]: type };
+      return [recordKey(feed, value), legacyRecordKey(feed, value)];
+    });
   }
   return [];
 }
@@ -224,9 +227,10 @@ function keysOf(
   value: Record<string, unknown>,
   into = new Set<string>(),
 ): Set<string> {
-  into.add(recordKey(feed, value));
+  into.add(recordKey(feed, value)).add(legacyRecordKey(feed, value));
   if (feed.primaryKey.includes(TYPE_COLUMN) && value[TYPE_COLUMN] == null) {
-    into.add(recordKey(feed, { ...value, [TYPE_COLUMN]: UNKNOWN_TYPE }));
+    const unknown = { ...value, [TYPE_COLUMN]: UNKNOWN_TYPE };
+    into.add(recordKey(feed, unknown)).add(legacyRecordKey(feed, unknown));
   }
   return into;
 }

@@ -2,7 +2,7 @@
  * PII scan: looks through the lake (feeds and `_rejected/`) and every text value of the
  * warehouse for what must never be there. Exports (the test helper is `scanForPii`):
  *
- * - `findPii(text) → { kind, value }[]`: emails, IPv4 addresses whose last octet is not 0 (masked
+ * - `findPii(text) → { kind, value }[]`: emails (linear time, `findEmails`), IPv4 addresses whose last octet is not 0 (masked
  *   ones end in .0), and raw user ids of the producer's pool (`U` + 5 digits).
  * - `scanLake(root)`, `scanWarehouse(db)`, `scanForPii({ lakeDir, db? }) → PiiScanReport`.
  * - `describeFinding(finding)`: one line for people, with the value masked.
@@ -39,13 +39,21 @@ export interface PiiScanReport {
   scanned: { files: number; lines: number; tables: number; values: number };
 }
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
 const IPV4 = /(?<![\d.])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?![\d.])/g;
 const USER_ID = /\bU\d{5}\b/g;
 
+/** Lines between two looks at the signal and the progress line (they yield to the event loop). */
+const YIELD_EVERY_LINES = 2000;
+
+export interface ScanOptions {
+  /** Stops the scan between lines and between columns; it then throws the signal's reason. */
+  signal?: AbortSignal;
+  /** Called after each lake file and every few thousand lines. */
+  onProgress?: (scanned: PiiScanReport["scanned"], location: string) => void;
+}
+
 export function findPii(text: string): PiiMatch[] {
-  const matches: PiiMatch[] = [];
-  for (const m of text.matchAll(EMAIL)) matches.push({ kind: "email", value: m[0] });
+  const matches: PiiMatch[] = findEmails(text).map((value) => ({ kind: "email", value }));
   for (const m of text.matchAll(IPV4)) {
     const octets = m.slice(1, 5).map(Number);
     if (octets.every((o) => o <= 255) && octets[3] !== 0) {
@@ -56,19 +64,87 @@ export function findPii(text: string): PiiMatch[] {
   return matches;
 }
 
-export async function scanLake(root: string): Promise<PiiScanReport> {
+/**
+ * Email addresses, as /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g finds
+ * them, in linear time: that regex retries its local part from every start position, which is
+ * quadratic on a long line without an "@". Here each "@" looks left over local-part characters
+ * and right over domain characters, and neither run crosses an "@", so each character is read a
+ * bounded number of times.
+ */
+export function findEmails(text: string): string[] {
+  const found: string[] = [];
+  let end = 0; // where the previous match ended: matches do not overlap
+  for (let at = text.indexOf("@"); at !== -1; at = text.indexOf("@", at + 1)) {
+    let start = at;
+    while (start > end && isLocalChar(text.charCodeAt(start - 1))) start--;
+    if (start === at) continue;
+    const domainEnd = domainMatchEnd(text, at + 1);
+    if (domainEnd === -1) continue;
+    found.push(text.slice(start, domainEnd));
+    end = domainEnd;
+    at = domainEnd - 1;
+  }
+  return found;
+}
+
+/**
+ * End of the longest `label(.label)*.tld` starting at `from` (labels [A-Za-z0-9-]+, tld two
+ * letters or more, possibly followed by other characters), or -1 when there is none.
+ */
+function domainMatchEnd(text: string, from: number): number {
+  let best = -1;
+  let i = from;
+  let labels = 0;
+  while (i < text.length) {
+    const labelStart = i;
+    while (i < text.length && isLabelChar(text.charCodeAt(i))) i++;
+    if (i === labelStart) break; // empty label: the chain ends
+    if (labels > 0) {
+      let letters = labelStart;
+      while (letters < i && isLetter(text.charCodeAt(letters))) letters++;
+      if (letters - labelStart >= 2) best = letters;
+    }
+    labels++;
+    if (text.charCodeAt(i) !== 46 /* . */) break;
+    i++;
+  }
+  return best;
+}
+
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function isLabelChar(c: number): boolean {
+  return isLetter(c) || (c >= 48 && c <= 57) || c === 45; /* - */
+}
+
+function isLocalChar(c: number): boolean {
+  return isLabelChar(c) || c === 46 || c === 95 || c === 37 || c === 43; /* . _ % + */
+}
+
+export async function scanLake(root: string, options: ScanOptions = {}): Promise<PiiScanReport> {
   const report = emptyReport();
   const decoder = new TextDecoder();
   for await (const path of lakeFiles(root)) {
+    options.signal?.throwIfAborted();
     report.scanned.files++;
     const lines = decoder.decode(await Deno.readFile(path)).split("\n");
     const found = new Map<PiiKind, PiiFinding>();
-    lines.forEach((line, i) => {
-      if (line === "") return;
+    for (let i = 0; i < lines.length; i++) {
+      if (i > 0 && i % YIELD_EVERY_LINES === 0) {
+        // Let SIGINT/SIGTERM handlers run, then honour them.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        options.signal?.throwIfAborted();
+        options.onProgress?.(report.scanned, path);
+      }
+      const line = lines[i];
+      if (line === "") continue;
       report.scanned.lines++;
       for (const match of findPii(line)) add(found, "lake", path, match, i + 1);
-    });
+    }
     report.findings.push(...found.values());
+    options.onProgress?.(report.scanned, path);
   }
   return report;
 }
@@ -103,10 +179,11 @@ export function scanWarehouse(db: Database): PiiScanReport {
 
 /** The whole scan: the lake, and the warehouse when a connection is given. */
 export async function scanForPii(
-  options: { lakeDir: string; db?: Database },
+  options: { lakeDir: string; db?: Database } & ScanOptions,
 ): Promise<PiiScanReport> {
-  const lake = await scanLake(options.lakeDir);
+  const lake = await scanLake(options.lakeDir, options);
   if (!options.db) return lake;
+  options.signal?.throwIfAborted();
   const warehouse = scanWarehouse(options.db);
   return {
     findings: [...lake.findings, ...warehouse.findings],

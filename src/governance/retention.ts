@@ -24,7 +24,7 @@
 import type { Config } from "../config/config.ts";
 import { retentionOf } from "../config/config.ts";
 import { type Feed, FEED_NAME } from "../config/feeds.ts";
-import { ValidationError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { parentOf } from "../lake/durable.ts";
 import { dayOf, listPartitions, type Partition, REJECTED_DIR } from "../lake/layout.ts";
@@ -82,7 +82,7 @@ export const LOAD_LOCK_WAIT_MS = 60_000;
 
 export async function runCleanup(options: CleanupOptions): Promise<CleanupReport> {
   if (options.days !== undefined && (!Number.isInteger(options.days) || options.days < 0)) {
-    throw new ValidationError(`--days must be a whole number of days >= 0, got ${options.days}`);
+    throw new UsageError(`--days must be a whole number of days >= 0, got ${options.days}`);
   }
   // A load must not read a file while it goes, nor insert rows we are deleting.
   const lock = options.dryRun
@@ -123,11 +123,11 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
     const lake = await listPartitions(root, name);
     const quarantine = await listPartitions(rejectedRoot, name);
 
-    let partitions = lake.partitions.filter((p) => p.date < keepFrom);
+    let partitions = await expired(lake.partitions, keepFrom, report.today);
     if (feed && feed.kind !== "stream" && partitions.length === lake.partitions.length) {
       partitions = partitions.slice(0, -1); // keep the current snapshot of a table
     }
-    const rejected = quarantine.partitions.filter((p) => p.date < keepFrom);
+    const rejected = await expired(quarantine.partitions, keepFrom, report.today);
     const rows = feed ? expiredRows(db, feed, keepFrom, dryRun) : 0;
     const strays = [...lake.strays, ...quarantine.strays];
 
@@ -188,6 +188,27 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
   }
   log.info(dryRun ? "retention.dry_run" : "retention.done", report.totals);
   return report;
+}
+
+/**
+ * The partitions older than `keepFrom`. One dated after today (a producer's clock, or a time
+ * field far ahead such as 9999-12-31) ages from when it was last written instead of its name,
+ * so it goes once it has been kept for the retention period rather than never.
+ */
+async function expired(
+  partitions: Partition[],
+  keepFrom: string,
+  today: string,
+): Promise<Partition[]> {
+  const out: Partition[] = [];
+  for (const p of partitions) {
+    if (p.date < keepFrom) out.push(p);
+    else if (p.date > today) {
+      const mtime = (await Deno.stat(p.path).catch(() => null))?.mtime;
+      if (mtime && dayOf(mtime) < keepFrom) out.push(p);
+    }
+  }
+  return out;
 }
 
 /**

@@ -2,11 +2,23 @@
  * What one Kafka record becomes in the lake: a line for a partition date, a tombstone (table
  * feeds), or a rejection with its reason. Pure functions: no files, no Kafka.
  */
-import { Buffer } from "node:buffer";
-import { type Feed, recordKey } from "../config/feeds.ts";
+import type { Feed } from "../config/feeds.ts";
 import type { KafkaRecord } from "../kafka/client.ts";
-import { daysInMonth } from "../core/dates.ts";
-import { dayOf } from "./layout.ts";
+import {
+  eventDayOf,
+  normalizeKey,
+  parseObject,
+  recordKey,
+  recordProblem,
+} from "../contract/record.ts";
+import {
+  dayOfTime,
+  DEFAULT_TIME_WINDOW,
+  TIME_WINDOW_LIMITS,
+  utcDay,
+  windowProblem,
+} from "../contract/time.ts";
+import { decodeText } from "../contract/values.ts";
 
 export type Classified =
   | {
@@ -21,159 +33,74 @@ export type Classified =
   | { kind: "tombstone"; key: string }
   | { kind: "rejected"; reason: string };
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
-
-/** ISO 8601 date-time (or date) with an optional zone; no zone means UTC. */
-const ISO_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /** Decides where a record goes. `now` is the write time (table and static partitions). */
 export function classify(feed: Feed, record: KafkaRecord, now: number): Classified {
+  const window = feed.timeWindow ?? DEFAULT_TIME_WINDOW;
+  // Kafka's own time places records without an event time, and files their rejections.
+  const badTimestamp = record.timestamp >= 0 && windowProblem(record.timestamp, window);
+  if (badTimestamp) return rejected(`Kafka timestamp ${record.timestamp} ${badTimestamp}`);
   const bytes = record.value;
   if (bytes === null || bytes.length === 0) {
     if (feed.kind !== "table") return rejected("empty value (null or zero bytes)");
     const key = record.key ? decodeOrNull(record.key) : null;
     if (!key) return rejected("tombstone (null value) without a message key");
-    return { kind: "tombstone", key };
+    return { kind: "tombstone", key: normalizeKey(feed, key) };
   }
 
-  const text = decodeOrNull(bytes);
-  if (text === null) return rejected("value is not valid UTF-8 (binary data)");
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    return rejected(`value is not valid JSON: ${(error as Error).message}`);
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return rejected(
-      `value is JSON ${Array.isArray(value) ? "array" : value === null ? "null" : typeof value}, ` +
-        `not an object`,
-    );
-  }
-  const fields = value as Record<string, unknown>;
-  const problem = typeProblem(feed, fields);
+  const parsed = parseObject(bytes);
+  if ("reason" in parsed) return rejected(parsed.reason);
+  const { fields, text } = parsed;
+  const problem = recordProblem(feed, fields, { window });
   if (problem) return rejected(problem);
 
   let date: string;
   if (feed.kind === "stream") {
     if (feed.timeField) {
-      const day = eventDay(fields[feed.timeField]);
-      if (day === null) {
-        return rejected(
-          fields[feed.timeField] === undefined || fields[feed.timeField] === null
-            ? `time field ${feed.timeField} is missing`
-            : `time field ${feed.timeField} is not an ISO 8601 time: ${
-              JSON.stringify(fields[feed.timeField])
-            }`,
-        );
-      }
-      date = day;
+      const day = eventDayOf(feed, fields, window);
+      if ("reason" in day) return rejected(day.reason);
+      date = day.day;
     } else {
-      date = dayOf(record.timestamp >= 0 ? record.timestamp : now);
+      date = utcDay(record.timestamp >= 0 ? record.timestamp : now);
     }
   } else {
-    date = dayOf(now);
+    date = utcDay(now);
   }
 
   // A value spanning lines would break the one-object-per-line format: store it compacted.
   const line = text.includes("\n") || text.includes("\r")
-    ? encoder.encode(JSON.stringify(value))
+    ? encoder.encode(JSON.stringify(fields))
     : bytes;
   // Only overwrite feeds need the key; streams skip the work.
   return { kind: "line", date, line, key: feed.kind === "table" ? recordKey(feed, fields) : "" };
 }
 
-/** A wrong type or a missing primary-key field, as a reason; undefined when the record fits. */
+/**
+ * The day a rejected record is filed under in the quarantine: its Kafka time when that is a sane
+ * time, else the write time (a bad timestamp must not stop the partition either).
+ */
+export function quarantineDay(feed: Feed, record: KafkaRecord, now: number): string {
+  const window = feed.timeWindow ?? DEFAULT_TIME_WINDOW;
+  const ok = record.timestamp >= 0 && !windowProblem(record.timestamp, window);
+  return utcDay(ok ? record.timestamp : now);
+}
+
+/** A wrong type, a bad field or a missing primary-key field, as a reason; undefined when fine. */
 export function typeProblem(feed: Feed, value: Record<string, unknown>): string | undefined {
-  for (const field of feed.primaryKey) {
-    const v = value[field];
-    if (v === undefined || v === null || v === "") return `primary-key field ${field} is missing`;
-  }
-  for (const column in feed.columns) {
-    const v = value[column];
-    if (v === undefined || v === null) continue;
-    const type = feed.columns[column];
-    if (type === "TEXT" ? typeof v !== "string" : typeof v !== "number") {
-      return `field ${column} is declared ${type} but holds ${JSON.stringify(v)}`;
-    }
-    if (type === "INTEGER" && !Number.isInteger(v)) {
-      return `field ${column} is declared INTEGER but holds ${v}`;
-    }
-  }
-  return undefined;
+  return recordProblem(feed, value, { window: feed.timeWindow });
 }
 
-/** UTC day of an ISO 8601 time, or null when it is not one (impossible dates included). */
+/** UTC day of an ISO 8601 time inside the default window, or null when it is not one. */
 export function eventDay(value: unknown): string | null {
-  if (typeof value !== "string") return null;
-  const fast = utcDayFast(value);
-  if (fast !== undefined) return fast;
-  const m = ISO_TIME.exec(value);
-  if (!m) return null;
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) {
-    return null;
-  }
-  const zone = m[7];
-  // Already UTC (the common case): the day is the first ten characters.
-  if (zone === undefined || zone === "Z" || /^[+-]00:?00$/.test(zone)) return value.slice(0, 10);
-  const normalized = `${value.slice(0, value.length - zone.length).replace(" ", "T")}${
-    zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone
-  }`;
-  const ms = Date.parse(m[4] === undefined ? `${value.slice(0, 10)}T00:00${zone}` : normalized);
-  return Number.isFinite(ms) ? dayOf(ms) : null;
+  const day = dayOfTime(value, DEFAULT_TIME_WINDOW);
+  return "reason" in day ? null : day.day;
 }
 
-/**
- * The common shape, `YYYY-MM-DDTHH:MM:SS[.fff]Z`, checked without a regex (it runs once per
- * record). Undefined means "not this shape": the general parser decides.
- */
-function utcDayFast(s: string): string | null | undefined {
-  const n = s.length;
-  if (n < 20 || s.charCodeAt(n - 1) !== 90 /* Z */) return undefined;
-  if (
-    s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 ||
-    s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58
-  ) return undefined;
-  if (n > 20 && (n < 22 || n > 30 || s.charCodeAt(19) !== 46 /* . */)) return undefined;
-  for (const i of DIGIT_AT) if (!isDigit(s.charCodeAt(i))) return undefined;
-  for (let i = 20; i < n - 1; i++) if (!isDigit(s.charCodeAt(i))) return undefined;
-  const year = num(s, 0, 4), month = num(s, 5, 2), day = num(s, 8, 2);
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return null;
-  if (num(s, 11, 2) > 23 || num(s, 14, 2) > 59 || num(s, 17, 2) > 59) return null;
-  return s.slice(0, 10);
-}
-
-const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-
-function isDigit(code: number): boolean {
-  return code >= 48 && code <= 57;
-}
-
-function num(s: string, from: number, length: number): number {
-  let n = 0;
-  for (let i = from; i < from + length; i++) n = n * 10 + s.charCodeAt(i) - 48;
-  return n;
-}
-
-/**
- * UTF-8 text of `bytes`, or null when they are not valid UTF-8. Node's Buffer decoding is about
- * twice as fast as TextDecoder but replaces bad bytes with U+FFFD, so only text holding U+FFFD
- * is checked again strictly.
- */
+/** UTF-8 text of `bytes`, or null when they are not valid UTF-8 (or start with a BOM). */
 function decodeOrNull(bytes: Uint8Array): string | null {
-  const text =
-    (bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length))
-      .toString("utf8");
-  if (!text.includes("\uFFFD")) return text;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return null;
-  }
+  const decoded = decodeText(bytes);
+  return "reason" in decoded ? null : decoded.text;
 }
 
 function rejected(reason: string): Classified {
@@ -190,7 +117,7 @@ export function rejectionLine(record: KafkaRecord, reason: string, now: number):
     partition: record.partition,
     offset: record.offset,
     timestamp: record.timestamp,
-    kafkaTime: Number.isFinite(record.timestamp) && record.timestamp >= 0
+    kafkaTime: record.timestamp >= 0 && !windowProblem(record.timestamp, TIME_WINDOW_LIMITS)
       ? new Date(record.timestamp).toISOString()
       : null,
     reason,

@@ -33,7 +33,7 @@ import {
   partitionPath,
   rejectedPath,
 } from "./layout.ts";
-import { classify, rejectionLine } from "./records.ts";
+import { classify, quarantineDay, rejectionLine } from "./records.ts";
 import { recordKey } from "../config/feeds.ts";
 
 export interface FeedCounters {
@@ -197,7 +197,7 @@ export class LakeWriter {
       } else if (c.kind === "tombstone") {
         changes.push({ key: c.key, line: null });
       } else {
-        const date = dayOf(record.timestamp >= 0 ? record.timestamp : now);
+        const date = quarantineDay(feed, record, now);
         pendingFor(rejects, date).add(encoder.encode(rejectionLine(record, c.reason, now)));
         result.rejected++;
       }

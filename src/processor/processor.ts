@@ -7,6 +7,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { type Feed, recordKey } from "../config/feeds.ts";
+import { joinedKey } from "../contract/record.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { ConsumerHandle, KafkaClient, KafkaRecord, OutgoingRecord } from "../kafka/client.ts";
@@ -203,7 +204,7 @@ function batchTransformer(ctx: TransformContext) {
     const out: OutgoingRecord[] = [];
     let rejected = 0;
     for (const record of batch) {
-      const checked = validateRaw(record.value, ctx.rates);
+      const checked = validateRaw(record.value, ctx.rates, ctx.config.timeWindow);
       if (!checked.ok) {
         rejected++;
         out.push(quarantine(topics.rejected, record, checked.reason));
@@ -281,7 +282,8 @@ async function restore(
           if (!applyRateRecord(rates, record)) skipped++;
           continue;
         }
-        const key = record.key === null ? null : decoder.decode(record.key);
+        // Changelog keys are recordKeys (JSON arrays when composite); the aggregates join by "|".
+        const key = record.key === null ? null : joinedKey(decoder.decode(record.key));
         if (key === null) {
           skipped++;
           continue;

@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { findFeed } from "../config/config.ts";
-import { ConfigError, ValidationError } from "../core/errors.ts";
+import { ConfigError, UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
 import { rawTopicSpec, topicSpecForFeed } from "../kafka/topics.ts";
@@ -47,14 +47,14 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerRes
   const { config, kafka, count, rate, signal } = options;
   const log = options.log.child({ component: "producer" });
   if (count !== undefined && (!Number.isInteger(count) || count < 0)) {
-    throw new ValidationError(`--count must be a whole number >= 0, got ${count}`);
+    throw new UsageError(`--count must be a whole number >= 0, got ${count}`);
   }
   if (rate !== undefined && !(rate > 0)) {
-    throw new ValidationError(`--rate must be a number of records per second > 0, got ${rate}`);
+    throw new UsageError(`--rate must be a number of records per second > 0, got ${rate}`);
   }
   const poolSize = options.users ?? 200;
   if (!Number.isInteger(poolSize) || poolSize < 1 || poolSize > 99999) {
-    throw new ValidationError(`--users must be a whole number from 1 to 99999, got ${poolSize}`);
+    throw new UsageError(`--users must be a whole number from 1 to 99999, got ${poolSize}`);
   }
   const ratesFeed = findFeed(config, "CURRENCY_RATES");
   if (!ratesFeed) throw new ConfigError("feed CURRENCY_RATES is not declared");

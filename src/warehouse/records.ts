@@ -1,11 +1,14 @@
 /**
- * How one lake line becomes one row: parsed, each field checked against its column's type, never
- * coerced. A value that does not fit gives a reason (the record is rejected, counted, reported);
- * a field the table lacks is returned as a new column to add, typed from its value.
+ * How one lake line becomes one row, under the record contract (src/contract): parsed, each
+ * field checked against its column's type, never coerced except that a boolean is the integer
+ * 0 or 1 (values.ts). A value that does not fit gives a reason (the record is rejected, counted,
+ * reported); a field the table lacks is returned as a new column to add, typed from its value,
+ * unless its name is unsafe or reserved (rowid aliases, prototype names, lineage columns).
  */
 import type { ColumnType } from "../config/feeds.ts";
-import { FIELD_NAME } from "../config/feeds.ts";
-import { inferColumnType, RESERVED_COLUMNS } from "./schema.ts";
+import { fieldNameProblem, shown } from "../contract/names.ts";
+import { parseObjectText } from "../contract/record.ts";
+import { numberProblem, type Scalar, storedValue, typeOfValue } from "../contract/values.ts";
 
 export type Value = string | number | null;
 
@@ -46,19 +49,19 @@ export function parseRecord(
   columns: ColumnSet,
   primaryKey: readonly string[],
 ): ParsedRecord {
-  let record: unknown;
-  try {
-    record = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "line is not valid JSON" };
+  const parsed = parseObjectText(text);
+  if ("reason" in parsed) {
+    return {
+      ok: false,
+      reason: parsed.reason.startsWith("value is not valid JSON")
+        ? "line is not valid JSON"
+        : "line is not a JSON object",
+    };
   }
-  if (typeof record !== "object" || record === null || Array.isArray(record)) {
-    return { ok: false, reason: "line is not a JSON object" };
-  }
-  const fields = record as Record<string, unknown>;
+  const fields = parsed.fields;
   const values: Value[] = new Array(columns.names.length).fill(null);
   const newColumns: NewColumn[] = [];
-  for (const name in fields) {
+  for (const name of Object.keys(fields)) {
     const raw = fields[name];
     const i = columns.index.get(name);
     if (i !== undefined) {
@@ -71,15 +74,21 @@ export function parseRecord(
     }
     if (raw === null) continue; // no type to give it yet; nothing is lost
     const upper = name.toUpperCase();
-    if (!FIELD_NAME.test(name) || RESERVED_COLUMNS.has(upper)) {
-      return { ok: false, reason: `field ${JSON.stringify(name)} cannot be a column name` };
+    const nameProblem = fieldNameProblem(name);
+    if (nameProblem) {
+      return {
+        ok: false,
+        reason: `field ${shown(name)} cannot be a column name: it ${nameProblem}`,
+      };
     }
     if (columns.upper.has(upper)) {
       return { ok: false, reason: `field ${name} clashes with an existing column of another case` };
     }
-    const type = inferColumnType(raw);
+    const type = typeOfValue(raw);
     if (!type) return { ok: false, reason: `column ${name} holds ${kindOf(raw)}, not a value` };
-    newColumns.push({ name, type, value: typeof raw === "boolean" ? (raw ? 1 : 0) : raw as Value });
+    const fitted = fit(name, type, raw);
+    if (typeof fitted === "object" && fitted !== null) return { ok: false, reason: fitted.reason };
+    newColumns.push({ name, type, value: fitted });
   }
   for (const key of primaryKey) {
     const i = columns.index.get(key);
@@ -100,15 +109,25 @@ export function fit(column: string, type: ColumnType, value: unknown): Value | {
     case "TEXT":
       return typeof value === "string" ? value : { reason: `column ${column} is not text` };
     case "INTEGER":
-      if (typeof value === "boolean") return value ? 1 : 0;
-      return typeof value === "number" && Number.isInteger(value)
-        ? value
-        : { reason: `column ${column} is not an integer` };
+      if (typeof value === "boolean") return storedValue(value);
+      if (typeof value !== "number" || !Number.isInteger(value)) {
+        return { reason: `column ${column} is not an integer` };
+      }
+      return inRange(column, value);
     case "REAL":
-      return typeof value === "number" ? value : { reason: `column ${column} is not a number` };
+      if (typeof value === "boolean") return storedValue(value);
+      return typeof value === "number"
+        ? inRange(column, value)
+        : { reason: `column ${column} is not a number` };
   }
 }
 
+function inRange(column: string, value: number): Value | { reason: string } {
+  const problem = numberProblem(value);
+  return problem ? { reason: `column ${column} ${problem}` } : storedValue(value as Scalar);
+}
+
 function kindOf(value: unknown): string {
+  if (typeof value !== "object") return `a ${typeof value}`;
   return Array.isArray(value) ? "an array" : "an object";
 }

@@ -84,7 +84,7 @@ Deno.test("erase --user removes one person from lake and warehouse and nobody el
     assert.equal(result.code, 0, result.stderr);
     assert.match(
       result.stdout,
-      /erased user U00042 .*: 4 lake line\(s\) from 3 file\(s\), 5 warehouse row\(s\), 7 Kafka/,
+      /erased user U00042 .*: 4 lake line\(s\) from 3 file\(s\), 5 warehouse row\(s\), 13 Kafka/,
     );
 
     // Lake: their lines are gone, everyone else's are there, byte for byte.

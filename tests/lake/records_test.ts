@@ -66,10 +66,14 @@ Deno.test("records: streams by time field or Kafka timestamp; tables and static 
   const byKafka = classify(noTime, rec('{"ID":"x"}'), NOW);
   assert.equal(byKafka.kind === "line" && byKafka.date, "2026-10-01");
   const row = classify(table, rec('{"A":"a","B":1}'), NOW);
-  assert.equal(row.kind === "line" && `${row.date} ${row.key}`, "2026-11-24 a|1");
+  assert.equal(row.kind === "line" && `${row.date} ${row.key}`, '2026-11-24 ["a","1"]');
   const rate = classify(fixed, rec('{"CURRENCY":"EUR"}'), NOW);
   assert.equal(rate.kind === "line" && rate.date, "2026-11-24");
-  assert.deepEqual(classify(table, rec(null, "a|1"), NOW), { kind: "tombstone", key: "a|1" });
+  // A tombstone keyed the old way ("a|1") is read as the new composite key.
+  assert.deepEqual(classify(table, rec(null, "a|1"), NOW), {
+    kind: "tombstone",
+    key: '["a","1"]',
+  });
   // A real U+FFFD character is valid text, not binary garbage.
   assert.equal(classify(noTime, rec('{"ID":"\uFFFD"}'), NOW).kind, "line");
   // A value over several lines is stored compacted, so the file stays one object per line.

@@ -260,14 +260,14 @@ Deno.test("processor: every derived feed equals the values worked out by hand; b
       }
     }
 
-    // USER_SPENDING_BY_TYPE: per (user, type), null type as UNKNOWN; key = "hash|type".
+    // USER_SPENDING_BY_TYPE: per (user, type), null type as UNKNOWN; key = ["hash","type"].
     const a = await expectedHmac(KEY, "U00001");
     const b = await expectedHmac(KEY, "U00042");
     const k = await expectedHmac(KEY, "U00007");
     const spending = latestByKey(await readTopic(kafka, topics.userSpending));
     const spend = (u: string, type: string, total: number, count: number, last: string) =>
       [
-        `${u}|${type}`,
+        JSON.stringify([u, type]),
         {
           USER_ID_HASHED: u,
           TRANSACTION_TYPE: type,

@@ -219,7 +219,7 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
     // Totals per (user, type), worked out here from the raw records and the published rates.
     const expected = new Map<string, { micros: number; count: number }>();
     for (const r of raws) {
-      const k = `${hashOf.get(r.USER_ID)}|${r.TRANSACTION_TYPE ?? "UNKNOWN"}`;
+      const k = JSON.stringify([hashOf.get(r.USER_ID), r.TRANSACTION_TYPE ?? "UNKNOWN"]);
       const e = expected.get(k) ?? { micros: 0, count: 0 };
       e.micros += Math.round(Number((r.AMOUNT * CURRENCY_RATES[r.CURRENCY]).toFixed(6)) * 1e6);
       e.count++;
