@@ -5,6 +5,7 @@
  */
 import type { StatementSync } from "node:sqlite";
 import { type Database, type OpenOptions, openWarehouse } from "./db.ts";
+import { type Dialect, sqliteDialect } from "./dialect.ts";
 import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
@@ -12,9 +13,12 @@ const STATEMENT_CACHE_LIMIT = 256;
 export class SqliteWarehouse implements Warehouse {
   readonly engine = "sqlite" as const;
   readonly label: string;
+  readonly dialect: Dialect = sqliteDialect;
   /** The raw connection, for the loader's synchronous apply step only. */
   readonly db: Database;
   readonly #statements = new Map<string, StatementSync>();
+  /** One transaction at a time on the one connection: callers from several requests queue. */
+  #queue: Promise<unknown> = Promise.resolve();
 
   constructor(db: Database, path: string) {
     this.db = db;
@@ -30,11 +34,17 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-    const { changes } = this.#prepare(sql).run(...params);
-    return Promise.resolve({ changes: Number(changes) });
+    const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
+    return Promise.resolve({ changes: Number(changes), lastInsertId: Number(lastInsertRowid) });
   }
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const turn = this.#queue.then(() => this.#transaction(fn));
+    this.#queue = turn.catch(() => {});
+    return turn;
+  }
+
+  async #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     this.db.exec("BEGIN IMMEDIATE");
     try {
       const result = await fn(this);
