@@ -21,8 +21,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log.child({ component: "api" });
   const app = new Hono<AppEnv>();
   app.use("*", secureHeaders());
-  app.use("*", identify(deps.db));
-  app.use("*", auditCalls(deps.db, log));
+  app.use("*", identify(deps.warehouse));
+  app.use("*", auditCalls(deps.warehouse, log));
 
   app.route("/", healthRoutes(deps));
   app.route("/permissions", permissionRoutes(deps));

@@ -10,7 +10,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
     c.json(
       await collectStatus({
         config: deps.config,
-        db: deps.db,
+        warehouse: deps.warehouse,
         kafka: deps.kafka,
         kafkaTimeoutMs: deps.kafkaTimeoutMs,
       }),

@@ -1,7 +1,8 @@
 /** `audit-pii`: fails (exit 1) when the lake or the warehouse holds personal data. */
 import { existsSync } from "node:fs";
 import { describeFinding, scanForPii } from "../governance/pii_scan.ts";
-import { openWarehouse } from "../warehouse/db.ts";
+import type { Warehouse } from "../warehouse/engine.ts";
+import { openWarehouseFromConfig } from "../warehouse/open.ts";
 import type { Command } from "./command.ts";
 
 export const auditPiiCommand: Command = {
@@ -9,11 +10,13 @@ export const auditPiiCommand: Command = {
   usage: "audit-pii",
   options: {},
   async run(ctx) {
-    const path = ctx.config.warehousePath;
     // Read-only, and only if it exists: an audit creates nothing.
-    const db = existsSync(path) ? openWarehouse(path, { readOnly: true }) : undefined;
+    const exists = ctx.config.warehouseUrl !== undefined || existsSync(ctx.config.warehousePath);
+    const warehouse: Warehouse | undefined = exists
+      ? await openWarehouseFromConfig(ctx.config, { readOnly: true })
+      : undefined;
     try {
-      const report = await scanForPii({ lakeDir: ctx.config.dataLakeDir, db });
+      const report = await scanForPii({ lakeDir: ctx.config.dataLakeDir, warehouse });
       const { files, lines, tables, values } = report.scanned;
       ctx.print(
         `scanned ${files} lake file(s) (${lines} lines) and ${tables} warehouse table(s) ` +
@@ -28,7 +31,7 @@ export const auditPiiCommand: Command = {
       for (const finding of report.findings) ctx.print(`  ${describeFinding(finding)}`);
       return 1;
     } finally {
-      db?.close();
+      await warehouse?.close();
     }
   },
 };

@@ -6,12 +6,13 @@ import type { Config } from "../config/config.ts";
 import { runCleanup } from "../governance/retention.ts";
 import type { JobSet } from "../scheduler/runner.ts";
 import { runLoad } from "../warehouse/loader.ts";
+import { loaderConnection } from "../warehouse/sqlite.ts";
 import type { ServiceStats } from "./stats.ts";
 
 export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
   return {
-    async load({ db, log, signal }) {
-      const report = await runLoad({ config, db, log, signal });
+    async load({ warehouse, log, signal }) {
+      const report = await runLoad({ config, db: loaderConnection(warehouse), log, signal });
       const { totals } = report;
       const counts = {
         tables: report.tables.length,
@@ -30,8 +31,8 @@ export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
       }
       return counts;
     },
-    async cleanup({ db, log, actor }) {
-      const report = await runCleanup({ config, db, log, dryRun: false, actor });
+    async cleanup({ warehouse, log, actor }) {
+      const report = await runCleanup({ config, warehouse, log, dryRun: false, actor });
       return {
         partitions_deleted: report.totals.partitions,
         rows_deleted: report.totals.rows,

@@ -8,7 +8,7 @@ import type { KafkaClient } from "../kafka/client.ts";
 import { lakeSizes } from "../lake/layout.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
-import type { Database } from "../warehouse/db.ts";
+import type { Sql } from "../warehouse/engine.ts";
 import { rowCounts } from "../warehouse/query.ts";
 
 export interface FeedStatus {
@@ -37,7 +37,7 @@ export interface ServiceStatus {
 
 export interface StatusOptions {
   config: Config;
-  db: Database;
+  warehouse: Sql;
   kafka: KafkaClient;
   /** How long Kafka gets to answer before it is shown down (default 2000 ms). */
   kafkaTimeoutMs?: number;
@@ -45,14 +45,15 @@ export interface StatusOptions {
 }
 
 export async function collectStatus(options: StatusOptions): Promise<ServiceStatus> {
-  const { config, db } = options;
+  const { config, warehouse } = options;
   const now = options.now ?? new Date();
   const [lag, sizes] = await Promise.all([
     lagPerFeed(options),
     lakeSizes(config.dataLakeDir, config.feeds),
   ]);
-  const counts = rowCounts(db, config.feeds);
-  const runs = lastRuns(db);
+  const counts = await rowCounts(warehouse, config.feeds);
+  const runs = await lastRuns(warehouse);
+  const running = await currentHolder(warehouse);
   const next = nextRun(config.pipelineSchedule, now).toISOString();
   return {
     time: now.toISOString(),
@@ -62,7 +63,7 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
       connected: lag.connected,
       ...(lag.error ? { error: lag.error } : {}),
     },
-    running: currentHolder(db) ?? null,
+    running: running ?? null,
     jobs: JOB_NAMES.map((job) => ({
       job,
       // load and cleanup also run inside every scheduled pipeline run.

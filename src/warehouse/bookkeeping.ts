@@ -5,6 +5,7 @@
  * the rows' `_SOURCE_FILE`, so moving the lake folder does not trigger a reload.
  */
 import type { Database } from "./db.ts";
+import type { Sql } from "./engine.ts";
 import { LOADER_FILES } from "./schema.ts";
 
 export interface FileState {
@@ -64,12 +65,12 @@ export function saveFileState(db: Database, state: FileState): void {
  * Their warehouse rows stay: removing rows is retention's decision, by event time. Returns how
  * many bookkeeping rows went.
  */
-export function forgetLakeFiles(db: Database, paths: string[]): number {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-    .get(LOADER_FILES);
-  if (!exists) return 0;
-  const remove = db.prepare(`DELETE FROM ${LOADER_FILES} WHERE PATH = ?`);
+export async function forgetLakeFiles(sql: Sql, paths: string[]): Promise<number> {
+  if (!(await sql.dialect.tables(sql)).includes(LOADER_FILES)) return 0;
   let removed = 0;
-  for (const path of paths) removed += Number(remove.run(lakeRelative(path)).changes);
+  for (const path of paths) {
+    removed += (await sql.run(`DELETE FROM ${LOADER_FILES} WHERE PATH = ?`, [lakeRelative(path)]))
+      .changes;
+  }
   return removed;
 }

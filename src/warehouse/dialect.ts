@@ -73,6 +73,11 @@ export interface Dialect {
   ): Promise<void>;
   /** Triggers that refuse every UPDATE and DELETE on `table` (with `message` as the reason). */
   ensureAppendOnly(sql: Sql, table: string): Promise<void>;
+  /**
+   * Whether `error` is a lost race with a concurrent transaction (a duplicate key it inserted
+   * first, a deadlock): worth retrying after reading again.
+   */
+  isConflict(error: unknown): boolean;
 }
 
 function placeholders(columns: number, rows: number): string {
@@ -142,6 +147,8 @@ export const sqliteDialect: Dialect = {
       } (${columns.map(quoteIdent).join(", ")})`,
     );
   },
+  // BEGIN IMMEDIATE serializes writers: a transaction never races another.
+  isConflict: () => false,
   async ensureAppendOnly(sql, table) {
     for (const [event, verb] of [["UPDATE", "updated"], ["DELETE", "deleted"]]) {
       await sql.run(
@@ -220,6 +227,10 @@ export const mysqlDialect: Dialect = {
       })`,
     ).catch(unlessExists);
   },
+  isConflict: (error) =>
+    ["ER_DUP_ENTRY", "ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT"].includes(
+      String((error as { code?: unknown })?.code),
+    ),
   async ensureAppendOnly(sql, table) {
     for (const [event, verb] of [["UPDATE", "updated"], ["DELETE", "deleted"]]) {
       const name = `${table}_NO_${event}`;
