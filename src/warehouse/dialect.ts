@@ -9,6 +9,7 @@
  * SQLite, so both engines return the same values. Tables are InnoDB, utf8mb4 with the binary
  * collation, so text compares byte for byte (case-sensitive) as it does in SQLite.
  */
+import type { ColumnType } from "../config/feeds.ts";
 import { quoteIdent } from "./db.ts";
 import type { EngineName, Sql } from "./engine.ts";
 
@@ -32,6 +33,8 @@ export interface ColumnTypes {
 export interface Dialect {
   readonly engine: EngineName;
   readonly types: ColumnTypes;
+  /** The column type of a feed field declared `type`; `key` when it is (part of) a key. */
+  columnType(type: ColumnType, key: boolean): string;
   /** Appended after `CREATE TABLE name (...)`. */
   readonly tableOptions: string;
   /** Appended to a SELECT inside a transaction to lock the rows it reads (empty on SQLite). */
@@ -107,6 +110,7 @@ export const sqliteDialect: Dialect = {
     real: "REAL",
     autoId: "INTEGER PRIMARY KEY AUTOINCREMENT",
   },
+  columnType: (type) => type,
   tableOptions: "",
   forUpdate: "",
   rowId: "rowid",
@@ -160,6 +164,8 @@ export const sqliteDialect: Dialect = {
   },
 };
 
+/** Text keys of feed tables: two of them (utf8mb4, 4 bytes each) fit InnoDB's 3072-byte keys. */
+const KEY_LENGTH = 255;
 const MYSQL_TEXT_TYPES = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext"]);
 /** Errors of a concurrent `CREATE ... ` that another process won: the object is there. */
 const ALREADY_EXISTS = new Set(["ER_DUP_KEYNAME", "ER_TRG_ALREADY_EXISTS"]);
@@ -176,6 +182,11 @@ export const mysqlDialect: Dialect = {
     integer: "BIGINT",
     real: "DOUBLE",
     autoId: "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+  },
+  columnType(type, key) {
+    if (type === "INTEGER") return "BIGINT";
+    if (type === "REAL") return "DOUBLE";
+    return key ? `VARCHAR(${KEY_LENGTH})` : "TEXT";
   },
   tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
   forUpdate: " FOR UPDATE",

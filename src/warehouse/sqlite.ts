@@ -26,17 +26,18 @@ export class SqliteWarehouse implements Warehouse {
     this.label = `sqlite:${path}`;
   }
 
-  all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return Promise.resolve(this.#prepare(sql).all(...params) as Row[]);
+  // async: a failing statement rejects the promise instead of throwing at the call.
+  async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return this.#prepare(sql).all(...params) as Row[];
   }
 
-  get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-    return Promise.resolve(this.#prepare(sql).get(...params) as Row | undefined);
+  async get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
+    return this.#prepare(sql).get(...params) as Row | undefined;
   }
 
-  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
     const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
-    return Promise.resolve({ changes: Number(changes), lastInsertId: Number(lastInsertRowid) });
+    return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
   }
 
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
