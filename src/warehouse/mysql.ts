@@ -44,6 +44,8 @@ const UNAVAILABLE = new Set([
   "ER_SERVER_SHUTDOWN",
 ]);
 
+const DEADLOCK_RETRIES = 3;
+
 export interface MysqlOptions {
   /** Connections in the pool (default 8). */
   connections?: number;
@@ -100,7 +102,22 @@ export class MysqlWarehouse implements Warehouse {
     await this.#all(this.#pool, "SELECT 1 AS ok", []);
   }
 
+  /**
+   * InnoDB rolls a deadlocked transaction back whole; it is then run again (up to 3 times), so
+   * `fn` must keep its effects inside `tx`, as every caller's does.
+   */
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#transaction(fn);
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code;
+        if (code !== "ER_LOCK_DEADLOCK" || attempt >= DEADLOCK_RETRIES) throw error;
+      }
+    }
+  }
+
+  async #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     const connection = await this.#pool.getConnection().catch((error) => {
       throw this.#translate(error);
     });
