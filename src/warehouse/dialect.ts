@@ -59,7 +59,10 @@ export interface Dialect {
     key: readonly string[],
     rows?: number,
   ): string;
-  /** WHERE fragment: ISO 8601 time `column` is before the ISO instant bound as `?`. */
+  /**
+   * WHERE fragment: ISO 8601 time `column` (any offset) is before the UTC instant bound as `?`
+   * (`YYYY-MM-DDTHH:MM:SS…Z`); a value that is no valid time never matches.
+   */
   timeBefore(column: string): string;
   /**
    * WHERE fragment picking text values of `column` that may hold personal data (an @, a dotted
@@ -166,6 +169,20 @@ export const sqliteDialect: Dialect = {
 
 /** Text keys of feed tables: two of them (utf8mb4, 4 bytes each) fit InnoDB's 3072-byte keys. */
 const KEY_LENGTH = 255;
+/** ISO 8601 with seconds and a Z or ±hh:mm offset; anything else is no time (NULL). */
+const ISO_TIME =
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$";
+
+/**
+ * The UTC DATETIME of an ISO 8601 text (fractions cut, which keeps `<` against a whole-second
+ * bound exact), or NULL. CASE evaluates STR_TO_DATE only on text that matches, so strict mode
+ * never sees a bad date inside a DELETE.
+ */
+function isoInstant(expr: string): string {
+  return `(CASE WHEN ${expr} REGEXP '${ISO_TIME}' THEN CONVERT_TZ(STR_TO_DATE(LEFT(${expr}, 19), ` +
+    `'%Y-%m-%dT%H:%i:%s'), IF(RIGHT(${expr}, 1) = 'Z', '+00:00', RIGHT(${expr}, 6)), '+00:00') END)`;
+}
+
 const MYSQL_TEXT_TYPES = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext"]);
 /** Errors of a concurrent `CREATE ... ` that another process won: the object is there. */
 const ALREADY_EXISTS = new Set(["ER_DUP_KEYNAME", "ER_TRG_ALREADY_EXISTS"]);
@@ -203,9 +220,9 @@ export const mysqlDialect: Dialect = {
     const k = quoteIdent(key[0]);
     return `${insertHead(table, columns, rows)} ON DUPLICATE KEY UPDATE ${k} = ${k}`;
   },
-  // ISO 8601 UTC strings of one format compare like the instants; what is not a time stays.
+  // The bound value is our own UTC instant (…Z), so only the column needs the full parse.
   timeBefore: (column) =>
-    `(${quoteIdent(column)} REGEXP '^[0-9]{4}-[0-9]{2}-[0-9]{2}' AND ${quoteIdent(column)} < ?)`,
+    `${isoInstant(quoteIdent(column))} < STR_TO_DATE(LEFT(?, 19), '%Y-%m-%dT%H:%i:%s')`,
   piiCandidates(column) {
     if (!MYSQL_TEXT_TYPES.has(column.type)) return null;
     return `${quoteIdent(column.name)} REGEXP '@|[0-9][.][0-9]|U[0-9]{5}'`;
