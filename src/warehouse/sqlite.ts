@@ -10,6 +10,8 @@ import { type Dialect, sqliteDialect } from "./dialect.ts";
 import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
+/** The last transaction queued per database file (or per in-memory connection). */
+const queues = new Map<unknown, Promise<void>>();
 
 export class SqliteWarehouse implements Warehouse {
   readonly engine = "sqlite" as const;
@@ -18,11 +20,11 @@ export class SqliteWarehouse implements Warehouse {
   /** The raw connection, for the loader's synchronous apply step only. */
   readonly db: Database;
   readonly #statements = new Map<string, StatementSync>();
-  /** One transaction at a time on the one connection: callers from several requests queue. */
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #path: string;
 
   constructor(db: Database, path: string) {
     this.db = db;
+    this.#path = path;
     this.label = `sqlite:${path}`;
   }
 
@@ -40,9 +42,19 @@ export class SqliteWarehouse implements Warehouse {
     return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
   }
 
+  /**
+   * Transactions on one file queue up in this process, across its connections: a second
+   * BEGIN IMMEDIATE while the first waits for a microtask would block the whole thread in
+   * SQLite's busy handler, and the first could never finish.
+   */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    const turn = this.#queue.then(() => this.#transaction(fn));
-    this.#queue = turn.catch(() => {});
+    const key = this.#path === ":memory:" ? this : this.#path;
+    const turn = (queues.get(key) ?? Promise.resolve()).then(() => this.#transaction(fn));
+    const settled = turn.then(() => {}, () => {});
+    queues.set(key, settled);
+    settled.then(() => {
+      if (queues.get(key) === settled) queues.delete(key);
+    });
     return turn;
   }
 
