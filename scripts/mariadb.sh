@@ -25,7 +25,7 @@
 #   data/       the server's datadir (survives restarts)
 #   password    the user's password, generated on first start (mode 600)
 #   mariadb.{pid,sock,log}
-# Administration goes through the socket as the server's root (unix_socket authentication);
+# Administration goes through the socket as the OS user who installed it (unix_socket);
 # clients of the product use TCP with the user and password.
 set -euo pipefail
 
@@ -82,8 +82,9 @@ server_pid() {
 
 port_open() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
 
-# Root statements over the socket (unix_socket authentication of the OS user who installed it).
-admin_sql() { "$CLIENT" --no-defaults --protocol=socket --socket="$SOCKET" -uroot -N -B -e "$1"; }
+# Administration over the socket as the OS user who installed it: mariadb-install-db gives that
+# user (and root) unix_socket authentication and every privilege.
+admin_sql() { "$CLIENT" --no-defaults --protocol=socket --socket="$SOCKET" -u"$(id -un)" -N -B -e "$1"; }
 
 server_answers() { [[ -S "$SOCKET" ]] && admin_sql "SELECT 1" >/dev/null 2>&1; }
 
