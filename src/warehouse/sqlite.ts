@@ -28,18 +28,19 @@ export class SqliteWarehouse implements Warehouse {
     this.label = `sqlite:${path}`;
   }
 
-  // async: a failing statement rejects the promise instead of throwing at the call.
-  async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return this.#prepare(sql).all(...params) as Row[];
+  all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return settle(() => this.#prepare(sql).all(...params) as Row[]);
   }
 
-  async get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-    return this.#prepare(sql).get(...params) as Row | undefined;
+  get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
+    return settle(() => this.#prepare(sql).get(...params) as Row | undefined);
   }
 
-  async run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-    const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
-    return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    return settle(() => {
+      const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
+      return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
+    });
   }
 
   /**
@@ -84,6 +85,15 @@ export class SqliteWarehouse implements Warehouse {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+}
+
+/** A failing statement rejects the promise instead of throwing at the call. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 
