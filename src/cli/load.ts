@@ -8,8 +8,9 @@ import { ValidationError } from "../core/errors.ts";
 import { audit, cliActor } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
 import { withJobLock } from "../scheduler/lock.ts";
-import { type Database, openWarehouse } from "../warehouse/db.ts";
+import type { Database } from "../warehouse/db.ts";
 import { type LoadReport, runLoad, type TableReport } from "../warehouse/loader.ts";
+import { openSqliteWarehouse } from "../warehouse/sqlite.ts";
 import type { Command } from "./command.ts";
 
 const SHOWN_REJECTIONS = 10;
@@ -28,11 +29,12 @@ export const loadCommand: Command = {
     const batchRows = positiveInteger("LOADER_BATCH_ROWS");
     const crashAfter = positiveInteger("LOADER_CRASH_AFTER_BATCHES");
     const report = await withJobLock(ctx.config.warehousePath, "load", async () => {
-      const db = openWarehouse(ctx.config.warehousePath);
+      const warehouse = openSqliteWarehouse(ctx.config.warehousePath);
+      const db = warehouse.db;
       try {
         const report = await runLoad({
           config: ctx.config,
-          db,
+          warehouse,
           log: ctx.log.child({ component: "warehouse" }),
           feeds,
           signal: ctx.signal,
@@ -45,10 +47,14 @@ export const loadCommand: Command = {
         auditRun(db, "ok", { aborted: report.aborted, ms: report.ms, counts: counts(report) });
         return report;
       } catch (error) {
-        auditRun(db, "error", { error: (error as Error).message });
+        try {
+          auditRun(db, "error", { error: (error as Error).message });
+        } catch {
+          // A full disk fails the audit row too: the load's own error is the one to show.
+        }
         throw error;
       } finally {
-        db.close();
+        await warehouse.close();
       }
     });
     const loaded = report.tables.filter((table) => table.files > 0);

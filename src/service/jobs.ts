@@ -6,12 +6,16 @@ import type { Config } from "../config/config.ts";
 import { runCleanup } from "../governance/retention.ts";
 import type { JobSet } from "../scheduler/runner.ts";
 import { runLoad } from "../warehouse/loader.ts";
+import { SqliteWarehouse } from "../warehouse/sqlite.ts";
 import type { ServiceStats } from "./stats.ts";
 
 export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
   return {
     async load({ db, log, signal }) {
-      const report = await runLoad({ config, db, log, signal });
+      // The job's own connection (closed by the runner), seen as a Warehouse. In a server, a
+      // bulk load's index rebuild would be one long transaction: not worth the stall.
+      const warehouse = new SqliteWarehouse(db, config.warehousePath);
+      const report = await runLoad({ config, warehouse, log, signal, bulkBytes: Infinity });
       const { totals } = report;
       const counts = {
         tables: report.tables.length,

@@ -7,6 +7,7 @@ import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
 import { lakeRelative, readFileStates, saveFileState } from "../../src/warehouse/bookkeeping.ts";
 import { openWarehouse } from "../../src/warehouse/db.ts";
 import { runLoad } from "../../src/warehouse/loader.ts";
+import { SqliteWarehouse } from "../../src/warehouse/sqlite.ts";
 import { envOf, runMain, testConfig } from "../helpers/env.ts";
 import { count, insertTransaction, openTestWarehouse, writeJsonl } from "./fixtures.ts";
 
@@ -164,7 +165,11 @@ Deno.test("erasure then a real load: the loader does not bring the person back",
       { USER_ID_HASHED: stays, CITY: "Lyon" },
     ]);
     await writeJsonl(secure, [record("TXN-0000000A", gone), record("TXN-0000000B", stays)]);
-    await runLoad({ config, db, log: silentLogger });
+    await runLoad({
+      config,
+      warehouse: new SqliteWarehouse(db, config.warehousePath),
+      log: silentLogger,
+    });
     assert.equal(count(db, "SELECT COUNT(*) AS n FROM TRANSACTIONS_SECURE"), 2);
 
     const report = await eraseUser({ config, db, log: silentLogger, userId: "U00042" });
@@ -174,7 +179,11 @@ Deno.test("erasure then a real load: the loader does not bring the person back",
     await Deno.writeTextFile(secure, JSON.stringify(record("TXN-0000000C", stays)) + "\n", {
       append: true,
     });
-    await runLoad({ config, db, log: silentLogger });
+    await runLoad({
+      config,
+      warehouse: new SqliteWarehouse(db, config.warehousePath),
+      log: silentLogger,
+    });
     const ids = db.prepare("SELECT TRANSACTION_ID, USER_ID_HASHED FROM TRANSACTIONS_SECURE").all()
       .map((r) => `${r.TRANSACTION_ID} ${r.USER_ID_HASHED === stays ? "stays" : "GONE"}`).sort();
     assert.deepEqual(ids, ["TXN-0000000B stays", "TXN-0000000C stays"]);
