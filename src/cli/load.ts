@@ -10,7 +10,6 @@ import { ensureGovernanceSchema } from "../governance/schema.ts";
 import { withJobLock } from "../scheduler/lock.ts";
 import type { Warehouse } from "../warehouse/engine.ts";
 import { openWarehouseFromConfig } from "../warehouse/open.ts";
-import { loaderConnection } from "../warehouse/sqlite.ts";
 import { type LoadReport, runLoad, type TableReport } from "../warehouse/loader.ts";
 import type { Command } from "./command.ts";
 
@@ -34,7 +33,7 @@ export const loadCommand: Command = {
       try {
         const report = await runLoad({
           config: ctx.config,
-          db: loaderConnection(warehouse),
+          warehouse,
           log: ctx.log.child({ component: "warehouse" }),
           feeds,
           signal: ctx.signal,
@@ -51,6 +50,7 @@ export const loadCommand: Command = {
         });
         return report;
       } catch (error) {
+        // A full disk fails the audit row too: the load's own error is the one to show.
         await auditRun(warehouse, "error", { error: (error as Error).message }).catch(() => {});
         throw error;
       } finally {

@@ -6,13 +6,13 @@ import type { Config } from "../config/config.ts";
 import { runCleanup } from "../governance/retention.ts";
 import type { JobSet } from "../scheduler/runner.ts";
 import { runLoad } from "../warehouse/loader.ts";
-import { loaderConnection } from "../warehouse/sqlite.ts";
 import type { ServiceStats } from "./stats.ts";
 
 export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
   return {
     async load({ warehouse, log, signal }) {
-      const report = await runLoad({ config, db: loaderConnection(warehouse), log, signal });
+      // In a server, a bulk load's index rebuild would be one long transaction: not worth it.
+      const report = await runLoad({ config, warehouse, log, signal, bulkBytes: Infinity });
       const { totals } = report;
       const counts = {
         tables: report.tables.length,

@@ -4,7 +4,6 @@
  * Prepared statements are cached per SQL text, since callers send the same few statements often.
  */
 import type { StatementSync } from "node:sqlite";
-import { ConfigError } from "../core/errors.ts";
 import { type Database, type OpenOptions, openWarehouse } from "./db.ts";
 import { type Dialect, sqliteDialect } from "./dialect.ts";
 import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
@@ -99,16 +98,4 @@ function settle<T>(fn: () => T): Promise<T> {
 
 export function openSqliteWarehouse(path: string, options: OpenOptions = {}): SqliteWarehouse {
   return new SqliteWarehouse(openWarehouse(path, options), path);
-}
-
-/**
- * The raw SQLite connection under `warehouse`, for the loader until its apply step runs on
- * either engine (issue 11, wave 2): the one place that refuses a MySQL warehouse for a load.
- */
-export function loaderConnection(warehouse: Warehouse): Database {
-  if (warehouse instanceof SqliteWarehouse) return warehouse.db;
-  throw new ConfigError(
-    `Cannot load into ${warehouse.label}: the loader writes to SQLite only so far ` +
-      "(unset WAREHOUSE_URL to load into WAREHOUSE_PATH)",
-  );
 }

@@ -8,7 +8,6 @@ import { lakeRelative } from "../../src/warehouse/bookkeeping.ts";
 import type { Sql } from "../../src/warehouse/engine.ts";
 import { runLoad } from "../../src/warehouse/loader.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
-import { loaderConnection } from "../../src/warehouse/sqlite.ts";
 import { engineTest } from "../helpers/engines.ts";
 import { envOf, runMain, testConfig } from "../helpers/env.ts";
 import { count, insertTransaction, openTestWarehouse, writeJsonl } from "./fixtures.ts";
@@ -188,7 +187,7 @@ Deno.test("erasure then a real load: the loader does not bring the person back",
       { USER_ID_HASHED: stays, CITY: "Lyon" },
     ]);
     await writeJsonl(secure, [record("TXN-0000000A", gone), record("TXN-0000000B", stays)]);
-    await runLoad({ config, db: loaderConnection(db), log: silentLogger });
+    await runLoad({ config, warehouse: db, log: silentLogger });
     assert.equal(await count(db, "SELECT COUNT(*) AS n FROM TRANSACTIONS_SECURE"), 2);
 
     const report = await eraseUser({ config, warehouse: db, log: silentLogger, userId: "U00042" });
@@ -198,7 +197,7 @@ Deno.test("erasure then a real load: the loader does not bring the person back",
     await Deno.writeTextFile(secure, JSON.stringify(record("TXN-0000000C", stays)) + "\n", {
       append: true,
     });
-    await runLoad({ config, db: loaderConnection(db), log: silentLogger });
+    await runLoad({ config, warehouse: db, log: silentLogger });
     const ids = (await db.all("SELECT TRANSACTION_ID, USER_ID_HASHED FROM TRANSACTIONS_SECURE"))
       .map((r) => `${r.TRANSACTION_ID} ${r.USER_ID_HASHED === stays ? "stays" : "GONE"}`).sort();
     assert.deepEqual(ids, ["TXN-0000000B stays", "TXN-0000000C stays"]);
