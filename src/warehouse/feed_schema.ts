@@ -1,5 +1,5 @@
 /**
- * The feed tables and the loader's bookkeeping table written once for either engine, with the
+ * The feed tables and the loader's bookkeeping tables written once for either engine, with the
  * types of the engine's dialect: the schema step of the MariaDB/MySQL warehouse (InnoDB enforces
  * the primary and foreign keys). Same shape as the SQLite loader's schema.ts: typed columns
  * named as the fields, lineage columns, `_INFERRED` on referenced feeds, an index per foreign
@@ -15,6 +15,7 @@ import {
   isReferenced,
   LINEAGE_COLUMNS,
   LOADER_FILES,
+  LOADER_TABLES,
 } from "./schema.ts";
 
 const LINEAGE_TYPES: Record<(typeof LINEAGE_COLUMNS)[number], ColumnType> = {
@@ -36,6 +37,10 @@ export async function ensureFeedSchema(sql: Sql, feeds: readonly Feed[]): Promis
     "BYTES_READ" ${t.integer} NOT NULL,
     "HEAD_HASH" ${t.key(128)} NOT NULL,
     "LOADED_AT" ${t.key(40)} NOT NULL
+  )${dialect.tableOptions}`);
+  await sql.run(`CREATE TABLE IF NOT EXISTS ${LOADER_TABLES} (
+    "FEED" ${t.key(255)} NOT NULL PRIMARY KEY,
+    "ROW_COUNT" ${t.integer} NOT NULL
   )${dialect.tableOptions}`);
   const existing = new Set(await dialect.tables(sql));
   for (const feed of feeds) {

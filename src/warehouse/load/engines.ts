@@ -5,6 +5,7 @@ import type { Logger } from "../../core/log.ts";
 import type { Warehouse } from "../engine.ts";
 import { SqliteWarehouse } from "../sqlite.ts";
 import type { LoadEngine } from "./engine.ts";
+import { MysqlLoadEngine } from "./mysql.ts";
 import { SqliteLoadEngine } from "./sqlite.ts";
 
 export function loadEngineFor(
@@ -15,5 +16,6 @@ export function loadEngineFor(
   if (warehouse instanceof SqliteWarehouse) {
     return new SqliteLoadEngine(warehouse.db, warehouse.label, feeds, log);
   }
+  if (warehouse.engine === "mysql") return new MysqlLoadEngine(warehouse, feeds, log);
   throw new ConfigError(`Cannot load into ${warehouse.label}: no loader for ${warehouse.engine}`);
 }
