@@ -341,106 +341,114 @@ engineTest(
   },
 );
 
-Deno.test("POST /jobs/:job/run: admin runs jobs, 409 while one runs; 401/403/404", async (t) => {
-  const api = await setupApi({ loadRows: false });
-  const { admin, reader } = api.tokens;
-  try {
-    await t.step("200 with ?wait=true: the run with its counts", async () => {
-      const path =
-        `${api.config.dataLakeDir}/${api.orders}/2026-11-21/${api.orders}_2026-11-21.jsonl`;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
-      await Deno.writeTextFile(path, ORDERS.map((o) => JSON.stringify(o) + "\n").join(""));
-      const [status, body] = await api.json("/jobs/pipeline/run?wait=true", {
-        method: "POST",
-        token: admin,
-      });
-      assert.equal(status, 200, JSON.stringify(body));
-      assert.equal(body.run.outcome, "ok");
-      assert.equal(body.run.counts.rows_loaded, ORDERS.length);
-      assert.equal(body.run.trigger, "api");
-      assert.equal(body.run.actor, "admin");
-    });
-    await t.step(
-      "202 at once, and 409 for a second run while the first holds the lock",
-      async () => {
-        // Hold the lock the way a run in another process would.
-        const other = api.db;
-        await other.run(
-          `INSERT INTO JOB_LOCKS (NAME, JOB, PID, HOST, ACQUIRED_AT, HEARTBEAT_AT)
-         VALUES ('warehouse-jobs', 'load', ?, 'elsewhere', ?, ?)`,
-          [Deno.pid, new Date().toISOString(), new Date().toISOString()],
-        );
-        const [status, body] = await api.json("/jobs/load/run", { method: "POST", token: admin });
-        assert.equal(status, 409);
-        assert.match(body.error, /already running/);
-        await other.run("DELETE FROM JOB_LOCKS");
-
-        const [accepted, started] = await api.json("/jobs/cleanup/run", {
+engineTest(
+  "POST /jobs/:job/run: admin runs jobs, 409 while one runs; 401/403/404",
+  async (t, e) => {
+    const api = await setupApi({ loadRows: false, env: e.env });
+    const { admin, reader } = api.tokens;
+    try {
+      await t.step("200 with ?wait=true: the run with its counts", async () => {
+        const path =
+          `${api.config.dataLakeDir}/${api.orders}/2026-11-21/${api.orders}_2026-11-21.jsonl`;
+        await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+        await Deno.writeTextFile(path, ORDERS.map((o) => JSON.stringify(o) + "\n").join(""));
+        const [status, body] = await api.json("/jobs/pipeline/run?wait=true", {
           method: "POST",
           token: admin,
         });
-        assert.equal(accepted, 202);
-        assert.equal(started.run.outcome, "running");
-        await api.runner.shutdown(); // waits for it
-        assert.equal((await lastRuns(api.db)).cleanup?.outcome, "ok");
-      },
-    );
-    await t.step("401, 403, 404", async () => {
-      assert.equal((await api.request("/jobs/load/run", { method: "POST" })).status, 401);
-      assert.equal(
-        (await api.request("/jobs/load/run", { method: "POST", token: reader })).status,
-        403,
-      );
-      const [status, body] = await api.json("/jobs/vacuum/run", { method: "POST", token: admin });
-      assert.equal(status, 404);
-      assert.match(body.error, /unknown job/);
-      assert.equal((await api.request("/jobs/load/run", { token: admin })).status, 404); // GET
-    });
-  } finally {
-    await api.close();
-  }
-});
+        assert.equal(status, 200, JSON.stringify(body));
+        assert.equal(body.run.outcome, "ok");
+        assert.equal(body.run.counts.rows_loaded, ORDERS.length);
+        assert.equal(body.run.trigger, "api");
+        assert.equal(body.run.actor, "admin");
+      });
+      await t.step(
+        "202 at once, and 409 for a second run while the first holds the lock",
+        async () => {
+          // Hold the lock the way a run in another process would.
+          const other = api.db;
+          await other.run(
+            `INSERT INTO JOB_LOCKS (NAME, JOB, PID, HOST, ACQUIRED_AT, HEARTBEAT_AT)
+         VALUES ('warehouse-jobs', 'load', ?, 'elsewhere', ?, ?)`,
+            [Deno.pid, new Date().toISOString(), new Date().toISOString()],
+          );
+          const [status, body] = await api.json("/jobs/load/run", { method: "POST", token: admin });
+          assert.equal(status, 409);
+          assert.match(body.error, /already running/);
+          await other.run("DELETE FROM JOB_LOCKS");
 
-Deno.test("GET /status reflects a run and Kafka; GET /metrics is Prometheus text", async (t) => {
-  const api = await setupApi();
-  try {
-    await t.step("/status without a token: the load run with counts and times", async () => {
-      const res = await api.request("/status");
-      assert.equal(res.status, 200);
-      const text = await res.text();
-      const status = JSON.parse(text);
-      assert.equal(status.kafka.connected, true);
-      const load = status.jobs.find((j: { job: string }) => j.job === "load");
-      assert.equal(load.lastRun.outcome, "ok");
-      assert.equal(load.lastRun.counts.rows_loaded, ORDERS.length);
-      assert.ok(Date.parse(load.lastRun.finishedAt) >= Date.parse(load.lastRun.startedAt));
-      assert.ok(load.lastRun.durationMs >= 0);
-      const pipeline = status.jobs.find((j: { job: string }) => j.job === "pipeline");
-      assert.ok(Date.parse(pipeline.nextRun) > Date.now());
-      const orders = status.feeds.find((f: { name: string }) => f.name === api.orders);
-      assert.equal(orders.warehouseRows, ORDERS.length);
-      assert.equal(orders.lake.files, 1);
-      assert.ok(orders.lake.bytes > 0);
-      for (const token of Object.values(api.tokens)) assert.ok(!text.includes(token));
-      assert.ok(!text.includes(api.config.anonymizationKey!));
-    });
-    await t.step("/metrics: 200 for read on *, 401 without a token, 403 otherwise", async () => {
-      const res = await api.request("/metrics", { token: api.tokens.admin });
-      assert.equal(res.status, 200);
-      assert.match(res.headers.get("Content-Type")!, /^text\/plain; version=0.0.4/);
-      const text = await res.text();
-      assert.match(text, /# TYPE datalake_rows_loaded_total counter/);
-      assert.ok(text.includes(`datalake_rows_loaded_total{feed="${api.orders}"} ${ORDERS.length}`));
-      assert.ok(text.includes(`datalake_warehouse_rows{feed="${api.orders}"} ${ORDERS.length}`));
-      assert.match(text, /datalake_job_last_duration_seconds\{job="load"\} [0-9.]+/);
-      assert.match(text, /datalake_kafka_up 1/);
-      assert.equal((await api.request("/metrics")).status, 401);
-      assert.equal((await api.request("/metrics", { token: api.tokens.reader })).status, 403);
-    });
-  } finally {
-    await api.close();
-  }
-});
+          const [accepted, started] = await api.json("/jobs/cleanup/run", {
+            method: "POST",
+            token: admin,
+          });
+          assert.equal(accepted, 202);
+          assert.equal(started.run.outcome, "running");
+          await api.runner.shutdown(); // waits for it
+          assert.equal((await lastRuns(api.db)).cleanup?.outcome, "ok");
+        },
+      );
+      await t.step("401, 403, 404", async () => {
+        assert.equal((await api.request("/jobs/load/run", { method: "POST" })).status, 401);
+        assert.equal(
+          (await api.request("/jobs/load/run", { method: "POST", token: reader })).status,
+          403,
+        );
+        const [status, body] = await api.json("/jobs/vacuum/run", { method: "POST", token: admin });
+        assert.equal(status, 404);
+        assert.match(body.error, /unknown job/);
+        assert.equal((await api.request("/jobs/load/run", { token: admin })).status, 404); // GET
+      });
+    } finally {
+      await api.close();
+    }
+  },
+);
+
+engineTest(
+  "GET /status reflects a run and Kafka; GET /metrics is Prometheus text",
+  async (t, e) => {
+    const api = await setupApi({ env: e.env });
+    try {
+      await t.step("/status without a token: the load run with counts and times", async () => {
+        const res = await api.request("/status");
+        assert.equal(res.status, 200);
+        const text = await res.text();
+        const status = JSON.parse(text);
+        assert.equal(status.kafka.connected, true);
+        const load = status.jobs.find((j: { job: string }) => j.job === "load");
+        assert.equal(load.lastRun.outcome, "ok");
+        assert.equal(load.lastRun.counts.rows_loaded, ORDERS.length);
+        assert.ok(Date.parse(load.lastRun.finishedAt) >= Date.parse(load.lastRun.startedAt));
+        assert.ok(load.lastRun.durationMs >= 0);
+        const pipeline = status.jobs.find((j: { job: string }) => j.job === "pipeline");
+        assert.ok(Date.parse(pipeline.nextRun) > Date.now());
+        const orders = status.feeds.find((f: { name: string }) => f.name === api.orders);
+        assert.equal(orders.warehouseRows, ORDERS.length);
+        assert.equal(orders.lake.files, 1);
+        assert.ok(orders.lake.bytes > 0);
+        for (const token of Object.values(api.tokens)) assert.ok(!text.includes(token));
+        assert.ok(!text.includes(api.config.anonymizationKey!));
+      });
+      await t.step("/metrics: 200 for read on *, 401 without a token, 403 otherwise", async () => {
+        const res = await api.request("/metrics", { token: api.tokens.admin });
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get("Content-Type")!, /^text\/plain; version=0.0.4/);
+        const text = await res.text();
+        assert.match(text, /# TYPE datalake_rows_loaded_total counter/);
+        assert.ok(
+          text.includes(`datalake_rows_loaded_total{feed="${api.orders}"} ${ORDERS.length}`),
+        );
+        assert.ok(text.includes(`datalake_warehouse_rows{feed="${api.orders}"} ${ORDERS.length}`));
+        assert.match(text, /datalake_job_last_duration_seconds\{job="load"\} [0-9.]+/);
+        assert.match(text, /datalake_kafka_up 1/);
+        assert.equal((await api.request("/metrics")).status, 401);
+        assert.equal((await api.request("/metrics", { token: api.tokens.reader })).status, 403);
+      });
+    } finally {
+      await api.close();
+    }
+  },
+);
 
 Deno.test({
   name: "GET /status with the broker down: Kafka shown down, still 200",

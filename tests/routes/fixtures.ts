@@ -19,7 +19,6 @@ import { ensureJobTables } from "../../src/scheduler/store.ts";
 import { warehouseJobs } from "../../src/service/jobs.ts";
 import { ServiceStats } from "../../src/service/stats.ts";
 import type { Warehouse } from "../../src/warehouse/engine.ts";
-import { ensureFeedSchema } from "../../src/warehouse/feed_schema.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 
@@ -92,17 +91,7 @@ export async function setupApi(
     jobs: warehouseJobs(config, stats),
     audit: (jobDb, entry) => audit(jobDb, entry),
   });
-  if ((options.loadRows ?? true) && config.warehouseUrl) {
-    // The loader writes SQLite only so far (issue 11, wave 2): the same rows, inserted.
-    await ensureFeedSchema(db, config.feeds);
-    const columns = Object.keys(ORDERS[0]);
-    for (const order of ORDERS) {
-      await db.run(
-        db.dialect.upsert(orders, columns, ["ORDER_ID"]),
-        columns.map((c) => order[c as keyof typeof order]),
-      );
-    }
-  } else if (options.loadRows ?? true) {
+  if (options.loadRows ?? true) {
     const path = partitionPath(config.dataLakeDir, orders, "2026-11-20");
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeTextFile(path, ORDERS.map((o) => JSON.stringify(o) + "\n").join(""));
