@@ -37,7 +37,8 @@ import { REJECTED_DIR } from "../lake/layout.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql, Warehouse } from "../warehouse/engine.ts";
-import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { LOADER_TABLES } from "../warehouse/schema.ts";
 import { withLakeLock } from "../lake/lock.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { allColumnNames } from "../warehouse/query.ts";
@@ -150,12 +151,15 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
 
   const rows: Record<string, number> = {};
   const tablesInOrder = await tablesInDeleteOrder(warehouse, config);
+  const counted = (await warehouse.dialect.tables(warehouse)).includes(LOADER_TABLES);
   const report = await warehouse.transaction(async (tx) => {
     for (const table of tablesInOrder) {
       rows[table] = (await tx.run(
         `DELETE FROM ${quoteIdent(table)} WHERE ${quoteIdent(USER_COLUMN)} = ?`,
         [hashed],
       )).changes;
+      // The loader's row counts (what /status shows) follow, in the same transaction.
+      if (counted) await adjustRowCount(tx, table, -rows[table]);
     }
     // Rewritten files shrank: the loader must not trust its offsets into them. (It never reads
     // the quarantine, whose paths would otherwise alias the feed's own in its bookkeeping.)

@@ -31,7 +31,8 @@ import { dayOf, listPartitions, type Partition, REJECTED_DIR } from "../lake/lay
 import { withLakeLock } from "../lake/lock.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql } from "../warehouse/engine.ts";
-import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { LOADER_TABLES } from "../warehouse/schema.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { allColumnNames } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
@@ -219,7 +220,12 @@ async function expiredRows(
     const row = await db.get(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params);
     return Number(row?.n ?? 0);
   }
-  return (await db.run(`DELETE FROM ${table} WHERE ${where}`, params)).changes;
+  const deleted = (await db.run(`DELETE FROM ${table} WHERE ${where}`, params)).changes;
+  // The loader's row counts (what /status shows) follow the deletion.
+  if ((await db.dialect.tables(db)).includes(LOADER_TABLES)) {
+    await adjustRowCount(db, feed.name, -deleted);
+  }
+  return deleted;
 }
 
 async function deletePartitions(

@@ -1,10 +1,16 @@
 /**
  * The loader on both engines (tests/helpers/engines.ts): schema and keys, twice-loaded and
- * appended files, snapshot replacement, inferred members, a new field, a type mismatch.
+ * appended files, snapshot replacement, inferred members, a new field, a type mismatch, and
+ * the row counts kept true by erasure and retention.
  */
 import assert from "node:assert/strict";
 import type { Config } from "../../src/config/config.ts";
 import { silentLogger } from "../../src/core/log.ts";
+import { eraseUser } from "../../src/governance/erasure.ts";
+import { runCleanup } from "../../src/governance/retention.ts";
+import { ensureGovernanceSchema } from "../../src/governance/schema.ts";
+import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
+import { readRowCounts } from "../../src/warehouse/bookkeeping.ts";
 import type { Warehouse } from "../../src/warehouse/engine.ts";
 import { type LoadReport, runLoad } from "../../src/warehouse/loader.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
@@ -120,3 +126,39 @@ engineTest(
     }
   },
 );
+
+engineTest("erasure and retention keep the loader's row counts true", async (_t, e) => {
+  const config = await testConfig({ env: e.env });
+  const w = await openWarehouseFromConfig(config);
+  try {
+    const key = await importHmacKey(config.anonymizationKey!);
+    const gone = await hmacHex(key, "U00042");
+    await writePartition(config, USD, "2026-11-20", [
+      txn(gone),
+      txn(gone),
+      txn("other", { TIMESTAMP: "2001-01-01T00:00:00Z" }),
+      txn("other"),
+    ]);
+    await loadInto(config, w);
+    await ensureGovernanceSchema(w);
+    assert.equal((await readRowCounts(w)).get(USD), 4);
+    const erased = await eraseUser({ config, warehouse: w, log: silentLogger, userId: "U00042" });
+    assert.equal(erased.rows[USD], 2);
+    assert.equal((await readRowCounts(w)).get(USD), 2, "after erasure");
+    assert.equal((await readRowCounts(w)).get(USD), await countOf(w, USD));
+    const cleaned = await runCleanup({
+      config,
+      warehouse: w,
+      log: silentLogger,
+      dryRun: false,
+      days: 3650,
+      now: new Date("2026-11-24T00:00:00Z"),
+    });
+    assert.equal(cleaned.feeds.find((f) => f.feed === USD)?.rows, 1);
+    assert.equal((await readRowCounts(w)).get(USD), 1, "after retention");
+    assert.equal(await countOf(w, USD), 1);
+  } finally {
+    await w.close();
+    await Deno.remove(config.root, { recursive: true });
+  }
+});
