@@ -16,7 +16,7 @@ import type { Command } from "./command.ts";
 const SHOWN_REJECTIONS = 10;
 
 export const loadCommand: Command = {
-  summary: "load new lake data into the SQLite warehouse (incremental, idempotent)",
+  summary: "load new lake data into the warehouse, SQLite or MariaDB (incremental, idempotent)",
   usage: "load [--feeds A,B]",
   options: { feeds: { type: "string" } },
   async run(ctx) {

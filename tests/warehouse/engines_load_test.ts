@@ -15,7 +15,7 @@ import type { Warehouse } from "../../src/warehouse/engine.ts";
 import { type LoadReport, runLoad } from "../../src/warehouse/loader.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { engineTest } from "../helpers/engines.ts";
-import { testConfig } from "../helpers/env.ts";
+import { envOf, runMain, testConfig } from "../helpers/env.ts";
 import { tableOf, txn, user, writePartition } from "./lake.ts";
 
 const USD = "TRANSACTIONS_USD";
@@ -162,3 +162,33 @@ engineTest("erasure and retention keep the loader's row counts true", async (_t,
     await Deno.remove(config.root, { recursive: true });
   }
 });
+
+engineTest(
+  "a load killed after a committed batch: the rerun loses and duplicates nothing",
+  async (_t, e) => {
+    const config = await testConfig({ env: e.env });
+    try {
+      const lines = Array.from({ length: 25 }, (_, i) => txn(`u${i % 4}`));
+      await writePartition(config, USD, "2026-11-20", lines);
+      const env = { ...envOf(config), LOADER_BATCH_ROWS: "5" };
+      const crashed = await runMain(["load", "--feeds", `USERS,${USD}`], {
+        ...env,
+        LOADER_CRASH_AFTER_BATCHES: "2",
+      });
+      assert.equal(crashed.code, 137, crashed.stderr);
+      const w = await openWarehouseFromConfig(config);
+      try {
+        const partial = await countOf(w, USD);
+        assert.ok(partial > 0 && partial < 25, `some batches committed: ${partial}`);
+        const rerun = await runMain(["load", "--feeds", `USERS,${USD}`], env);
+        assert.equal(rerun.code, 0, rerun.stderr);
+        assert.equal(await countOf(w, USD), 25, "every line once");
+        assert.equal((await readRowCounts(w)).get(USD), 25, "the kept count agrees");
+      } finally {
+        await w.close();
+      }
+    } finally {
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+);
