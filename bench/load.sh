@@ -68,3 +68,54 @@ echo "deno task start load: $our_rows rows in $our_ms ms = $our_rate rows/s"
 echo "ratio: $(awk -v a="$our_rate" -v b="$su_rate" 'BEGIN { printf "%.2f", a / b }')x sqlite-utils (target >= 3x)"
 echo "peak RSS (load): $((rss_kb / 1024)) MB (target < 200 MB)"
 echo "no-op reload: ${noop_ms} ms in the loader, ${noop_wall_ms} ms for the whole process incl. Deno start (target < 100 ms)"
+
+# MariaDB (issue 11): our `load` into a fresh MariaDB database against the server's own bulk
+# path, LOAD DATA LOCAL INFILE of the same rows (lineage included) into the same table shape
+# (CREATE TABLE ... LIKE ours: same columns, types and keys, without the foreign key, which
+# LOAD DATA could not satisfy without the placeholders our load writes). Skipped with
+# BENCH_MARIADB=0 or when mariadb-server is not installed. Uses scripts/mariadb.sh (started, and
+# stopped again, if it was not running).
+if [[ "${BENCH_MARIADB:-1}" != "0" ]] && { command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]]; }; then
+  mariadb_started=false
+  scripts/mariadb.sh status >/dev/null 2>&1 || mariadb_started=true
+  scripts/mariadb.sh start >/dev/null
+  url="$(scripts/mariadb.sh url | tail -n 1)"
+  re='^mysql://([^:]+):([^@]+)@([^:]+):([0-9]+)/(.+)$'
+  [[ "$url" =~ $re ]] || { say "cannot read $url"; exit 1; }
+  m_user="${BASH_REMATCH[1]}" m_pw="${BASH_REMATCH[2]}" m_host="${BASH_REMATCH[3]}"
+  m_port="${BASH_REMATCH[4]}" m_db="${BASH_REMATCH[5]}"
+  ours_db="${m_db}_bench_ours_$$" ld_db="${m_db}_bench_ld_$$"
+  sql() { MYSQL_PWD="$m_pw" mariadb --no-defaults --local-infile=1 -h"$m_host" -P"$m_port" -u"$m_user" -N -B "$@"; }
+  cleanup_mariadb() {
+    sql -e "DROP DATABASE IF EXISTS \`$ours_db\`; DROP DATABASE IF EXISTS \`$ld_db\`" || true
+    if $mariadb_started; then scripts/mariadb.sh stop >/dev/null || true; fi
+  }
+  trap 'cleanup_mariadb; [[ -n "${BENCH_DIR:-}" ]] || rm -rf "$WORK"' EXIT
+  sql -e "CREATE DATABASE \`$ours_db\`; CREATE DATABASE \`$ld_db\`"
+
+  export WAREHOUSE_URL="mysql://$m_user:$m_pw@$m_host:$m_port/$ours_db"
+  t0=$(now_ms)
+  /usr/bin/time -v -o "$WORK/time_m.txt" deno task start load --feeds "$FEED" \
+    >"$WORK/load_m.out" 2>"$WORK/load_m.err" || { tail -n 5 "$WORK/load_m.err"; exit 1; }
+  m_ms=$(($(now_ms) - t0))
+  unset WAREHOUSE_URL
+  m_rows=$(sql "$ours_db" -e "SELECT COUNT(*) FROM \`$FEED\`")
+  m_rss_kb=$(sed -nE 's/.*Maximum resident set size \(kbytes\): ([0-9]+)/\1/p' "$WORK/time_m.txt")
+  grep -E "^[✓!]" "$WORK/load_m.out" || true
+
+  sql -e "CREATE TABLE \`$ld_db\`.\`$FEED\` LIKE \`$ours_db\`.\`$FEED\`"
+  cols=$(sql -e "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = '$ld_db' AND TABLE_NAME = '$FEED'")
+  deno run --allow-read --allow-write bench/jsonl_to_tsv.ts "$WORK/rows.tsv" "$cols" "${files[@]}" >/dev/null
+  quoted=$(sed -E 's/([^,]+)/`\1`/g' <<<"$cols")
+  t0=$(now_ms)
+  sql "$ld_db" -e "LOAD DATA LOCAL INFILE '$WORK/rows.tsv' REPLACE INTO TABLE \`$FEED\` CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ($quoted)"
+  ld_ms=$(($(now_ms) - t0))
+  ld_rows=$(sql "$ld_db" -e "SELECT COUNT(*) FROM \`$FEED\`")
+
+  m_rate=$(rate "$m_rows" "$m_ms")
+  ld_rate=$(rate "$ld_rows" "$ld_ms")
+  echo "MariaDB $(sql -e 'SELECT VERSION()')"
+  echo "deno task start load (MariaDB): $m_rows rows in $m_ms ms = $m_rate rows/s (peak RSS $((m_rss_kb / 1024)) MB)"
+  echo "LOAD DATA LOCAL INFILE: $ld_rows rows in $ld_ms ms = $ld_rate rows/s"
+  echo "ratio: $(awk -v a="$m_rate" -v b="$ld_rate" 'BEGIN { printf "%.2f", a / b }')x LOAD DATA (the server's own bulk path: the near-limit)"
+fi

@@ -24,8 +24,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const log = deps.log.child({ component: "api" });
   const app = new Hono<AppEnv>();
   app.use("*", secureHeaders());
-  app.use("*", identify(deps.db));
-  app.use("*", auditCalls(deps.db, log));
+  app.use("*", identify(deps.warehouse));
+  app.use("*", auditCalls(deps.warehouse, log));
   // After the audit, so refused bodies are audited too; before any route reads one.
   app.use("*", limitBodies());
 

@@ -2,16 +2,16 @@
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../src/core/log.ts";
 import { audit } from "../src/governance/audit.ts";
-import type { Database } from "../src/warehouse/db.ts";
+import type { Sql } from "../src/warehouse/engine.ts";
 import type { AppEnv } from "./deps.ts";
 
-export function auditCalls(db: Database, log: Logger): MiddlewareHandler<AppEnv> {
+export function auditCalls(db: Sql, log: Logger): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     await next();
     const status = c.res.status;
     const route = `${c.req.method} ${c.req.path}`;
     try {
-      audit(db, {
+      await audit(db, {
         actor: c.get("account")?.name ?? "anonymous",
         action: "api.call",
         target: route.slice(0, 300),

@@ -7,21 +7,21 @@ import type { Context, MiddlewareHandler } from "hono";
 import { ForbiddenError, UnauthorizedError } from "../src/core/errors.ts";
 import { authenticate } from "../src/governance/accounts.ts";
 import { type AccessLevel, can, permissionsOf } from "../src/governance/permissions.ts";
-import type { Database } from "../src/warehouse/db.ts";
+import type { Sql } from "../src/warehouse/engine.ts";
 import type { AppEnv } from "./deps.ts";
 
 const BEARER = /^Bearer ([\x21-\x7e]+)$/;
 
-export function identify(db: Database): MiddlewareHandler<AppEnv> {
+export function identify(db: Sql): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     c.set("account", null);
     c.set("permissions", []);
     const header = c.req.header("Authorization");
     const token = header ? BEARER.exec(header.trim())?.[1] : undefined;
-    const account = token ? authenticate(db, token) : null;
+    const account = token ? await authenticate(db, token) : null;
     if (account) {
       c.set("account", account);
-      c.set("permissions", permissionsOf(db, account.id));
+      c.set("permissions", await permissionsOf(db, account.id));
     }
     await next();
   };

@@ -7,12 +7,12 @@ import type { KafkaClient } from "../src/kafka/client.ts";
 import type { JobRunner } from "../src/scheduler/runner.ts";
 import type { FlowHistory } from "../src/service/history.ts";
 import type { ServiceStats } from "../src/service/stats.ts";
-import type { Database } from "../src/warehouse/db.ts";
+import type { Warehouse } from "../src/warehouse/engine.ts";
 
 export interface AppDeps {
   config: Config;
-  /** The API's own connection (governance schema ensured by the caller). */
-  db: Database;
+  /** The API's warehouse, either engine (governance schema ensured by the caller). */
+  warehouse: Warehouse;
   log: Logger;
   kafka: KafkaClient;
   runner: JobRunner;

@@ -41,7 +41,7 @@ export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
     });
   });
 
-  app.get("/:feed/rows", (c) => {
+  app.get("/:feed/rows", async (c) => {
     const feed = feedOf(deps, c);
     allowed(c, "read", feed.name);
     const limitText = c.req.query("limit");
@@ -60,7 +60,11 @@ export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
       }
       filters[name] = values[0];
     }
-    const page = readRows(deps.db, feed, { limit, cursor: c.req.query("cursor"), filters });
+    const page = await readRows(deps.warehouse, feed, {
+      limit,
+      cursor: c.req.query("cursor"),
+      filters,
+    });
     return c.json({ feed: feed.name, count: page.rows.length, ...page });
   });
 

@@ -21,7 +21,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
   app.get("/status", async (c) => {
     const status = await collectStatus({
       config: deps.config,
-      db: deps.db,
+      warehouse: deps.warehouse,
       kafka: deps.kafka,
       kafkaTimeoutMs: deps.kafkaTimeoutMs,
       cache,
@@ -33,9 +33,9 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
     if (!deps.history) return prettyJson(c, { error: "no flow history in this process" }, 404);
     return c.json(deps.history.view()); // compact: an hour of columns, read by the dashboard
   });
-  app.get("/status/runs", (c) => {
+  app.get("/status/runs", async (c) => {
     const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 10) || 10, 1), 100);
-    return prettyJson(c, { runs: recentRuns(deps.db, limit) });
+    return prettyJson(c, { runs: await recentRuns(deps.warehouse, limit) });
   });
   return app;
 }

@@ -10,7 +10,7 @@ export function jobRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requireAccount, requireLevel("admin"));
   app.post("/:job/run", async (c) => {
-    const started = deps.runner.start(c.req.param("job"), {
+    const started = await deps.runner.start(c.req.param("job"), {
       trigger: "api",
       actor: c.get("account")!.name,
     });

@@ -21,7 +21,7 @@ export function metricsRoutes(deps: AppDeps): Hono<AppEnv> {
 }
 
 export async function collectMetrics(deps: AppDeps): Promise<MetricsRegistry> {
-  const { config, db, stats } = deps;
+  const { config, warehouse, stats } = deps;
   const m = new MetricsRegistry()
     .declare("datalake_records_consumed_total", "counter", "Records the lake consumer wrote")
     .declare("datalake_records_rejected_total", "counter", "Records the lake quarantined")
@@ -42,7 +42,7 @@ export async function collectMetrics(deps: AppDeps): Promise<MetricsRegistry> {
     kafka: deps.kafka,
     kafkaTimeoutMs: deps.kafkaTimeoutMs,
   });
-  const rows = rowCounts(db, config.feeds);
+  const rows = await rowCounts(warehouse, config.feeds);
   for (const feed of config.feeds) {
     const labels = { feed: feed.name };
     m.set("datalake_records_consumed_total", labels, lake[feed.name]?.consumed ?? 0);
@@ -62,7 +62,7 @@ export async function collectMetrics(deps: AppDeps): Promise<MetricsRegistry> {
     }
   }
   m.set("datalake_kafka_up", {}, lag.connected ? 1 : 0);
-  for (const run of lastFinishedRuns(db)) {
+  for (const run of await lastFinishedRuns(warehouse)) {
     m.set("datalake_job_last_duration_seconds", { job: run.job }, (run.durationMs ?? 0) / 1000);
     m.set("datalake_job_last_success", { job: run.job }, run.outcome === "ok" ? 1 : 0);
   }

@@ -9,12 +9,12 @@ export function permissionRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requireAccount, requireLevel("admin"));
 
-  app.get("/", (c) => c.json({ permissions: listPermissions(deps.db) }));
+  app.get("/", async (c) => c.json({ permissions: await listPermissions(deps.warehouse) }));
 
   app.post("/", async (c) => {
     const body = await jsonBody(c);
-    const result = grant(
-      deps.db,
+    const result = await grant(
+      deps.warehouse,
       deps.config,
       stringField(body, "account"),
       stringField(body, "topic"),
@@ -28,8 +28,8 @@ export function permissionRoutes(deps: AppDeps): Hono<AppEnv> {
   app.delete("/", async (c) => {
     const query = { account: c.req.query("account"), topic: c.req.query("topic") };
     const body = query.account || query.topic ? query : await jsonBody(c);
-    const result = revoke(
-      deps.db,
+    const result = await revoke(
+      deps.warehouse,
       stringField(body, "account"),
       stringField(body, "topic"),
       c.get("account")!.name,

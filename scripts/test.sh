@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `deno task test`: the test suite against a real Kafka broker. With KAFKA_BROKERS unset it uses
-# the local broker (scripts/kafka.sh), starting it if none answers and stopping it afterwards
-# only if it started it. Extra arguments go to `deno test` (e.g. a folder: tests/lake/).
+# `deno task test`: the test suite against a real Kafka broker and a real MariaDB. With
+# KAFKA_BROKERS unset it uses the local broker (scripts/kafka.sh), starting it if none answers and
+# stopping it afterwards only if it started it. Likewise with WAREHOUSE_TEST_URL unset it uses the
+# local MariaDB (scripts/mariadb.sh) when mariadb-server is installed, so the warehouse tests run
+# on both engines; without mariadbd they run on SQLite only (the MySQL variants say "skipped").
+# Extra arguments go to `deno test` (e.g. a folder: tests/lake/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,8 +14,18 @@ if [[ -z "${KAFKA_BROKERS:-}" ]]; then
   if ! scripts/kafka.sh status >/dev/null 2>&1; then started=true; fi
   scripts/kafka.sh start
 fi
-stop_broker() { if $started; then scripts/kafka.sh stop >/dev/null || true; fi; }
-trap stop_broker EXIT
+mariadb_started=false
+if [[ -z "${WAREHOUSE_TEST_URL:-}" ]] && { command -v mariadbd >/dev/null || [[ -x /usr/sbin/mariadbd ]]; }; then
+  if ! scripts/mariadb.sh status >/dev/null 2>&1; then mariadb_started=true; fi
+  scripts/mariadb.sh start
+  WAREHOUSE_TEST_URL="$(scripts/mariadb.sh url | tail -n 1)"
+  export WAREHOUSE_TEST_URL
+fi
+stop_servers() {
+  if $started; then scripts/kafka.sh stop >/dev/null || true; fi
+  if $mariadb_started; then scripts/mariadb.sh stop >/dev/null || true; fi
+}
+trap stop_servers EXIT
 
 if (($#)); then targets=("$@"); else targets=(tests/); fi
 deno test --allow-all --unstable-cron "${targets[@]}"

@@ -21,9 +21,9 @@ export const accountsCommand: Command = {
     ) {
       throw new UsageError(`usage: ${USAGE}`);
     }
-    return withGovernance(ctx.config.warehousePath, (db) => {
+    return withGovernance(ctx.config, async (db) => {
       if (sub === "create") {
-        const { account, token } = createAccount(db, name, cliActor());
+        const { account, token } = await createAccount(db, name, cliActor());
         ctx.print(`created account ${account.name} (no permissions yet)`);
         ctx.print(`token: ${token}`);
         ctx.print("This token is shown once and stored only as a hash: keep it now.");
@@ -31,15 +31,15 @@ export const accountsCommand: Command = {
           `Grant access with: permissions grant ${account.name} <FEED|*> <read|write|admin>`,
         );
       } else if (sub === "disable") {
-        const account = disableAccount(db, name, cliActor());
+        const account = await disableAccount(db, name, cliActor());
         ctx.print(`account ${account.name} disabled since ${account.disabledAt}`);
       } else {
-        const accounts = listAccounts(db);
+        const accounts = await listAccounts(db);
         if (accounts.length === 0) ctx.print("no accounts yet (accounts create NAME)");
         for (const a of accounts) {
           const grants = a.disabledAt
             ? `disabled ${a.disabledAt}`
-            : permissionsOf(db, a.id).map((p) => `${p.topic}:${p.level}`).join(" ") ||
+            : (await permissionsOf(db, a.id)).map((p) => `${p.topic}:${p.level}`).join(" ") ||
               "no permissions";
           ctx.print(`${a.name.padEnd(24)} created ${a.createdAt}  ${grants}`);
         }

@@ -3,7 +3,8 @@ import { existsSync } from "node:fs";
 import { DomainError } from "../core/errors.ts";
 import { createProgress } from "../core/progress.ts";
 import { describeFinding, scanForPii } from "../governance/pii_scan.ts";
-import { openWarehouse } from "../warehouse/db.ts";
+import type { Warehouse } from "../warehouse/engine.ts";
+import { openWarehouseFromConfig } from "../warehouse/open.ts";
 import type { Command } from "./command.ts";
 
 export const auditPiiCommand: Command = {
@@ -11,9 +12,11 @@ export const auditPiiCommand: Command = {
   usage: "audit-pii",
   options: {},
   async run(ctx) {
-    const path = ctx.config.warehousePath;
     // Read-only, and only if it exists: an audit creates nothing.
-    const db = existsSync(path) ? openWarehouse(path, { readOnly: true }) : undefined;
+    const exists = ctx.config.warehouseUrl !== undefined || existsSync(ctx.config.warehousePath);
+    const warehouse: Warehouse | undefined = exists
+      ? await openWarehouseFromConfig(ctx.config, { readOnly: true })
+      : undefined;
     // A line on a terminal only (nothing in pipes and logs); Ctrl-C/SIGTERM stop the scan.
     const progress = createProgress("audit-pii");
     try {
@@ -21,7 +24,7 @@ export const auditPiiCommand: Command = {
       try {
         report = await scanForPii({
           lakeDir: ctx.config.dataLakeDir,
-          db,
+          warehouse,
           signal: ctx.signal,
           onProgress: (scanned, location) =>
             progress.update(scanned.lines, `${scanned.files} file(s), ${location}`),
@@ -48,7 +51,7 @@ export const auditPiiCommand: Command = {
       for (const finding of report.findings) ctx.print(`  ${describeFinding(finding)}`);
       return 1;
     } finally {
-      db?.close();
+      await warehouse?.close();
     }
   },
 };

@@ -15,14 +15,19 @@ export const cleanupCommand: Command = {
     const dryRun = ctx.values["dry-run"] === true;
     const cleanup = () =>
       withGovernance(
-        ctx.config.warehousePath,
-        (db) =>
-          runCleanup({ config: ctx.config, db, log: ctx.log, days, dryRun, actor: cliActor() }),
+        ctx.config,
+        (warehouse) =>
+          runCleanup({
+            config: ctx.config,
+            warehouse,
+            log: ctx.log,
+            days,
+            dryRun,
+            actor: cliActor(),
+          }),
       );
     // A dry run deletes nothing, so it need not wait for (or block) a running job.
-    const report = dryRun
-      ? await cleanup()
-      : await withJobLock(ctx.config.warehousePath, "cleanup", cleanup);
+    const report = dryRun ? await cleanup() : await withJobLock(ctx.config, "cleanup", cleanup);
     for (const line of formatCleanup(report)) ctx.print(line);
   },
 };

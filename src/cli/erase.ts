@@ -23,9 +23,16 @@ export const eraseCommand: Command = {
     let report;
     try {
       report = await withGovernance(
-        ctx.config.warehousePath,
-        (db) =>
-          eraseUser({ config: ctx.config, db, log: ctx.log, userId, kafka, actor: cliActor() }),
+        ctx.config,
+        (warehouse) =>
+          eraseUser({
+            config: ctx.config,
+            warehouse,
+            log: ctx.log,
+            userId,
+            kafka,
+            actor: cliActor(),
+          }),
       );
     } finally {
       await closeWithin(kafka);

@@ -8,14 +8,15 @@ import { UsageError } from "../core/errors.ts";
 import { audit, cliActor } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
 import { withJobLock } from "../scheduler/lock.ts";
-import { type Database, openWarehouse } from "../warehouse/db.ts";
+import type { Warehouse } from "../warehouse/engine.ts";
+import { openWarehouseFromConfig } from "../warehouse/open.ts";
 import { type LoadReport, runLoad, type TableReport } from "../warehouse/loader.ts";
 import type { Command } from "./command.ts";
 
 const SHOWN_REJECTIONS = 10;
 
 export const loadCommand: Command = {
-  summary: "load new lake data into the SQLite warehouse (incremental, idempotent)",
+  summary: "load new lake data into the warehouse, SQLite or MariaDB (incremental, idempotent)",
   usage: "load [--feeds A,B]",
   options: { feeds: { type: "string" } },
   async run(ctx) {
@@ -27,12 +28,12 @@ export const loadCommand: Command = {
     }
     const batchRows = positiveInteger("LOADER_BATCH_ROWS");
     const crashAfter = positiveInteger("LOADER_CRASH_AFTER_BATCHES");
-    const report = await withJobLock(ctx.config.warehousePath, "load", async () => {
-      const db = openWarehouse(ctx.config.warehousePath);
+    const report = await withJobLock(ctx.config, "load", async () => {
+      const warehouse = await openWarehouseFromConfig(ctx.config);
       try {
         const report = await runLoad({
           config: ctx.config,
-          db,
+          warehouse,
           log: ctx.log.child({ component: "warehouse" }),
           feeds,
           signal: ctx.signal,
@@ -42,13 +43,18 @@ export const loadCommand: Command = {
             if (batch >= crashAfter) Deno.exit(137);
           },
         });
-        auditRun(db, "ok", { aborted: report.aborted, ms: report.ms, counts: counts(report) });
+        await auditRun(warehouse, "ok", {
+          aborted: report.aborted,
+          ms: report.ms,
+          counts: counts(report),
+        });
         return report;
       } catch (error) {
-        auditRun(db, "error", { error: (error as Error).message });
+        // A full disk fails the audit row too: the load's own error is the one to show.
+        await auditRun(warehouse, "error", { error: (error as Error).message }).catch(() => {});
         throw error;
       } finally {
-        db.close();
+        await warehouse.close();
       }
     });
     const loaded = report.tables.filter((table) => table.files > 0);
@@ -81,9 +87,13 @@ export function summaryLine(table: TableReport): string {
 }
 
 /** The run goes to AUDIT_LOG like the scheduler's runs (action job.load). */
-function auditRun(db: Database, outcome: "ok" | "error", detail: Record<string, unknown>): void {
-  ensureGovernanceSchema(db);
-  audit(db, {
+async function auditRun(
+  warehouse: Warehouse,
+  outcome: "ok" | "error",
+  detail: Record<string, unknown>,
+): Promise<void> {
+  await ensureGovernanceSchema(warehouse);
+  await audit(warehouse, {
     actor: cliActor(),
     action: "job.load",
     target: "load",

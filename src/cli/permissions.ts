@@ -17,10 +17,10 @@ export const permissionsCommand: Command = {
     if (!(sub in arity) || args.length !== arity[sub]) {
       throw new UsageError(`usage: ${USAGE}`);
     }
-    return withGovernance(ctx.config.warehousePath, (db) => {
+    return withGovernance(ctx.config, async (db) => {
       if (sub === "grant") {
         const [name, topic, level] = args;
-        const result = grant(db, ctx.config, name, topic, level, cliActor());
+        const result = await grant(db, ctx.config, name, topic, level, cliActor());
         ctx.print(
           result.previous === null
             ? `granted ${result.level} on ${topic} to ${name}`
@@ -28,10 +28,10 @@ export const permissionsCommand: Command = {
         );
       } else if (sub === "revoke") {
         const [name, topic] = args;
-        const result = revoke(db, name, topic, cliActor());
+        const result = await revoke(db, name, topic, cliActor());
         ctx.print(`revoked ${result.level} on ${topic} from ${name}`);
       } else {
-        const rows = listPermissions(db);
+        const rows = await listPermissions(db);
         if (rows.length === 0) ctx.print("no permissions granted yet");
         else {
           ctx.print(

@@ -26,6 +26,8 @@ export interface Config {
   };
   dataLakeDir: string;
   warehousePath: string;
+  /** WAREHOUSE_URL: the MariaDB/MySQL warehouse; absent means SQLite at warehousePath. */
+  warehouseUrl?: MysqlTarget;
   port: number;
   pipelineSchedule: string;
   retentionDays: number;
@@ -42,6 +44,15 @@ export interface Config {
   feeds: Feed[];
   /** Where the extra feeds came from, if any. */
   feedsFile?: string;
+}
+
+/** Where the MariaDB/MySQL warehouse is. `password` is not enumerable, so it never prints. */
+export interface MysqlTarget {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  readonly password: string;
 }
 
 export interface LoadConfigOptions {
@@ -69,6 +80,7 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     },
     dataLakeDir: nonEmpty(env.get("DATA_LAKE_DIR")) ?? DEFAULTS.dataLakeDir,
     warehousePath: nonEmpty(env.get("WAREHOUSE_PATH")) ?? DEFAULTS.warehousePath,
+    warehouseUrl: parseWarehouseUrl(env.get("WAREHOUSE_URL"), env.get("WAREHOUSE_PASSWORD")),
     port: parseInteger(env.get("PORT"), "PORT", DEFAULTS.port, 0, 65535),
     pipelineSchedule: parseSchedule(env.get("PIPELINE_SCHEDULE")),
     retentionDays: parseInteger(
@@ -190,6 +202,43 @@ function parseBrokers(value: string): string[] {
     }
   }
   return brokers;
+}
+
+/**
+ * `mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (mariadb:// too); the password may come from
+ * WAREHOUSE_PASSWORD instead. Error messages never repeat the URL, which may hold the password.
+ */
+export function parseWarehouseUrl(
+  value: string | undefined,
+  passwordEnv?: string,
+): MysqlTarget | undefined {
+  const text = nonEmpty(value);
+  if (!text) return undefined;
+  const form = "mysql://USER:PASSWORD@HOST:PORT/DATABASE";
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`WAREHOUSE_URL is not a URL; use ${form}`);
+  }
+  if (url.protocol !== "mysql:" && url.protocol !== "mariadb:") {
+    throw new ConfigError(`WAREHOUSE_URL must start with mysql:// (${form})`);
+  }
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+  if (!/^[A-Za-z0-9_$]{1,64}$/.test(database)) {
+    throw new ConfigError(`WAREHOUSE_URL needs a database name (letters, digits, _) (${form})`);
+  }
+  const user = decodeURIComponent(url.username);
+  if (!user) throw new ConfigError(`WAREHOUSE_URL needs a user (${form})`);
+  if (!url.hostname) throw new ConfigError(`WAREHOUSE_URL needs a host (${form})`);
+  if (url.search || url.hash) {
+    throw new ConfigError(`WAREHOUSE_URL takes no ?options or #fragment (${form})`);
+  }
+  const port = url.port === "" ? 3306 : Number(url.port);
+  const target = { host: url.hostname.replace(/^\[|\]$/g, ""), port, user, database };
+  const password = url.password ? decodeURIComponent(url.password) : nonEmpty(passwordEnv) ?? "";
+  Object.defineProperty(target, "password", { value: password, enumerable: false });
+  return target as MysqlTarget;
 }
 
 function parseInteger(

@@ -54,3 +54,11 @@ export class UnavailableError extends DomainError {
 export class DataError extends DomainError {
   override readonly status = 422;
 }
+
+/**
+ * The disk or a database file failed under an operation (full, I/O error, read-only): the
+ * operation was rolled back. Names the path; keeps the original error as `cause`.
+ */
+export class StorageError extends DomainError {
+  override readonly status = 507;
+}

@@ -1,12 +1,12 @@
 /**
  * API accounts (ACCOUNTS table). Exports, stable for the service:
  *
- * - `createAccount(db, name, by) → { account, token }`: a random 32-byte token (base64url), shown
+ * - `createAccount(warehouse, name, by) → { account, token }`: a random 32-byte token (base64url), shown
  *   once; only its SHA-256 hex hash is stored.
- * - `disableAccount(db, name, by) → Account`: the account can no longer authenticate.
- * - `listAccounts(db) → Account[]`.
- * - `authenticate(db, token) → Account | null`: null for unknown, malformed or disabled.
- * - `bootstrapAdmin(db, adminToken, log?)`: makes ADMIN_TOKEN the token of account `admin` with
+ * - `disableAccount(warehouse, name, by) → Account`: the account can no longer authenticate.
+ * - `listAccounts(sql) → Account[]`.
+ * - `authenticate(sql, token) → Account | null`: null for unknown, malformed or disabled.
+ * - `bootstrapAdmin(warehouse, adminToken, log?)`: makes ADMIN_TOKEN the token of account `admin` with
  *   admin on `*`. Idempotent; a changed ADMIN_TOKEN replaces the hash (and re-enables `admin`,
  *   so rotating the token is how access comes back after `accounts disable admin`).
  * - `hashToken(token)`.
@@ -14,12 +14,13 @@
  * Why a fast hash: tokens are 256 random bits, so nobody can guess them from the hash by trying
  * candidates; slow password hashes (scrypt, argon2) only help for low-entropy human passwords.
  * A fast hash also lets us look an account up by the hash of the presented token.
+ * Every function is async (either engine); changes run in one transaction with their audit row.
  */
 import { Buffer } from "node:buffer";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { ConflictError, NotFoundError, ValidationError } from "../core/errors.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
-import type { Database } from "../warehouse/db.ts";
+import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { audit } from "./audit.ts";
 
 export interface Account {
@@ -40,50 +41,59 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 
-export function createAccount(
-  db: Database,
+export async function createAccount(
+  warehouse: Warehouse,
   name: string,
   by: string,
   now: Date = new Date(),
-): { account: Account; token: string } {
+): Promise<{ account: Account; token: string }> {
   assertAccountName(name);
-  if (findAccountRow(db, name)) {
-    throw new ConflictError(`account ${name} already exists`);
-  }
   const token = newToken();
-  db.prepare("INSERT INTO ACCOUNTS (NAME, TOKEN_HASH, CREATED_AT) VALUES (?, ?, ?)")
-    .run(name, hashToken(token), now.toISOString());
-  const account = toAccount(findAccountRow(db, name)!);
-  audit(db, { actor: by, action: "account.create", target: name, outcome: "ok" }, now);
+  const account = await warehouse.transaction(async (tx) => {
+    if (await findAccountRow(tx, name)) {
+      throw new ConflictError(`account ${name} already exists`);
+    }
+    await tx.run("INSERT INTO ACCOUNTS (NAME, TOKEN_HASH, CREATED_AT) VALUES (?, ?, ?)", [
+      name,
+      hashToken(token),
+      now.toISOString(),
+    ]);
+    await audit(tx, { actor: by, action: "account.create", target: name, outcome: "ok" }, now);
+    return toAccount((await findAccountRow(tx, name))!);
+  });
   return { account, token };
 }
 
-export function disableAccount(
-  db: Database,
+export async function disableAccount(
+  warehouse: Warehouse,
   name: string,
   by: string,
   now: Date = new Date(),
-): Account {
-  const row = findAccountRow(db, name);
-  if (!row) throw new NotFoundError(`unknown account ${name}`);
-  if (row.DISABLED_AT === null) {
-    db.prepare("UPDATE ACCOUNTS SET DISABLED_AT = ? WHERE ACCOUNT_ID = ?")
-      .run(now.toISOString(), row.ACCOUNT_ID);
-    audit(db, { actor: by, action: "account.disable", target: name, outcome: "ok" }, now);
-  }
-  return toAccount(findAccountRow(db, name)!);
+): Promise<Account> {
+  return await warehouse.transaction(async (tx) => {
+    const row = await findAccountRow(tx, name);
+    if (!row) throw new NotFoundError(`unknown account ${name}`);
+    if (row.DISABLED_AT === null) {
+      await tx.run("UPDATE ACCOUNTS SET DISABLED_AT = ? WHERE ACCOUNT_ID = ?", [
+        now.toISOString(),
+        row.ACCOUNT_ID,
+      ]);
+      await audit(tx, { actor: by, action: "account.disable", target: name, outcome: "ok" }, now);
+    }
+    return toAccount((await findAccountRow(tx, name))!);
+  });
 }
 
-export function listAccounts(db: Database): Account[] {
-  return db.prepare("SELECT * FROM ACCOUNTS ORDER BY NAME").all().map(toAccount);
+export async function listAccounts(sql: Sql): Promise<Account[]> {
+  return (await sql.all("SELECT * FROM ACCOUNTS ORDER BY NAME")).map(toAccount);
 }
 
-export function authenticate(db: Database, token: string): Account | null {
+export async function authenticate(sql: Sql, token: string): Promise<Account | null> {
   if (typeof token !== "string" || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
     return null;
   }
   const presented = hashToken(token);
-  const row = db.prepare("SELECT * FROM ACCOUNTS WHERE TOKEN_HASH = ?").get(presented);
+  const row = await sql.get("SELECT * FROM ACCOUNTS WHERE TOKEN_HASH = ?", [presented]);
   if (!row) return null;
   // The lookup already matched; the constant-time comparison keeps the final decision free of
   // early-exit timing whatever the index does.
@@ -96,12 +106,12 @@ export function authenticate(db: Database, token: string): Account | null {
 
 export type BootstrapResult = "created" | "updated" | "unchanged";
 
-export function bootstrapAdmin(
-  db: Database,
+export async function bootstrapAdmin(
+  warehouse: Warehouse,
   adminToken: string,
   log: Logger = silentLogger,
   now: Date = new Date(),
-): BootstrapResult {
+): Promise<BootstrapResult> {
   if (adminToken.length === 0) throw new ValidationError("ADMIN_TOKEN is empty");
   if (adminToken.length < 16) {
     log.warn("governance.admin_token_short", {
@@ -112,29 +122,44 @@ export function bootstrapAdmin(
   const hash = hashToken(adminToken);
   const at = now.toISOString();
   const actor = "bootstrap";
-  let result: BootstrapResult = "unchanged";
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    const existing = findAccountRow(db, ADMIN_ACCOUNT);
+  const result = await warehouse.transaction(async (tx) => {
+    let result: BootstrapResult = "unchanged";
+    const existing = await findAccountRow(tx, ADMIN_ACCOUNT);
     if (!existing) {
-      db.prepare("INSERT INTO ACCOUNTS (NAME, TOKEN_HASH, CREATED_AT) VALUES (?, ?, ?)")
-        .run(ADMIN_ACCOUNT, hash, at);
+      await tx.run("INSERT INTO ACCOUNTS (NAME, TOKEN_HASH, CREATED_AT) VALUES (?, ?, ?)", [
+        ADMIN_ACCOUNT,
+        hash,
+        at,
+      ]);
       result = "created";
     } else if (existing.TOKEN_HASH !== hash) {
-      db.prepare("UPDATE ACCOUNTS SET TOKEN_HASH = ?, DISABLED_AT = NULL WHERE ACCOUNT_ID = ?")
-        .run(hash, existing.ACCOUNT_ID);
+      await tx.run(
+        "UPDATE ACCOUNTS SET TOKEN_HASH = ?, DISABLED_AT = NULL WHERE ACCOUNT_ID = ?",
+        [hash, existing.ACCOUNT_ID],
+      );
       result = "updated";
     }
-    const id = findAccountRow(db, ADMIN_ACCOUNT)!.ACCOUNT_ID;
-    const granted = db.prepare(
-      "INSERT INTO PERMISSIONS (ACCOUNT_ID, TOPIC_NAME, ACCESS_LEVEL, GRANTED_AT, GRANTED_BY) " +
-        "VALUES (?, '*', 'admin', ?, ?) ON CONFLICT (ACCOUNT_ID, TOPIC_NAME) DO UPDATE SET " +
-        "ACCESS_LEVEL = 'admin', GRANTED_AT = excluded.GRANTED_AT, GRANTED_BY = excluded.GRANTED_BY " +
-        "WHERE ACCESS_LEVEL <> 'admin'",
-    ).run(id, at, actor);
-    if (granted.changes > 0 && result === "unchanged") result = "updated";
+    const id = (await findAccountRow(tx, ADMIN_ACCOUNT))!.ACCOUNT_ID;
+    const grant = await tx.get(
+      `SELECT ACCESS_LEVEL FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = '*'${tx.dialect.forUpdate}`,
+      [id],
+    );
+    if (!grant) {
+      await tx.run(
+        "INSERT INTO PERMISSIONS (ACCOUNT_ID, TOPIC_NAME, ACCESS_LEVEL, GRANTED_AT, GRANTED_BY) " +
+          "VALUES (?, '*', 'admin', ?, ?)",
+        [id, at, actor],
+      );
+    } else if (grant.ACCESS_LEVEL !== "admin") {
+      await tx.run(
+        "UPDATE PERMISSIONS SET ACCESS_LEVEL = 'admin', GRANTED_AT = ?, GRANTED_BY = ? " +
+          "WHERE ACCOUNT_ID = ? AND TOPIC_NAME = '*'",
+        [at, actor, id],
+      );
+    }
+    if ((!grant || grant.ACCESS_LEVEL !== "admin") && result === "unchanged") result = "updated";
     if (result !== "unchanged") {
-      audit(db, {
+      await audit(tx, {
         actor,
         action: "account.bootstrap",
         target: ADMIN_ACCOUNT,
@@ -142,11 +167,8 @@ export function bootstrapAdmin(
         detail: { result },
       }, now);
     }
-    db.exec("COMMIT");
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
-  }
+    return result;
+  });
   log.info("governance.admin_bootstrap", { account: ADMIN_ACCOUNT, result });
   return result;
 }
@@ -159,8 +181,10 @@ type AccountRow = {
   DISABLED_AT: string | null;
 };
 
-function findAccountRow(db: Database, name: string): AccountRow | undefined {
-  return db.prepare("SELECT * FROM ACCOUNTS WHERE NAME = ?").get(name) as AccountRow | undefined;
+async function findAccountRow(sql: Sql, name: string): Promise<AccountRow | undefined> {
+  return await sql.get("SELECT * FROM ACCOUNTS WHERE NAME = ?", [name]) as
+    | AccountRow
+    | undefined;
 }
 
 function toAccount(row: AccountRow | Record<string, unknown>): Account {

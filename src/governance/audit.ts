@@ -1,10 +1,11 @@
 /**
  * The audit trail (AUDIT_LOG, append-only; see schema.ts).
  *
- * - `audit(db, { actor, action, target?, outcome, detail? })`: inserts one row. `detail` is an
+ * - `audit(sql, { actor, action, target?, outcome, detail? })`: inserts one row (a warehouse or
+ *   a transaction of it). `detail` is an
  *   object stored as JSON text; fields whose name looks secret (token, password, ...) are
  *   replaced by "[redacted]" so a token can never land in the log.
- * - `recentAudit(db, { limit?, action? })`: newest rows first, detail parsed back.
+ * - `recentAudit(sql, { limit?, action? })`: newest rows first, detail parsed back.
  * - `cliActor(env)`: the actor of command-line changes, `cli:<OS user>`.
  *
  * Action names are stable dotted words: account.create, account.disable, account.bootstrap,
@@ -12,7 +13,7 @@
  * retention.run, erasure.run (the service adds api.* and job.*).
  */
 import { SECRET_FIELD } from "../core/log.ts";
-import type { Database } from "../warehouse/db.ts";
+import type { Sql } from "../warehouse/engine.ts";
 
 export type AuditOutcome = "ok" | "denied" | "error";
 
@@ -29,28 +30,31 @@ export interface AuditRow extends AuditEntry {
   at: string;
 }
 
-export function audit(db: Database, entry: AuditEntry, now: Date = new Date()): void {
-  db.prepare(
+export async function audit(sql: Sql, entry: AuditEntry, now: Date = new Date()): Promise<void> {
+  await sql.run(
     "INSERT INTO AUDIT_LOG (AT, ACTOR, ACTION, TARGET, OUTCOME, DETAIL) VALUES (?, ?, ?, ?, ?, ?)",
-  ).run(
-    now.toISOString(),
-    entry.actor,
-    entry.action,
-    entry.target ?? null,
-    entry.outcome,
-    entry.detail === undefined ? null : JSON.stringify(withoutSecrets(entry.detail)),
+    [
+      now.toISOString(),
+      entry.actor,
+      entry.action,
+      entry.target ?? null,
+      entry.outcome,
+      entry.detail === undefined ? null : JSON.stringify(withoutSecrets(entry.detail)),
+    ],
   );
 }
 
-export function recentAudit(
-  db: Database,
+export async function recentAudit(
+  sql: Sql,
   options: { limit?: number; action?: string } = {},
-): AuditRow[] {
+): Promise<AuditRow[]> {
   const limit = options.limit ?? 100;
   const rows = options.action === undefined
-    ? db.prepare("SELECT * FROM AUDIT_LOG ORDER BY AUDIT_ID DESC LIMIT ?").all(limit)
-    : db.prepare("SELECT * FROM AUDIT_LOG WHERE ACTION = ? ORDER BY AUDIT_ID DESC LIMIT ?")
-      .all(options.action, limit);
+    ? await sql.all("SELECT * FROM AUDIT_LOG ORDER BY AUDIT_ID DESC LIMIT ?", [limit])
+    : await sql.all(
+      "SELECT * FROM AUDIT_LOG WHERE ACTION = ? ORDER BY AUDIT_ID DESC LIMIT ?",
+      [options.action, limit],
+    );
   return rows.map((row) => ({
     id: Number(row.AUDIT_ID),
     at: String(row.AT),

@@ -1,7 +1,7 @@
 /**
  * Erasure of one person (DESIGN.md, "Governance"). Export, stable for the service:
  *
- * - `eraseUser({ config, db, log, userId, kafka?, actor?, now? }) → ErasureReport`
+ * - `eraseUser({ config, warehouse, log, userId, kafka?, actor?, now? }) → ErasureReport`
  *
  * The person is found by their pseudonym: USER_ID_HASHED = HMAC(ANONYMIZATION_KEY, raw id), so
  * the key is required (ConfigError without it). Then, under the lake lock (no consumer, in this
@@ -36,8 +36,10 @@ import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
 import { replaceAtomically } from "../lake/durable.ts";
 import { REJECTED_DIR } from "../lake/layout.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
-import { type Database, quoteIdent } from "../warehouse/db.ts";
-import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { quoteIdent } from "../warehouse/db.ts";
+import type { Sql, Warehouse } from "../warehouse/engine.ts";
+import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { LOADER_TABLES } from "../warehouse/schema.ts";
 import { withLakeLock } from "../lake/lock.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { allColumnNames } from "../warehouse/query.ts";
@@ -54,7 +56,8 @@ export const KAFKA_TIMEOUT_MS = 10_000;
 
 export interface EraseOptions {
   config: Config;
-  db: Database;
+  /** The warehouse (either engine). */
+  warehouse: Warehouse;
   log: Logger;
   /** The raw user id (e.g. U00042), as the producer and the person know it. */
   userId: string;
@@ -102,7 +105,7 @@ export async function eraseUser(options: EraseOptions): Promise<ErasureReport> {
 }
 
 async function erase(options: EraseOptions): Promise<ErasureReport> {
-  const { config, db, log } = options;
+  const { config, warehouse, log } = options;
   const now = options.now ?? new Date();
   const userId = options.userId?.trim();
   if (!userId) throw new ValidationError("erase needs a user id (--user ID)");
@@ -123,7 +126,9 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   const keys = new Map(tables.map((feed) => [feed.name, new Set(guessedKeys(feed, hashed))]));
   // The warehouse keys cannot change before our DELETE: we hold the load lock.
   for (const feed of tables) {
-    for (const value of warehouseValues(db, feed, hashed)) keysOf(feed, value, keys.get(feed.name));
+    for (const value of await warehouseValues(warehouse, feed, hashed)) {
+      keysOf(feed, value, keys.get(feed.name));
+    }
   }
   const byFile: { path: string; lines: number }[] = [];
   const tombstones = await withLakeLock(config.dataLakeDir, async () => {
@@ -146,19 +151,22 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   });
 
   const rows: Record<string, number> = {};
-  db.exec("BEGIN IMMEDIATE");
-  try {
-    for (const table of tablesInDeleteOrder(db, config)) {
-      const deleted = db.prepare(
+  const tablesInOrder = await tablesInDeleteOrder(warehouse, config);
+  const counted = (await warehouse.dialect.tables(warehouse)).includes(LOADER_TABLES);
+  const report = await warehouse.transaction(async (tx) => {
+    for (const table of tablesInOrder) {
+      rows[table] = (await tx.run(
         `DELETE FROM ${quoteIdent(table)} WHERE ${quoteIdent(USER_COLUMN)} = ?`,
-      ).run(hashed).changes;
-      rows[table] = Number(deleted);
+        [hashed],
+      )).changes;
+      // The loader's row counts (what /status shows) follow, in the same transaction.
+      if (counted) await adjustRowCount(tx, table, -rows[table]);
     }
     // Rewritten files shrank: the loader must not trust its offsets into them. (It never reads
     // the quarantine, whose paths would otherwise alias the feed's own in its bookkeeping.)
     const quarantine = `${root}/${REJECTED_DIR}/`;
     const loaded = byFile.map((f) => f.path).filter((p) => !p.startsWith(quarantine));
-    if (loaded.length > 0) forgetLakeFiles(db, loaded);
+    if (loaded.length > 0) await forgetLakeFiles(tx, loaded);
     const report: ErasureReport = {
       subject,
       lake: { files: byFile.length, lines: byFile.reduce((s, f) => s + f.lines, 0), byFile },
@@ -166,7 +174,7 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
       totalRows: Object.values(rows).reduce((s, n) => s + n, 0),
       tombstones,
     };
-    audit(db, {
+    await audit(tx, {
       actor: options.actor ?? "erasure",
       action: "erasure.run",
       target: `user:${subject}`,
@@ -180,20 +188,17 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
         tombstones,
       },
     }, now);
-    db.exec("COMMIT");
-    log.info("erasure.done", {
-      subject,
-      lakeFiles: report.lake.files,
-      lakeLines: report.lake.lines,
-      rows: report.totalRows,
-      tombstones: tombstones.total,
-      tombstonesComplete: tombstones.complete,
-    });
     return report;
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
-  }
+  });
+  log.info("erasure.done", {
+    subject,
+    lakeFiles: report.lake.files,
+    lakeLines: report.lake.lines,
+    rows: report.totalRows,
+    tombstones: tombstones.total,
+    tombstonesComplete: tombstones.complete,
+  });
+  return report;
 }
 
 /** Table feeds keyed by the person: their changelog topics hold one record per key of theirs. */
@@ -236,13 +241,18 @@ function keysOf(
 }
 
 /** The primary-key columns of the person's rows in a feed's table (none if it lacks them). */
-function warehouseValues(db: Database, feed: Feed, hashed: string): Record<string, unknown>[] {
-  const columns = allColumnNames(db, feed.name);
+async function warehouseValues(
+  sql: Sql,
+  feed: Feed,
+  hashed: string,
+): Promise<Record<string, unknown>[]> {
+  const columns = await allColumnNames(sql, feed.name);
   if (!feed.primaryKey.every((c) => columns.includes(c))) return [];
-  return db.prepare(
+  return await sql.all(
     `SELECT ${feed.primaryKey.map(quoteIdent).join(", ")} FROM ${quoteIdent(feed.name)} ` +
       `WHERE ${quoteIdent(USER_COLUMN)} = ?`,
-  ).all(hashed) as Record<string, unknown>[];
+    [hashed],
+  );
 }
 
 /** JSON objects among `lines`; anything else cannot be a key of the consumer's table. */
@@ -315,11 +325,11 @@ async function sendTombstones(
 }
 
 /** Tables with a USER_ID_HASHED column: non-feed tables, then feeds dependents-first. */
-function tablesInDeleteOrder(db: Database, config: Config): string[] {
-  const all = (db.prepare(
-    "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-  ).all() as { name: string }[]).map((r) => r.name)
-    .filter((name) => allColumnNames(db, name).includes(USER_COLUMN));
+async function tablesInDeleteOrder(sql: Sql, config: Config): Promise<string[]> {
+  const all: string[] = [];
+  for (const name of await sql.dialect.tables(sql)) {
+    if ((await allColumnNames(sql, name)).includes(USER_COLUMN)) all.push(name);
+  }
   const feedOrder = inDependencyOrder(config.feeds).map((f) => f.name).reverse();
   const others = all.filter((name) => !feedOrder.includes(name));
   return [...others, ...feedOrder.filter((name) => all.includes(name))];

@@ -2,8 +2,9 @@
  * Who may do what on which feed (PERMISSIONS table). Exports, stable for the service:
  *
  * - `can(permissions, action, feed?) → boolean`: THE decision, pure, used by every entry point.
- * - `grant(db, config, name, topic, level, by)`, `revoke(db, name, topic, by)`: audited changes.
- * - `listPermissions(db)`, `permissionsOf(db, accountId)` (empty for a disabled account).
+ * - `grant(warehouse, config, name, topic, level, by)`, `revoke(warehouse, name, topic, by)`:
+ *   audited changes, each in one transaction with its audit row.
+ * - `listPermissions(sql)`, `permissionsOf(sql, accountId)` (empty for a disabled account).
  * - `ACCESS_LEVELS`, `parseAccessLevel(text)`.
  *
  * Rules: levels are ordered read < write < admin and a higher grant implies the lower ones; a
@@ -13,7 +14,7 @@
 import type { Config } from "../config/config.ts";
 import { findFeed } from "../config/config.ts";
 import { NotFoundError, ValidationError } from "../core/errors.ts";
-import type { Database } from "../warehouse/db.ts";
+import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { audit } from "./audit.ts";
 
 export const ACCESS_LEVELS = ["read", "write", "admin"] as const;
@@ -64,77 +65,88 @@ export interface GrantResult {
   previous: AccessLevel | null;
 }
 
-export function grant(
-  db: Database,
+export async function grant(
+  warehouse: Warehouse,
   config: Pick<Config, "feeds">,
   name: string,
   topic: string,
   level: string,
   by: string,
   now: Date = new Date(),
-): GrantResult {
+): Promise<GrantResult> {
   const accessLevel = parseAccessLevel(level);
   assertTopic(config, topic);
-  const account = activeAccountId(db, name);
-  const before = db.prepare(
-    "SELECT ACCESS_LEVEL FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = ?",
-  ).get(account, topic);
-  db.prepare(
-    "INSERT INTO PERMISSIONS (ACCOUNT_ID, TOPIC_NAME, ACCESS_LEVEL, GRANTED_AT, GRANTED_BY) " +
-      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (ACCOUNT_ID, TOPIC_NAME) DO UPDATE SET " +
-      "ACCESS_LEVEL = excluded.ACCESS_LEVEL, GRANTED_AT = excluded.GRANTED_AT, " +
-      "GRANTED_BY = excluded.GRANTED_BY",
-  ).run(account, topic, accessLevel, now.toISOString(), by);
-  const previous = before ? before.ACCESS_LEVEL as AccessLevel : null;
-  audit(db, {
-    actor: by,
-    action: "permission.grant",
-    target: `${name}/${topic}`,
-    outcome: "ok",
-    detail: { account: name, topic, level: accessLevel, previous },
-  }, now);
-  return { account: name, topic, level: accessLevel, previous };
+  return await warehouse.transaction(async (tx) => {
+    const account = await activeAccountId(tx, name);
+    const before = await tx.get(
+      `SELECT ACCESS_LEVEL FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = ?${tx.dialect.forUpdate}`,
+      [account, topic],
+    );
+    await tx.run(
+      tx.dialect.upsert(
+        "PERMISSIONS",
+        ["ACCOUNT_ID", "TOPIC_NAME", "ACCESS_LEVEL", "GRANTED_AT", "GRANTED_BY"],
+        ["ACCOUNT_ID", "TOPIC_NAME"],
+      ),
+      [account, topic, accessLevel, now.toISOString(), by],
+    );
+    const previous = before ? before.ACCESS_LEVEL as AccessLevel : null;
+    await audit(tx, {
+      actor: by,
+      action: "permission.grant",
+      target: `${name}/${topic}`,
+      outcome: "ok",
+      detail: { account: name, topic, level: accessLevel, previous },
+    }, now);
+    return { account: name, topic, level: accessLevel, previous };
+  });
 }
 
-export function revoke(
-  db: Database,
+export async function revoke(
+  warehouse: Warehouse,
   name: string,
   topic: string,
   by: string,
   now: Date = new Date(),
-): { account: string; topic: string; level: AccessLevel } {
-  const row = db.prepare("SELECT ACCOUNT_ID FROM ACCOUNTS WHERE NAME = ?").get(name);
-  if (!row) throw new NotFoundError(`unknown account ${name}`);
-  const before = db.prepare(
-    "SELECT ACCESS_LEVEL FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = ?",
-  ).get(row.ACCOUNT_ID, topic);
-  if (!before) throw new NotFoundError(`account ${name} has no permission on ${topic}`);
-  db.prepare("DELETE FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = ?")
-    .run(row.ACCOUNT_ID, topic);
-  const level = before.ACCESS_LEVEL as AccessLevel;
-  audit(db, {
-    actor: by,
-    action: "permission.revoke",
-    target: `${name}/${topic}`,
-    outcome: "ok",
-    detail: { account: name, topic, level },
-  }, now);
-  return { account: name, topic, level };
+): Promise<{ account: string; topic: string; level: AccessLevel }> {
+  return await warehouse.transaction(async (tx) => {
+    const row = await tx.get("SELECT ACCOUNT_ID FROM ACCOUNTS WHERE NAME = ?", [name]);
+    if (!row) throw new NotFoundError(`unknown account ${name}`);
+    const before = await tx.get(
+      `SELECT ACCESS_LEVEL FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = ?${tx.dialect.forUpdate}`,
+      [row.ACCOUNT_ID, topic],
+    );
+    if (!before) throw new NotFoundError(`account ${name} has no permission on ${topic}`);
+    await tx.run("DELETE FROM PERMISSIONS WHERE ACCOUNT_ID = ? AND TOPIC_NAME = ?", [
+      row.ACCOUNT_ID,
+      topic,
+    ]);
+    const level = before.ACCESS_LEVEL as AccessLevel;
+    await audit(tx, {
+      actor: by,
+      action: "permission.revoke",
+      target: `${name}/${topic}`,
+      outcome: "ok",
+      detail: { account: name, topic, level },
+    }, now);
+    return { account: name, topic, level };
+  });
 }
 
-export function listPermissions(db: Database): PermissionRow[] {
-  return db.prepare(
-    "SELECT p.*, a.NAME FROM PERMISSIONS p JOIN ACCOUNTS a USING (ACCOUNT_ID) " +
+export async function listPermissions(sql: Sql): Promise<PermissionRow[]> {
+  return (await sql.all(
+    "SELECT p.*, a.NAME FROM PERMISSIONS p JOIN ACCOUNTS a ON a.ACCOUNT_ID = p.ACCOUNT_ID " +
       "ORDER BY a.NAME, p.TOPIC_NAME",
-  ).all().map(toRow);
+  )).map(toRow);
 }
 
 /** Grants of an account; none at all when the account is disabled or unknown. */
-export function permissionsOf(db: Database, accountId: number): PermissionRow[] {
-  return db.prepare(
-    "SELECT p.*, a.NAME FROM PERMISSIONS p JOIN ACCOUNTS a USING (ACCOUNT_ID) " +
+export async function permissionsOf(sql: Sql, accountId: number): Promise<PermissionRow[]> {
+  return (await sql.all(
+    "SELECT p.*, a.NAME FROM PERMISSIONS p JOIN ACCOUNTS a ON a.ACCOUNT_ID = p.ACCOUNT_ID " +
       "WHERE p.ACCOUNT_ID = ? AND a.DISABLED_AT IS NULL ORDER BY p.TOPIC_NAME",
-  ).all(accountId).map(toRow);
+    [accountId],
+  )).map(toRow);
 }
 
 function assertTopic(config: Pick<Config, "feeds">, topic: string): void {
@@ -146,8 +158,8 @@ function assertTopic(config: Pick<Config, "feeds">, topic: string): void {
   );
 }
 
-function activeAccountId(db: Database, name: string): number {
-  const row = db.prepare("SELECT ACCOUNT_ID, DISABLED_AT FROM ACCOUNTS WHERE NAME = ?").get(name);
+async function activeAccountId(sql: Sql, name: string): Promise<number> {
+  const row = await sql.get("SELECT ACCOUNT_ID, DISABLED_AT FROM ACCOUNTS WHERE NAME = ?", [name]);
   if (!row) throw new NotFoundError(`unknown account ${name}`);
   if (row.DISABLED_AT !== null) {
     throw new ValidationError(`account ${name} is disabled; create a new account instead`);

@@ -4,15 +4,14 @@
  *
  * - `findPii(text) → { kind, value }[]`: emails (linear time, `findEmails`), IPv4 addresses whose last octet is not 0 (masked
  *   ones end in .0), and raw user ids of the producer's pool (`U` + 5 digits).
- * - `scanLake(root)`, `scanWarehouse(db)`, `scanForPii({ lakeDir, db? }) → PiiScanReport`.
+ * - `scanLake(root)`, `scanWarehouse(sql)`, `scanForPii({ lakeDir, warehouse? }) → PiiScanReport`.
  * - `describeFinding(finding)`: one line for people, with the value masked.
  *
  * Findings are grouped per place (file, or TABLE.COLUMN) and kind, with a count and the first
  * line or rowid, so a polluted feed gives a short report rather than a million lines.
  */
-import type { Database } from "../warehouse/db.ts";
 import { quoteIdent } from "../warehouse/db.ts";
-import { allColumnNames } from "../warehouse/query.ts";
+import type { Sql } from "../warehouse/engine.ts";
 import { lakeFiles } from "./lake_files.ts";
 
 export type PiiKind = "email" | "ipv4" | "user_id";
@@ -149,26 +148,25 @@ export async function scanLake(root: string, options: ScanOptions = {}): Promise
   return report;
 }
 
-export function scanWarehouse(db: Database): PiiScanReport {
+export async function scanWarehouse(sql: Sql): Promise<PiiScanReport> {
   const report = emptyReport();
-  const tables = db.prepare(
-    "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-  ).all() as { name: string; sql: string }[];
-  for (const { name: table, sql } of tables) {
-    const id = /WITHOUT\s+ROWID/i.test(sql) ? "0" : "rowid";
+  const { dialect } = sql;
+  for (const table of await dialect.tables(sql)) {
     report.scanned.tables++;
-    for (const column of allColumnNames(db, table)) {
-      const col = quoteIdent(column);
+    for (const column of await dialect.columns(sql, table)) {
       // SQL picks the candidates (an @, a dotted number, a U and digits); JS decides.
-      const candidates = db.prepare(
-        `SELECT ${id} AS id, ${col} AS v FROM ${quoteIdent(table)} WHERE typeof(${col}) = 'text' ` +
-          `AND (${col} LIKE '%@%' OR ${col} GLOB '*[0-9].[0-9]*' OR ${col} GLOB '*U[0-9][0-9][0-9][0-9][0-9]*')`,
+      const where = dialect.piiCandidates(column);
+      if (where === null) continue;
+      const rows = await sql.all(
+        `SELECT ${dialect.rowId} AS id, ${quoteIdent(column.name)} AS v FROM ${
+          quoteIdent(table)
+        } WHERE ${where}`,
       );
       const found = new Map<PiiKind, PiiFinding>();
-      for (const row of candidates.iterate()) {
+      for (const row of rows) {
         report.scanned.values++;
         for (const match of findPii(String(row.v))) {
-          add(found, "warehouse", `${table}.${column}`, match, Number(row.id));
+          add(found, "warehouse", `${table}.${column.name}`, match, Number(row.id));
         }
       }
       report.findings.push(...found.values());
@@ -177,14 +175,14 @@ export function scanWarehouse(db: Database): PiiScanReport {
   return report;
 }
 
-/** The whole scan: the lake, and the warehouse when a connection is given. */
+/** The whole scan: the lake, and the warehouse when one is given. */
 export async function scanForPii(
-  options: { lakeDir: string; db?: Database } & ScanOptions,
+  options: { lakeDir: string; warehouse?: Sql } & ScanOptions,
 ): Promise<PiiScanReport> {
   const lake = await scanLake(options.lakeDir, options);
-  if (!options.db) return lake;
+  if (!options.warehouse) return lake;
   options.signal?.throwIfAborted();
-  const warehouse = scanWarehouse(options.db);
+  const warehouse = await scanWarehouse(options.warehouse);
   return {
     findings: [...lake.findings, ...warehouse.findings],
     scanned: {

@@ -1,7 +1,7 @@
 /**
  * Retention (DESIGN.md, "Governance"). Export, stable for the scheduler and the service:
  *
- * - `runCleanup({ config, db, log, days?, dryRun, now?, actor? }) → CleanupReport`
+ * - `runCleanup({ config, warehouse, log, days?, dryRun, now?, actor? }) → CleanupReport`
  * - `retentionCutoff(now, days) → "YYYY-MM-DD"`: the oldest day that is kept.
  *
  * "Older than N days": a partition dated D (UTC) is kept while D >= today − N days and deleted
@@ -15,7 +15,7 @@
  * - the same feed's quarantine partitions `<root>/_rejected/<FEED>/<date>/`, same retention
  *   (quarantines of names that are no feed use RETENTION_DAYS);
  * - warehouse rows of stream feeds whose event time (`timeField`) is before the cutoff day
- *   (compared with julianday, so offsets and formats agree); rows with no valid time stay. A
+ *   (compared as instants: the dialect's timeBefore); rows with no valid time stay. A
  *   stream declared without `timeField` is partitioned by Kafka timestamp: its rows go with the
  *   date of the partition they were loaded from (lineage `_SOURCE_FILE`).
  * Folders that are not dates are left alone and reported. The loader forgets deleted files.
@@ -29,15 +29,18 @@ import type { Logger } from "../core/log.ts";
 import { parentOf } from "../lake/durable.ts";
 import { dayOf, listPartitions, type Partition, REJECTED_DIR } from "../lake/layout.ts";
 import { withLakeLock } from "../lake/lock.ts";
-import { type Database, quoteIdent } from "../warehouse/db.ts";
-import { forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { quoteIdent } from "../warehouse/db.ts";
+import type { Sql } from "../warehouse/engine.ts";
+import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
+import { LOADER_TABLES } from "../warehouse/schema.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { allColumnNames } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
 
 export interface CleanupOptions {
   config: Config;
-  db: Database;
+  /** The warehouse (either engine). */
+  warehouse: Sql;
   log: Logger;
   /** Overrides the retention of every feed. */
   days?: number;
@@ -96,7 +99,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupReport
 }
 
 async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
-  const { config, db, log, dryRun } = options;
+  const { config, warehouse: db, log, dryRun } = options;
   const now = options.now ?? new Date();
   const actor = options.actor ?? "retention";
   const root = config.dataLakeDir;
@@ -128,12 +131,12 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
       partitions = partitions.slice(0, -1); // keep the current snapshot of a table
     }
     const rejected = await expired(quarantine.partitions, keepFrom, report.today);
-    const rows = feed ? expiredRows(db, feed, keepFrom, dryRun) : 0;
+    const rows = feed ? await expiredRows(db, feed, keepFrom, dryRun) : 0;
     const strays = [...lake.strays, ...quarantine.strays];
 
     const target = `${name}`;
     if (!dryRun && rows > 0) {
-      audit(db, {
+      await audit(db, {
         actor,
         action: "retention.delete_rows",
         target,
@@ -179,7 +182,7 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
   }
 
   if (!dryRun) {
-    audit(db, {
+    await audit(db, {
       actor,
       action: "retention.run",
       outcome: "ok",
@@ -216,13 +219,18 @@ async function expired(
  * when the feed declares `timeField`; otherwise (partitioned by Kafka timestamp) by the date of
  * the partition the row came from, read from its lineage `_SOURCE_FILE` (`FEED/DATE/FILE`).
  */
-function expiredRows(db: Database, feed: Feed, keepFrom: string, dryRun: boolean): number {
+async function expiredRows(
+  db: Sql,
+  feed: Feed,
+  keepFrom: string,
+  dryRun: boolean,
+): Promise<number> {
   if (feed.kind !== "stream") return 0;
-  const columns = allColumnNames(db, feed.name);
+  const columns = await allColumnNames(db, feed.name);
   let where: string;
   let params: string[];
   if (feed.timeField && columns.includes(feed.timeField)) {
-    where = `julianday(${quoteIdent(feed.timeField)}) < julianday(?)`;
+    where = db.dialect.timeBefore(feed.timeField);
     params = [`${keepFrom}T00:00:00.000Z`];
   } else if (!feed.timeField && columns.includes("_SOURCE_FILE")) {
     where = `"_SOURCE_FILE" >= ? AND "_SOURCE_FILE" < ?`;
@@ -230,14 +238,19 @@ function expiredRows(db: Database, feed: Feed, keepFrom: string, dryRun: boolean
   } else return 0;
   const table = quoteIdent(feed.name);
   if (dryRun) {
-    const row = db.prepare(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`).get(...params);
+    const row = await db.get(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params);
     return Number(row?.n ?? 0);
   }
-  return Number(db.prepare(`DELETE FROM ${table} WHERE ${where}`).run(...params).changes);
+  const deleted = (await db.run(`DELETE FROM ${table} WHERE ${where}`, params)).changes;
+  // The loader's row counts (what /status shows) follow the deletion.
+  if ((await db.dialect.tables(db)).includes(LOADER_TABLES)) {
+    await adjustRowCount(db, feed.name, -deleted);
+  }
+  return deleted;
 }
 
 async function deletePartitions(
-  db: Database,
+  db: Sql,
   partitions: Partition[],
   actor: string,
   target: string,
@@ -251,7 +264,7 @@ async function deletePartitions(
       // The date folder holds the partition file (and maybe a writer's temp file): all of it goes.
       await Deno.remove(parentOf(partition.path), { recursive: true });
       deleted.push(partition.path);
-      audit(db, {
+      await audit(db, {
         actor,
         action: "retention.delete_partition",
         target: `${target}/${partition.date}`,
@@ -261,7 +274,7 @@ async function deletePartitions(
     }
   } finally {
     // The loader never reads the quarantine, and its bookkeeping keys are FEED/DATE/FILE.
-    if (loaded && deleted.length > 0) forgetLakeFiles(db, deleted);
+    if (loaded && deleted.length > 0) await forgetLakeFiles(db, deleted);
   }
 }
 

@@ -1,52 +1,57 @@
 /**
  * Warehouse-only governance tables (DESIGN.md, "The warehouse"):
  *
- * - `ensureGovernanceSchema(db)`: creates ACCOUNTS, PERMISSIONS and AUDIT_LOG if missing, and the
+ * - `ensureGovernanceSchema(sql)`: creates ACCOUNTS, PERMISSIONS and AUDIT_LOG if missing, and the
  *   triggers that make AUDIT_LOG append-only. Idempotent; call it before any governance function.
- * - `withGovernance(warehousePath, fn)`: open, ensure the schema, run `fn(db)`, close.
+ * - `withGovernance(config, fn)`: open the configured warehouse, ensure the schema, run
+ *   `fn(warehouse)`, close.
  *
  * API accounts get their own table: USERS holds pseudonymized customers, not API callers.
- * Times are ISO 8601 UTC text, like every other time in the warehouse.
+ * Times are ISO 8601 UTC text, like every other time in the warehouse. Types and triggers come
+ * from the engine's dialect.
  */
-import { type Database, openWarehouse } from "../warehouse/db.ts";
+import type { Sql, Warehouse } from "../warehouse/engine.ts";
+import { openWarehouseFromConfig, type WarehouseConfig } from "../warehouse/open.ts";
 
-export function ensureGovernanceSchema(db: Database): void {
-  db.exec(`
+export async function ensureGovernanceSchema(sql: Sql): Promise<void> {
+  const { types: t, tableOptions } = sql.dialect;
+  await sql.run(`
     CREATE TABLE IF NOT EXISTS ACCOUNTS (
-      ACCOUNT_ID  INTEGER PRIMARY KEY,
-      NAME        TEXT UNIQUE NOT NULL,
-      TOKEN_HASH  TEXT NOT NULL,
-      CREATED_AT  TEXT NOT NULL,
-      DISABLED_AT TEXT
-    );
-    CREATE UNIQUE INDEX IF NOT EXISTS ACCOUNTS_TOKEN_HASH ON ACCOUNTS (TOKEN_HASH);
-
+      ACCOUNT_ID  ${t.autoId},
+      NAME        ${t.key(64)} NOT NULL UNIQUE,
+      TOKEN_HASH  ${t.key(64)} NOT NULL,
+      CREATED_AT  ${t.key(40)} NOT NULL,
+      DISABLED_AT ${t.key(40)}
+    )${tableOptions}`);
+  await sql.dialect.ensureIndex(sql, {
+    name: "ACCOUNTS_TOKEN_HASH",
+    table: "ACCOUNTS",
+    columns: ["TOKEN_HASH"],
+    unique: true,
+  });
+  await sql.run(`
     CREATE TABLE IF NOT EXISTS PERMISSIONS (
-      ACCOUNT_ID   INTEGER NOT NULL REFERENCES ACCOUNTS (ACCOUNT_ID),
-      TOPIC_NAME   TEXT NOT NULL,
-      ACCESS_LEVEL TEXT NOT NULL CHECK (ACCESS_LEVEL IN ('read', 'write', 'admin')),
-      GRANTED_AT   TEXT NOT NULL,
-      GRANTED_BY   TEXT NOT NULL,
-      PRIMARY KEY (ACCOUNT_ID, TOPIC_NAME)
-    );
-
+      ACCOUNT_ID   ${t.integer} NOT NULL,
+      TOPIC_NAME   ${t.key(255)} NOT NULL,
+      ACCESS_LEVEL ${t.key(8)} NOT NULL CHECK (ACCESS_LEVEL IN ('read', 'write', 'admin')),
+      GRANTED_AT   ${t.key(40)} NOT NULL,
+      GRANTED_BY   ${t.text} NOT NULL,
+      PRIMARY KEY (ACCOUNT_ID, TOPIC_NAME),
+      FOREIGN KEY (ACCOUNT_ID) REFERENCES ACCOUNTS (ACCOUNT_ID)
+    )${tableOptions}`);
+  await sql.run(`
     CREATE TABLE IF NOT EXISTS AUDIT_LOG (
-      AUDIT_ID INTEGER PRIMARY KEY,
-      AT       TEXT NOT NULL,
-      ACTOR    TEXT NOT NULL,
-      ACTION   TEXT NOT NULL,
-      TARGET   TEXT,
-      OUTCOME  TEXT NOT NULL CHECK (OUTCOME IN ('ok', 'denied', 'error')),
-      DETAIL   TEXT
-    );
-    CREATE INDEX IF NOT EXISTS AUDIT_LOG_AT ON AUDIT_LOG (AT);
-
-    -- The audit trail is evidence: rows are only ever inserted.
-    CREATE TRIGGER IF NOT EXISTS AUDIT_LOG_NO_UPDATE BEFORE UPDATE ON AUDIT_LOG
-    BEGIN SELECT RAISE(ABORT, 'AUDIT_LOG is append-only: rows cannot be updated'); END;
-    CREATE TRIGGER IF NOT EXISTS AUDIT_LOG_NO_DELETE BEFORE DELETE ON AUDIT_LOG
-    BEGIN SELECT RAISE(ABORT, 'AUDIT_LOG is append-only: rows cannot be deleted'); END;
-  `);
+      AUDIT_ID ${t.autoId},
+      AT       ${t.key(40)} NOT NULL,
+      ACTOR    ${t.text} NOT NULL,
+      ACTION   ${t.key(64)} NOT NULL,
+      TARGET   ${t.text},
+      OUTCOME  ${t.key(8)} NOT NULL CHECK (OUTCOME IN ('ok', 'denied', 'error')),
+      DETAIL   ${t.text}
+    )${tableOptions}`);
+  await sql.dialect.ensureIndex(sql, { name: "AUDIT_LOG_AT", table: "AUDIT_LOG", columns: ["AT"] });
+  // The audit trail is evidence: rows are only ever inserted.
+  await sql.dialect.ensureAppendOnly(sql, "AUDIT_LOG");
 }
 
 /**
@@ -54,14 +59,14 @@ export function ensureGovernanceSchema(db: Database): void {
  * governance command does around its work.
  */
 export async function withGovernance<T>(
-  warehousePath: string,
-  fn: (db: Database) => T | Promise<T>,
+  config: WarehouseConfig,
+  fn: (warehouse: Warehouse) => T | Promise<T>,
 ): Promise<T> {
-  const db = openWarehouse(warehousePath);
+  const warehouse = await openWarehouseFromConfig(config);
   try {
-    ensureGovernanceSchema(db);
-    return await fn(db);
+    await ensureGovernanceSchema(warehouse);
+    return await fn(warehouse);
   } finally {
-    db.close();
+    await warehouse.close();
   }
 }

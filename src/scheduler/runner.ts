@@ -7,7 +7,7 @@
 import { ConflictError, DomainError, NotFoundError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { AuditEntry } from "../governance/audit.ts";
-import { type Database, openWarehouse } from "../warehouse/db.ts";
+import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { acquireJobLock, type LockOptions } from "./lock.ts";
 import {
   finishRun,
@@ -22,8 +22,8 @@ import {
 } from "./store.ts";
 
 export interface JobContext {
-  /** A connection of the job's own, closed when the job ends. */
-  db: Database;
+  /** A warehouse (connection or pool) of the job's own, closed when the job ends. */
+  warehouse: Warehouse;
   log: Logger;
   /** Who started the run (for the audit rows the job writes). */
   actor: string;
@@ -40,11 +40,15 @@ export interface JobSet {
 }
 
 export interface JobRunnerOptions {
-  warehousePath: string;
+  /**
+   * Opens the configured warehouse (openWarehouseFromConfig): once for the job lock, once for
+   * the job, so the lock's heartbeat never joins the job's transactions.
+   */
+  open: () => Promise<Warehouse>;
   log: Logger;
   jobs: JobSet;
   /** Records the run in AUDIT_LOG (governance); optional in unit tests. */
-  audit?: (db: Database, entry: AuditEntry) => void;
+  audit?: (sql: Sql, entry: AuditEntry) => Promise<void>;
   lock?: LockOptions;
 }
 
@@ -76,10 +80,10 @@ export class JobRunner {
   }
 
   /**
-   * Takes the lock and starts `job`; throws ConflictError at once when another run (in this or
-   * another process) holds the lock, NotFoundError for unknown jobs.
+   * Takes the lock and starts `job`; rejects at once with ConflictError when another run (in
+   * this or another process) holds the lock, NotFoundError for unknown jobs.
    */
-  start(job: string, options: StartOptions): StartedRun {
+  async start(job: string, options: StartOptions): Promise<StartedRun> {
     if (!isJobName(job)) {
       throw new NotFoundError(
         `unknown job ${JSON.stringify(job)}; jobs are ${JOB_NAMES.join(", ")}`,
@@ -88,45 +92,47 @@ export class JobRunner {
     if (this.#shutdown.signal.aborted) {
       throw new ConflictError(`Cannot run ${job}: the service is shutting down`);
     }
-    const { warehousePath, log } = this.#options;
-    const lockDb = openWarehouse(warehousePath);
+    const { open, log } = this.#options;
+    const lockWarehouse = await open();
     let lock;
     try {
-      lock = acquireJobLock(lockDb, job, this.#options.lock);
+      lock = await acquireJobLock(lockWarehouse, job, this.#options.lock);
     } catch (error) {
-      lockDb.close();
+      await lockWarehouse.close();
       if (error instanceof ConflictError) {
         log.warn("job.refused", { job, trigger: options.trigger, reason: error.message });
       }
       throw error;
     }
 
-    let db: Database | undefined;
+    let warehouse: Warehouse | undefined;
     let run: JobRun;
     try {
-      db = openWarehouse(warehousePath); // acquireJobLock has made the job tables
-      const id = insertRun(db, {
+      warehouse = await open(); // acquireJobLock has made the job tables
+      const id = await insertRun(warehouse, {
         job,
         trigger: options.trigger,
         actor: options.actor,
         startedAt: new Date().toISOString(),
       });
-      run = runById(db, id)!;
+      run = (await runById(warehouse, id))!;
     } catch (error) {
-      lock.release();
-      lockDb.close();
-      db?.close();
+      await lock.release().catch(() => {});
+      await lockWarehouse.close();
+      await warehouse?.close();
       throw error;
     }
-    const jobDb = db;
+    const jobWarehouse = warehouse;
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.#shutdown.signal])
       : this.#shutdown.signal;
 
-    const done = this.#execute(job, run, jobDb, signal).finally(() => {
-      lock.release();
-      lockDb.close();
-      jobDb.close();
+    const done = this.#execute(job, run, jobWarehouse, signal).finally(async () => {
+      await lock.release().catch((error) =>
+        log.warn("job.lock_release_failed", { job, error: (error as Error).message })
+      );
+      await lockWarehouse.close();
+      await jobWarehouse.close();
       this.#running.delete(done);
     });
     this.#running.add(done);
@@ -135,7 +141,7 @@ export class JobRunner {
 
   /** Starts `job` and waits for it to end. */
   async run(job: string, options: StartOptions): Promise<JobRun> {
-    return await this.start(job, options).done;
+    return await (await this.start(job, options)).done;
   }
 
   /** Asks running jobs to stop (they finish or roll back) and waits for them. */
@@ -144,12 +150,17 @@ export class JobRunner {
     await Promise.allSettled([...this.#running]);
   }
 
-  async #execute(job: JobName, run: JobRun, db: Database, signal: AbortSignal): Promise<JobRun> {
+  async #execute(
+    job: JobName,
+    run: JobRun,
+    warehouse: Warehouse,
+    signal: AbortSignal,
+  ): Promise<JobRun> {
     const log = this.#options.log.child({ component: "scheduler", job, run_id: run.id });
     const started = performance.now();
     log.info("pipeline.start", {
       message: job === "pipeline"
-        ? "PIPELINE START: Data Lake → SQLite warehouse, then retention cleanup"
+        ? `PIPELINE START: Data Lake → ${warehouse.label} warehouse, then retention cleanup`
         : `JOB START: ${job}`,
       trigger: run.trigger,
       actor: run.actor,
@@ -167,7 +178,7 @@ export class JobRunner {
       const stepStarted = performance.now();
       try {
         const stepCounts = await this.#options.jobs[step]({
-          db,
+          warehouse,
           log: log.child({ step }),
           actor: run.actor,
           signal,
@@ -193,12 +204,17 @@ export class JobRunner {
     }
 
     const durationMs = performance.now() - started;
-    finishRun(db, run.id, {
+    const finished = {
       finishedAt: new Date().toISOString(),
       outcome,
       durationMs,
       counts,
       error: errorText,
+    };
+    // A warehouse gone by now (a server stopped mid-job) is logged; `done` still resolves.
+    const recorded = await finishRun(warehouse, run.id, finished).then(() => true, (error) => {
+      log.error("job.record_failed", { error: (error as Error).message });
+      return false;
     });
     const secs = seconds(durationMs);
     if (outcome === "ok") {
@@ -221,14 +237,22 @@ export class JobRunner {
         ...counts,
       });
     }
-    this.#options.audit?.(db, {
+    await this.#options.audit?.(warehouse, {
       actor: run.actor,
       action: `job.${job}`,
       target: job,
       outcome: outcome === "ok" ? "ok" : "error",
       detail: { run_id: run.id, trigger: run.trigger, outcome, counts, seconds: secs },
-    });
-    return runById(db, run.id)!;
+    }).catch((error) => log.error("job.audit_failed", { error: (error as Error).message }));
+    const stored = recorded ? await runById(warehouse, run.id).catch(() => undefined) : undefined;
+    return stored ?? {
+      ...run,
+      finishedAt: finished.finishedAt,
+      outcome,
+      durationMs: Math.round(durationMs),
+      counts,
+      error: errorText ?? null,
+    };
   }
 }
 

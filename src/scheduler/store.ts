@@ -2,7 +2,7 @@
  * The scheduler's own warehouse tables: JOB_RUNS (one row per run, for /status and metrics) and
  * JOB_LOCKS (who runs a job right now, so runs never overlap, also across processes).
  */
-import type { Database } from "../warehouse/db.ts";
+import type { Sql } from "../warehouse/engine.ts";
 
 export type JobName = "load" | "cleanup" | "pipeline";
 export const JOB_NAMES: readonly JobName[] = ["load", "cleanup", "pipeline"];
@@ -23,44 +23,52 @@ export interface JobRun {
   error: string | null;
 }
 
-export function ensureJobTables(db: Database): void {
-  db.exec(`
+export async function ensureJobTables(sql: Sql): Promise<void> {
+  const { types: t, tableOptions } = sql.dialect;
+  // TRIGGER is a reserved word in MySQL: always quoted.
+  await sql.run(`
     CREATE TABLE IF NOT EXISTS JOB_RUNS (
-      RUN_ID INTEGER PRIMARY KEY AUTOINCREMENT,
-      JOB TEXT NOT NULL,
-      TRIGGER TEXT NOT NULL,
-      ACTOR TEXT NOT NULL,
-      STARTED_AT TEXT NOT NULL,
-      FINISHED_AT TEXT,
-      OUTCOME TEXT NOT NULL,
-      DURATION_MS INTEGER,
-      COUNTS TEXT NOT NULL DEFAULT '{}',
-      ERROR TEXT
-    );
-    CREATE INDEX IF NOT EXISTS JOB_RUNS_BY_JOB ON JOB_RUNS (JOB, RUN_ID);
+      RUN_ID ${t.autoId},
+      JOB ${t.key(32)} NOT NULL,
+      "TRIGGER" ${t.key(32)} NOT NULL,
+      ACTOR ${t.text} NOT NULL,
+      STARTED_AT ${t.key(40)} NOT NULL,
+      FINISHED_AT ${t.key(40)},
+      OUTCOME ${t.key(16)} NOT NULL,
+      DURATION_MS ${t.integer},
+      COUNTS ${t.text} NOT NULL,
+      ERROR ${t.text}
+    )${tableOptions}`);
+  await sql.dialect.ensureIndex(sql, {
+    name: "JOB_RUNS_BY_JOB",
+    table: "JOB_RUNS",
+    columns: ["JOB", "RUN_ID"],
+  });
+  await sql.run(`
     CREATE TABLE IF NOT EXISTS JOB_LOCKS (
-      NAME TEXT PRIMARY KEY,
-      JOB TEXT NOT NULL,
-      PID INTEGER NOT NULL,
-      HOST TEXT NOT NULL,
-      ACQUIRED_AT TEXT NOT NULL,
-      HEARTBEAT_AT TEXT NOT NULL
-    );
-  `);
+      NAME ${t.key(64)} PRIMARY KEY,
+      JOB ${t.key(32)} NOT NULL,
+      PID ${t.integer} NOT NULL,
+      HOST ${t.key(255)} NOT NULL,
+      ACQUIRED_AT ${t.key(40)} NOT NULL,
+      HEARTBEAT_AT ${t.key(40)} NOT NULL
+    )${tableOptions}`);
 }
 
-export function insertRun(
-  db: Database,
+export async function insertRun(
+  sql: Sql,
   run: { job: JobName; trigger: Trigger; actor: string; startedAt: string },
-): number {
-  const result = db.prepare(
-    `INSERT INTO JOB_RUNS (JOB, TRIGGER, ACTOR, STARTED_AT, OUTCOME) VALUES (?, ?, ?, ?, 'running')`,
-  ).run(run.job, run.trigger, run.actor, run.startedAt);
-  return Number(result.lastInsertRowid);
+): Promise<number> {
+  const result = await sql.run(
+    `INSERT INTO JOB_RUNS (JOB, "TRIGGER", ACTOR, STARTED_AT, OUTCOME, COUNTS)
+     VALUES (?, ?, ?, ?, 'running', '{}')`,
+    [run.job, run.trigger, run.actor, run.startedAt],
+  );
+  return Number(result.lastInsertId);
 }
 
-export function finishRun(
-  db: Database,
+export async function finishRun(
+  sql: Sql,
   id: number,
   end: {
     finishedAt: string;
@@ -69,25 +77,27 @@ export function finishRun(
     counts: JobCounts;
     error?: string;
   },
-): void {
-  db.prepare(
+): Promise<void> {
+  await sql.run(
     `UPDATE JOB_RUNS SET FINISHED_AT = ?, OUTCOME = ?, DURATION_MS = ?, COUNTS = ?, ERROR = ?
      WHERE RUN_ID = ?`,
-  ).run(
-    end.finishedAt,
-    end.outcome,
-    Math.round(end.durationMs),
-    JSON.stringify(end.counts),
-    end.error ?? null,
-    id,
+    [
+      end.finishedAt,
+      end.outcome,
+      Math.round(end.durationMs),
+      JSON.stringify(end.counts),
+      end.error ?? null,
+      id,
+    ],
   );
 }
 
 /** The latest run of each job (absent for jobs that never ran). */
-export function lastRuns(db: Database): Partial<Record<JobName, JobRun>> {
-  const rows = db.prepare(
-    `SELECT * FROM JOB_RUNS WHERE RUN_ID IN (SELECT MAX(RUN_ID) FROM JOB_RUNS GROUP BY JOB)`,
-  ).all() as Record<string, unknown>[];
+export async function lastRuns(sql: Sql): Promise<Partial<Record<JobName, JobRun>>> {
+  const rows = await sql.all(
+    `SELECT r.* FROM JOB_RUNS r JOIN (SELECT MAX(RUN_ID) AS ID FROM JOB_RUNS GROUP BY JOB) m
+       ON r.RUN_ID = m.ID`,
+  );
   const out: Partial<Record<JobName, JobRun>> = {};
   for (const row of rows) {
     const run = toRun(row);
@@ -97,24 +107,23 @@ export function lastRuns(db: Database): Partial<Record<JobName, JobRun>> {
 }
 
 /** The latest finished run of each job that ended well or badly (for duration metrics). */
-export function lastFinishedRuns(db: Database): JobRun[] {
-  const rows = db.prepare(
-    `SELECT * FROM JOB_RUNS WHERE RUN_ID IN
-       (SELECT MAX(RUN_ID) FROM JOB_RUNS WHERE FINISHED_AT IS NOT NULL GROUP BY JOB)`,
-  ).all() as Record<string, unknown>[];
+export async function lastFinishedRuns(sql: Sql): Promise<JobRun[]> {
+  const rows = await sql.all(
+    `SELECT r.* FROM JOB_RUNS r JOIN (SELECT MAX(RUN_ID) AS ID FROM JOB_RUNS
+       WHERE FINISHED_AT IS NOT NULL GROUP BY JOB) m ON r.RUN_ID = m.ID`,
+  );
   return rows.map(toRun);
 }
 
 /** The latest `limit` runs of any job, newest first (the dashboard's run list). */
-export function recentRuns(db: Database, limit = 10): JobRun[] {
-  const rows = db.prepare(`SELECT * FROM JOB_RUNS ORDER BY RUN_ID DESC LIMIT ?`)
-    .all(limit) as Record<string, unknown>[];
+export async function recentRuns(sql: Sql, limit = 10): Promise<JobRun[]> {
+  const rows = await sql.all(`SELECT * FROM JOB_RUNS ORDER BY RUN_ID DESC LIMIT ?`, [limit]);
   return rows.map(toRun);
 }
 
-export function runById(db: Database, id: number): JobRun | undefined {
-  const row = db.prepare(`SELECT * FROM JOB_RUNS WHERE RUN_ID = ?`).get(id);
-  return row ? toRun(row as Record<string, unknown>) : undefined;
+export async function runById(sql: Sql, id: number): Promise<JobRun | undefined> {
+  const row = await sql.get(`SELECT * FROM JOB_RUNS WHERE RUN_ID = ?`, [id]);
+  return row ? toRun(row) : undefined;
 }
 
 function toRun(row: Record<string, unknown>): JobRun {

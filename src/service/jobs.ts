@@ -10,8 +10,9 @@ import type { ServiceStats } from "./stats.ts";
 
 export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
   return {
-    async load({ db, log, signal }) {
-      const report = await runLoad({ config, db, log, signal });
+    async load({ warehouse, log, signal }) {
+      // In a server, a bulk load's index rebuild would be one long transaction: not worth it.
+      const report = await runLoad({ config, warehouse, log, signal, bulkBytes: Infinity });
       const { totals } = report;
       const counts = {
         tables: report.tables.length,
@@ -30,8 +31,8 @@ export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
       }
       return counts;
     },
-    async cleanup({ db, log, actor }) {
-      const report = await runCleanup({ config, db, log, dryRun: false, actor });
+    async cleanup({ warehouse, log, actor }) {
+      const report = await runCleanup({ config, warehouse, log, dryRun: false, actor });
       return {
         partitions_deleted: report.totals.partitions,
         rows_deleted: report.totals.rows,

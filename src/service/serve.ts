@@ -2,7 +2,7 @@
  * `serve`: the lake consumer, the processor (unless disabled), the schedule and the API in one
  * process. On abort (SIGINT/SIGTERM) it stops in the order that loses nothing: stop taking HTTP
  * calls and cron ticks, stop reading Kafka (the lake flushes and commits the batch in hand), let
- * the running job finish or roll back, then close Kafka and SQLite.
+ * the running job finish or roll back, then close Kafka and the warehouse.
  */
 import { createApp } from "../../routes/app.ts";
 import type { Config } from "../config/config.ts";
@@ -18,7 +18,8 @@ import { startProcessor } from "../processor/processor.ts";
 import { JobRunner } from "../scheduler/runner.ts";
 import { type CronFn, startSchedule } from "../scheduler/schedule.ts";
 import { ensureJobTables } from "../scheduler/store.ts";
-import { openWarehouse } from "../warehouse/db.ts";
+import type { Warehouse } from "../warehouse/engine.ts";
+import { connectWarehouse, openWarehouseFromConfig } from "../warehouse/open.ts";
 import { logStart, startFlowReport } from "./flow.ts";
 import { warehouseJobs } from "./jobs.ts";
 import { ServiceStats } from "./stats.ts";
@@ -41,32 +42,39 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<void> {
   const { config, signal } = options;
   const log = options.log.child({ component: "serve" });
-  const kafka = options.kafka ?? connectKafka(config, options.log);
-  const db = openWarehouse(config.warehousePath);
   const stop = new AbortController();
   const stopAll = () => stop.abort();
   signal.addEventListener("abort", stopAll, { once: true });
   if (signal.aborted) stopAll();
+  // A MariaDB/MySQL server that does not answer yet is waited for (retried), as Kafka is.
+  let warehouse: Warehouse;
+  try {
+    warehouse = await connectWarehouse(config, { log, signal: stop.signal });
+  } catch (error) {
+    signal.removeEventListener("abort", stopAll);
+    throw error;
+  }
+  const kafka = options.kafka ?? connectKafka(config, options.log);
 
   let server: Deno.HttpServer | undefined;
   let runner: JobRunner | undefined;
   const parts: { name: string; stop(): Promise<void>; done: Promise<unknown> }[] = [];
   try {
-    ensureGovernanceSchema(db);
-    ensureJobTables(db);
-    if (config.adminToken) bootstrapAdmin(db, config.adminToken, log);
+    await ensureGovernanceSchema(warehouse);
+    await ensureJobTables(warehouse);
+    if (config.adminToken) await bootstrapAdmin(warehouse, config.adminToken, log);
 
     // The API first: a port already in use fails before anything reads Kafka.
     const stats = new ServiceStats();
     logStart(config, log, options.process ?? true);
     const history = startFlowReport({ stats, log, signal: stop.signal });
     runner = new JobRunner({
-      warehousePath: config.warehousePath,
+      open: () => openWarehouseFromConfig(config),
       log: options.log,
       jobs: warehouseJobs(config, stats),
       audit,
     });
-    const app = createApp({ config, db, log: options.log, kafka, runner, stats, history });
+    const app = createApp({ config, warehouse, log: options.log, kafka, runner, stats, history });
     try {
       server = Deno.serve({
         port: config.port,
@@ -139,7 +147,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     await Promise.allSettled(parts.map((part) => part.done));
     await runner?.shutdown();
     await kafka.close().catch(() => {});
-    db.close();
+    await warehouse.close();
     log.info("serve.stopped", {});
   }
 }

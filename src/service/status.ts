@@ -8,8 +8,8 @@ import type { KafkaClient } from "../kafka/client.ts";
 import { lakeSizes } from "../lake/layout.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
-import type { Database } from "../warehouse/db.ts";
-import { rowCounts } from "../warehouse/query.ts";
+import type { Sql } from "../warehouse/engine.ts";
+import { readRowCounts } from "../warehouse/bookkeeping.ts";
 import { noCache, type TtlCache } from "./status_cache.ts";
 
 export interface FeedStatus {
@@ -38,7 +38,7 @@ export interface ServiceStatus {
 
 export interface StatusOptions {
   config: Config;
-  db: Database;
+  warehouse: Sql;
   kafka: KafkaClient;
   /** How long Kafka gets to answer before it is shown down (default 2000 ms). */
   kafkaTimeoutMs?: number;
@@ -48,15 +48,16 @@ export interface StatusOptions {
 }
 
 export async function collectStatus(options: StatusOptions): Promise<ServiceStatus> {
-  const { config, db } = options;
+  const { config, warehouse } = options;
   const now = options.now ?? new Date();
   const cache = options.cache ?? noCache;
   const [lag, sizes, counts] = await Promise.all([
     cache.get("kafka", () => lagPerFeed(options)),
     cache.get("lake", () => lakeSizes(config.dataLakeDir, config.feeds)),
-    cache.get("rows", () => warehouseRows(db, config)),
+    cache.get("rows", () => warehouseRows(warehouse, config)),
   ]);
-  const runs = lastRuns(db);
+  const runs = await lastRuns(warehouse);
+  const running = await currentHolder(warehouse);
   const next = nextRun(config.pipelineSchedule, now).toISOString();
   return {
     time: now.toISOString(),
@@ -66,7 +67,7 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
       connected: lag.connected,
       ...(lag.error ? { error: lag.error } : {}),
     },
-    running: currentHolder(db) ?? null,
+    running: running ?? null,
     jobs: JOB_NAMES.map((job) => ({
       job,
       // load and cleanup also run inside every scheduled pipeline run.
@@ -84,12 +85,13 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
   };
 }
 
-/**
- * Rows per feed table. The one place /status gets them, so loader-kept counts can replace the
- * COUNT(*) per table here without touching anything else.
- */
-export function warehouseRows(db: Database, config: Config): Record<string, number> {
-  return rowCounts(db, config.feeds);
+/** Rows per feed table, as the loader keeps them in its bookkeeping: no table is counted. */
+export async function warehouseRows(
+  warehouse: Sql,
+  config: Config,
+): Promise<Record<string, number>> {
+  const counts = await readRowCounts(warehouse);
+  return Object.fromEntries(config.feeds.map((feed) => [feed.name, counts.get(feed.name) ?? 0]));
 }
 
 interface LagResult {

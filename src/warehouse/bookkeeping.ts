@@ -3,9 +3,14 @@
  * were loaded and what the file looked like then (size, mtime, a hash of the read prefix). Paths
  * are stored relative to the lake root (`FEED/YYYY-MM-DD/FEED_YYYY-MM-DD.jsonl`), the same text as
  * the rows' `_SOURCE_FILE`, so moving the lake folder does not trigger a reload.
+ *
+ * Also the row count of every feed table (table _LOADER_TABLES), kept by the loader in the same
+ * transaction as each batch, so /status reads counts without counting. Whatever else deletes
+ * feed rows (retention, erasure) adjusts or recounts them with the functions at the end.
  */
-import type { Database } from "./db.ts";
-import { LOADER_FILES } from "./schema.ts";
+import { type Database, quoteIdent } from "./db.ts";
+import type { Sql } from "./engine.ts";
+import { LOADER_FILES, LOADER_TABLES } from "./schema.ts";
 
 export interface FileState {
   path: string;
@@ -64,12 +69,70 @@ export function saveFileState(db: Database, state: FileState): void {
  * Their warehouse rows stay: removing rows is retention's decision, by event time. Returns how
  * many bookkeeping rows went.
  */
-export function forgetLakeFiles(db: Database, paths: string[]): number {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?")
-    .get(LOADER_FILES);
-  if (!exists) return 0;
-  const remove = db.prepare(`DELETE FROM ${LOADER_FILES} WHERE PATH = ?`);
+export async function forgetLakeFiles(sql: Sql, paths: string[]): Promise<number> {
+  if (!(await sql.dialect.tables(sql)).includes(LOADER_FILES)) return 0;
   let removed = 0;
-  for (const path of paths) removed += Number(remove.run(lakeRelative(path)).changes);
+  for (const path of paths) {
+    removed += (await sql.run(`DELETE FROM ${LOADER_FILES} WHERE PATH = ?`, [lakeRelative(path)]))
+      .changes;
+  }
   return removed;
+}
+
+/** Row counts of the feed tables from the bookkeeping (cheap: no table is counted). */
+export async function readRowCounts(warehouse: Sql): Promise<Map<string, number>> {
+  let rows;
+  try {
+    rows = await warehouse.all(`SELECT FEED, ROW_COUNT FROM ${LOADER_TABLES}`);
+  } catch (error) {
+    // No load has run yet (SQLite: "no such table", MySQL: "doesn't exist"): nothing counted.
+    if (/no such table|doesn't exist/i.test((error as Error).message)) return new Map();
+    throw error;
+  }
+  return new Map(rows.map((row) => [String(row.FEED), Number(row.ROW_COUNT)]));
+}
+
+/** Adds `delta` (negative after deletes) to a feed table's count; run it in the deleting transaction. */
+export async function adjustRowCount(sql: Sql, feed: string, delta: number): Promise<void> {
+  if (delta === 0) return;
+  await sql.run(`UPDATE ${LOADER_TABLES} SET ROW_COUNT = ROW_COUNT + ? WHERE FEED = ?`, [
+    delta,
+    feed,
+  ]);
+}
+
+/** Counts the given feed tables again (one COUNT(*) each): after bulk deletes, or to repair. */
+export async function recountRows(sql: Sql, feeds: readonly string[]): Promise<void> {
+  for (const feed of feeds) {
+    await sql.run(`DELETE FROM ${LOADER_TABLES} WHERE FEED = ?`, [feed]);
+    await sql.run(
+      `INSERT INTO ${LOADER_TABLES} (FEED, ROW_COUNT) SELECT ?, count(*) FROM ${quoteIdent(feed)}`,
+      [feed],
+    );
+  }
+}
+
+/** The loader's side, on the SQLite connection inside its own transaction. */
+export function rowCountSync(db: Database, feed: string): number {
+  const row = db.prepare(`SELECT ROW_COUNT AS n FROM ${LOADER_TABLES} WHERE FEED = ?`).get(feed);
+  return Number(row?.n ?? 0);
+}
+
+export function addRowCountSync(db: Database, feed: string, delta: number): void {
+  if (delta === 0) return;
+  db.prepare(`UPDATE ${LOADER_TABLES} SET ROW_COUNT = ROW_COUNT + ? WHERE FEED = ?`)
+    .run(delta, feed);
+}
+
+/** Gives every feed table without a count one (counted once: new tables, older warehouses). */
+export function ensureRowCountsSync(db: Database, feeds: readonly string[]): void {
+  const have = new Set(
+    db.prepare(`SELECT FEED FROM ${LOADER_TABLES}`).all().map((row) => String(row.FEED)),
+  );
+  for (const feed of feeds) {
+    if (have.has(feed)) continue;
+    db.prepare(
+      `INSERT INTO ${LOADER_TABLES} (FEED, ROW_COUNT) SELECT ?, count(*) FROM ${quoteIdent(feed)}`,
+    ).run(feed);
+  }
 }

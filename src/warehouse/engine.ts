@@ -9,12 +9,19 @@
  * spelled inline by callers but comes from the engine's dialect module.
  */
 
+import type { Dialect } from "./dialect.ts";
+
 export type SqlValue = string | number | bigint | null;
 export type Row = Record<string, SqlValue>;
 
 export interface RunResult {
-  /** Rows inserted, updated or deleted by the statement. */
+  /**
+   * Rows inserted, updated or deleted by the statement. An UPDATE counts rows it changed; an
+   * upsert counts an updated row twice on MySQL (see Dialect.upsert).
+   */
   changes: number;
+  /** The id the engine gave the last row inserted (autoId columns), when there is one. */
+  lastInsertId?: number;
 }
 
 /** Statements on one connection (the warehouse's, or a transaction's). */
@@ -22,6 +29,8 @@ export interface Sql {
   all(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
   get(sql: string, params?: readonly SqlValue[]): Promise<Row | undefined>;
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult>;
+  /** The engine's dialect, for the few statements the engines spell differently. */
+  readonly dialect: Dialect;
 }
 
 export type EngineName = "sqlite" | "mysql";

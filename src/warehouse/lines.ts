@@ -16,12 +16,14 @@ export interface Line {
 
 /**
  * Yields arrays of complete lines (one array per chunk read) starting at byte `from`, whose line
- * number is `firstLine`. Arrays rather than single lines keep the per-line overhead low.
+ * number is `firstLine`, up to byte `to` (the size the load planned for: what a writer appends
+ * meanwhile waits for the next load). Arrays rather than single lines keep the per-line cost low.
  */
 export async function* readLines(
   path: string,
   from: number,
   firstLine: number,
+  to = Infinity,
 ): AsyncGenerator<Line[]> {
   const file = await Deno.open(path, { read: true });
   const decoder = new TextDecoder();
@@ -31,9 +33,12 @@ export async function* readLines(
     let offset = from; // file offset of pending[0]
     let number = firstLine;
     const chunk = new Uint8Array(CHUNK_BYTES);
-    while (true) {
-      const n = await file.read(chunk);
+    let position = from;
+    while (position < to) {
+      const room = Math.min(CHUNK_BYTES, to - position);
+      const n = await file.read(room < CHUNK_BYTES ? chunk.subarray(0, room) : chunk);
       if (n === null) return; // what is left in pending has no "\n" yet
+      position += n;
       const buffer = pending.length ? concat(pending, chunk.subarray(0, n)) : chunk.subarray(0, n);
       const last = buffer.lastIndexOf(NEWLINE);
       if (last === -1) {

@@ -2,10 +2,14 @@
  * The reads the API needs from the warehouse, and nothing else: paged rows of one feed table
  * with equality filters on its known columns, and row counts per table. Identifiers come only
  * from the feed registry and the table's own columns; values are always bound parameters.
+ *
+ * Pages follow the primary key (keyset paging: the cursor holds the last key seen), the one
+ * order both engines keep cheaply through the key's index, and stable while rows are loaded.
  */
 import type { Feed } from "../config/feeds.ts";
 import { ValidationError } from "../core/errors.ts";
-import { type Database, quoteIdent } from "./db.ts";
+import { quoteIdent } from "./db.ts";
+import type { Sql, SqlValue } from "./engine.ts";
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 1000;
@@ -24,20 +28,20 @@ export interface RowPage {
   nextCursor: string | null;
 }
 
-/** Columns of a table as SQLite knows them; empty when the table does not exist (yet). */
-export function allColumnNames(db: Database, table: string): string[] {
-  const rows = db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[];
-  return rows.map((r) => r.name);
+/** Columns of a table as the engine knows them; empty when the table does not exist (yet). */
+export async function allColumnNames(sql: Sql, table: string): Promise<string[]> {
+  return (await sql.dialect.columns(sql, table)).map((c) => c.name);
 }
 
-/** One page of a feed's rows in insertion (rowid) order, filtered by equal column values. */
-export function readRows(db: Database, feed: Feed, query: RowQuery = {}): RowPage {
+/** One page of a feed's rows in primary-key order, filtered by equal column values. */
+export async function readRows(sql: Sql, feed: Feed, query: RowQuery = {}): Promise<RowPage> {
   const limit = query.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new ValidationError(`limit must be a whole number from 1 to ${MAX_LIMIT}`);
   }
-  const after = query.cursor === undefined ? 0 : decodeCursor(query.cursor);
-  const columns = allColumnNames(db, feed.name);
+  const key = feed.primaryKey;
+  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor, key.length);
+  const columns = await allColumnNames(sql, feed.name);
   const filters = Object.entries(query.filters ?? {});
   for (const [column] of filters) {
     if (!columns.includes(column) && !(column in feed.columns)) {
@@ -48,52 +52,71 @@ export function readRows(db: Database, feed: Feed, query: RowQuery = {}): RowPag
   }
   if (columns.length === 0) return { rows: [], nextCursor: null };
 
-  const where = ["rowid > ?", ...filters.map(([column]) => `${quoteIdent(column)} = ?`)];
-  const sql = `SELECT rowid AS "__rowid", * FROM ${quoteIdent(feed.name)} WHERE ${
-    where.join(" AND ")
-  } ORDER BY rowid LIMIT ?`;
-  const found = db.prepare(sql).all(
-    after,
-    ...filters.map(([, value]) => value),
-    limit + 1,
-  ) as Record<string, unknown>[];
-  const page = found.slice(0, limit);
-  const rows = page.map(({ __rowid: _, ...row }) => row);
-  const last = page.at(-1);
+  const where = filters.map(([column]) => `${quoteIdent(column)} = ?`);
+  const params: SqlValue[] = filters.map(([, value]) => value);
+  if (after) {
+    const { clause, values } = afterKey(key, after);
+    where.push(clause);
+    params.push(...values);
+  }
+  const sql_ = `SELECT * FROM ${quoteIdent(feed.name)}${
+    where.length ? ` WHERE ${where.join(" AND ")}` : ""
+  } ORDER BY ${key.map(quoteIdent).join(", ")} LIMIT ?`;
+  const found = await sql.all(sql_, [...params, limit + 1]);
+  const rows = found.slice(0, limit);
+  const last = rows.at(-1);
   return {
     rows,
-    nextCursor: found.length > limit && last ? encodeCursor(Number(last.__rowid)) : null,
+    nextCursor: found.length > limit && last ? encodeCursor(key.map((c) => last[c])) : null,
   };
 }
 
 /** Rows per feed table (0 for a table not created yet). */
-export function rowCounts(db: Database, feeds: readonly Feed[]): Record<string, number> {
-  const existing = new Set(
-    (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as {
-      name: string;
-    }[]).map((r) => r.name),
-  );
+export async function rowCounts(sql: Sql, feeds: readonly Feed[]): Promise<Record<string, number>> {
+  const existing = new Set(await sql.dialect.tables(sql));
   const counts: Record<string, number> = {};
   for (const feed of feeds) {
     counts[feed.name] = existing.has(feed.name)
-      ? Number(
-        (db.prepare(`SELECT COUNT(*) AS n FROM ${quoteIdent(feed.name)}`).get() as { n: number }).n,
-      )
+      ? Number((await sql.get(`SELECT COUNT(*) AS n FROM ${quoteIdent(feed.name)}`))?.n ?? 0)
       : 0;
   }
   return counts;
 }
 
-function encodeCursor(rowid: number): string {
-  return btoa(JSON.stringify({ r: rowid })).replaceAll("+", "-").replaceAll("/", "_")
-    .replaceAll("=", "");
+/** `(k1, k2) > (v1, v2)` spelled out, so every engine uses the key's index the same way. */
+function afterKey(key: readonly string[], values: SqlValue[]) {
+  const ors: string[] = [];
+  const params: SqlValue[] = [];
+  for (let i = 0; i < key.length; i++) {
+    const equal = key.slice(0, i).map((c) => `${quoteIdent(c)} = ?`);
+    ors.push(`(${[...equal, `${quoteIdent(key[i])} > ?`].join(" AND ")})`);
+    params.push(...values.slice(0, i + 1));
+  }
+  return { clause: `(${ors.join(" OR ")})`, values: params };
 }
 
-function decodeCursor(cursor: string): number {
+function encodeCursor(key: unknown[]): string {
+  const k = key.map((v) => typeof v === "bigint" ? Number(v) : v);
+  const bytes = new TextEncoder().encode(JSON.stringify({ k }));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll(
+    "=",
+    "",
+  );
+}
+
+function decodeCursor(cursor: string, length: number): SqlValue[] {
   try {
-    const text = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
-    const r = (JSON.parse(text) as { r?: unknown }).r;
-    if (typeof r === "number" && Number.isInteger(r) && r >= 0) return r;
+    const binary = atob(cursor.replaceAll("-", "+").replaceAll("_", "/"));
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(binary, (c) => c.charCodeAt(0)),
+    );
+    const k = (JSON.parse(text) as { k?: unknown }).k;
+    if (
+      Array.isArray(k) && k.length === length &&
+      k.every((v) => typeof v === "string" || (typeof v === "number" && Number.isFinite(v)))
+    ) {
+      return k as SqlValue[];
+    }
   } catch {
     // falls through to the error below
   }

@@ -24,6 +24,8 @@ export const RESERVED_COLUMNS: ReadonlySet<string> = new Set([
 
 /** The loader's bookkeeping: how far each lake file was read, and what it looked like. */
 export const LOADER_FILES = "_LOADER_FILES";
+/** The loader's row count per feed table (read by /status instead of counting). */
+export const LOADER_TABLES = "_LOADER_TABLES";
 
 export interface TableColumn {
   name: string;
@@ -68,6 +70,12 @@ export function ensureFeedTables(db: Database, feeds: readonly Feed[]): void {
       BYTES_READ INTEGER NOT NULL,
       HEAD_HASH TEXT NOT NULL,
       LOADED_AT TEXT NOT NULL
+    )`);
+  }
+  if (!existing.has(LOADER_TABLES)) {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${LOADER_TABLES} (
+      FEED TEXT PRIMARY KEY NOT NULL,
+      ROW_COUNT INTEGER NOT NULL
     )`);
   }
   for (const feed of feeds) {

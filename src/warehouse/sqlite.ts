@@ -5,36 +5,60 @@
  */
 import type { StatementSync } from "node:sqlite";
 import { type Database, type OpenOptions, openWarehouse } from "./db.ts";
+import { type Dialect, sqliteDialect } from "./dialect.ts";
 import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
+/** The last transaction queued per database file (or per in-memory connection). */
+const queues = new Map<unknown, Promise<void>>();
 
 export class SqliteWarehouse implements Warehouse {
   readonly engine = "sqlite" as const;
   readonly label: string;
+  readonly dialect: Dialect = sqliteDialect;
   /** The raw connection, for the loader's synchronous apply step only. */
   readonly db: Database;
   readonly #statements = new Map<string, StatementSync>();
+  readonly #path: string;
 
   constructor(db: Database, path: string) {
     this.db = db;
+    this.#path = path;
     this.label = `sqlite:${path}`;
   }
 
   all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return Promise.resolve(this.#prepare(sql).all(...params) as Row[]);
+    return settle(() => this.#prepare(sql).all(...params) as Row[]);
   }
 
   get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-    return Promise.resolve(this.#prepare(sql).get(...params) as Row | undefined);
+    return settle(() => this.#prepare(sql).get(...params) as Row | undefined);
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-    const { changes } = this.#prepare(sql).run(...params);
-    return Promise.resolve({ changes: Number(changes) });
+    return settle(() => {
+      const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
+      return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
+    });
   }
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  /**
+   * Transactions on one file queue up in this process, across its connections: a second
+   * BEGIN IMMEDIATE while the first waits for a microtask would block the whole thread in
+   * SQLite's busy handler, and the first could never finish.
+   */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const key = this.#path === ":memory:" ? this : this.#path;
+    const turn = (queues.get(key) ?? Promise.resolve()).then(() => this.#transaction(fn));
+    const settled = turn.then(() => {}, () => {});
+    queues.set(key, settled);
+    settled.then(() => {
+      if (queues.get(key) === settled) queues.delete(key);
+    });
+    return turn;
+  }
+
+  async #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     this.db.exec("BEGIN IMMEDIATE");
     try {
       const result = await fn(this);
@@ -60,6 +84,15 @@ export class SqliteWarehouse implements Warehouse {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+}
+
+/** A failing statement rejects the promise instead of throwing at the call. */
+function settle<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -3,6 +3,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { JobRunner } from "../../src/scheduler/runner.ts";
 import { warehouseJobs } from "../../src/service/jobs.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { envOf, runMain, tempDir, testConfig, uniqueName } from "../helpers/env.ts";
 import { ORDERS, ordersFeed } from "../routes/fixtures.ts";
 import { writeFeedsFile } from "./service_helpers.ts";
@@ -15,7 +16,7 @@ Deno.test("`status` prints what GET /status shows, as a table or --json; Kafka d
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
   await Deno.writeTextFile(path, ORDERS.map((o) => JSON.stringify(o) + "\n").join(""));
   const runner = new JobRunner({
-    warehousePath: config.warehousePath,
+    open: () => openWarehouseFromConfig(config),
     log: silentLogger,
     jobs: warehouseJobs(config),
   });

@@ -10,63 +10,76 @@ import {
 } from "../../src/governance/accounts.ts";
 import { audit, recentAudit } from "../../src/governance/audit.ts";
 import { can, permissionsOf } from "../../src/governance/permissions.ts";
-import { openWarehouse } from "../../src/warehouse/db.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
+import { engineTest } from "../helpers/engines.ts";
 import { envOf, runMain, testConfig } from "../helpers/env.ts";
-import { openTestWarehouse, throwsOf } from "./fixtures.ts";
+import { openTestWarehouse, rejectsOf } from "./fixtures.ts";
 
-Deno.test("accounts: a token authenticates its account until it is disabled", async () => {
-  const config = await testConfig();
-  const db = openTestWarehouse(config);
+engineTest("accounts: a token authenticates its account until it is disabled", async (_t, e) => {
+  const config = await testConfig({ env: e.env });
+  const db = await openTestWarehouse(config);
   try {
-    const { account, token } = createAccount(db, "reporter", "cli:test");
+    const { account, token } = await createAccount(db, "reporter", "cli:test");
     assert.match(token, /^[A-Za-z0-9_-]{43}$/, "32 random bytes, base64url");
-    assert.equal(authenticate(db, token)?.name, "reporter");
-    assert.equal(authenticate(db, token + "x"), null);
-    assert.equal(authenticate(db, ""), null);
-    assert.equal(authenticate(db, hashToken(token)), null, "the stored hash is not a token");
-    assert.notEqual(createAccount(db, "other", "cli:test").token, token);
-    throwsOf(() => createAccount(db, "reporter", "cli:test"), ConflictError);
-    throwsOf(() => createAccount(db, "bad name!", "cli:test"), ValidationError);
-    throwsOf(() => disableAccount(db, "ghost", "cli:test"), NotFoundError);
+    assert.equal((await authenticate(db, token))?.name, "reporter");
+    assert.equal(await authenticate(db, token + "x"), null);
+    assert.equal(await authenticate(db, token.toUpperCase()), null, "tokens are case-sensitive");
+    assert.equal(await authenticate(db, ""), null);
+    assert.equal(await authenticate(db, hashToken(token)), null, "the stored hash is not a token");
+    assert.notEqual((await createAccount(db, "other", "cli:test")).token, token);
+    await rejectsOf(() => createAccount(db, "reporter", "cli:test"), ConflictError);
+    await rejectsOf(() => createAccount(db, "bad name!", "cli:test"), ValidationError);
+    await rejectsOf(() => disableAccount(db, "ghost", "cli:test"), NotFoundError);
 
-    assert.equal(disableAccount(db, "reporter", "cli:test").id, account.id);
-    assert.equal(authenticate(db, token), null, "disabled accounts do not authenticate");
+    assert.equal((await disableAccount(db, "reporter", "cli:test")).id, account.id);
+    assert.equal(await authenticate(db, token), null, "disabled accounts do not authenticate");
     assert.deepEqual(
-      listAccounts(db).map((a) => [a.name, a.disabledAt === null]),
+      (await listAccounts(db)).map((a) => [a.name, a.disabledAt === null]),
       [["other", true], ["reporter", false]],
     );
   } finally {
-    db.close();
+    await db.close();
     await Deno.remove(config.root, { recursive: true });
   }
 });
 
-Deno.test("bootstrapAdmin: idempotent, follows a changed ADMIN_TOKEN, grants admin on *", async () => {
-  const config = await testConfig();
-  const db = openTestWarehouse(config);
-  try {
-    assert.equal(bootstrapAdmin(db, "first-admin-token-0123456789"), "created");
-    assert.equal(bootstrapAdmin(db, "first-admin-token-0123456789"), "unchanged");
-    const admin = authenticate(db, "first-admin-token-0123456789");
-    assert.ok(admin);
-    assert.ok(can(permissionsOf(db, admin.id), "admin"));
+engineTest(
+  "bootstrapAdmin: idempotent, follows a changed ADMIN_TOKEN, grants admin on *",
+  async (_t, e) => {
+    const config = await testConfig({ env: e.env });
+    const db = await openTestWarehouse(config);
+    try {
+      assert.equal(await bootstrapAdmin(db, "first-admin-token-0123456789"), "created");
+      assert.equal(await bootstrapAdmin(db, "first-admin-token-0123456789"), "unchanged");
+      const admin = await authenticate(db, "first-admin-token-0123456789");
+      assert.ok(admin);
+      assert.ok(can(await permissionsOf(db, admin.id), "admin"));
 
-    disableAccount(db, "admin", "cli:test");
-    assert.equal(authenticate(db, "first-admin-token-0123456789"), null);
-    assert.equal(bootstrapAdmin(db, "first-admin-token-0123456789"), "unchanged", "stays off");
-    assert.equal(bootstrapAdmin(db, "rotated-admin-token-987654321"), "updated");
-    assert.equal(authenticate(db, "first-admin-token-0123456789"), null, "old token is dead");
-    assert.equal(authenticate(db, "rotated-admin-token-987654321")?.id, admin.id);
-    assert.equal(listAccounts(db).length, 1);
-    assert.deepEqual(
-      recentAudit(db, { action: "account.bootstrap" }).map((r) => r.detail?.result),
-      ["updated", "created"],
-    );
-  } finally {
-    db.close();
-    await Deno.remove(config.root, { recursive: true });
-  }
-});
+      await disableAccount(db, "admin", "cli:test");
+      assert.equal(await authenticate(db, "first-admin-token-0123456789"), null);
+      assert.equal(
+        await bootstrapAdmin(db, "first-admin-token-0123456789"),
+        "unchanged",
+        "stays off",
+      );
+      assert.equal(await bootstrapAdmin(db, "rotated-admin-token-987654321"), "updated");
+      assert.equal(
+        await authenticate(db, "first-admin-token-0123456789"),
+        null,
+        "old token is dead",
+      );
+      assert.equal((await authenticate(db, "rotated-admin-token-987654321"))?.id, admin.id);
+      assert.equal((await listAccounts(db)).length, 1);
+      assert.deepEqual(
+        (await recentAudit(db, { action: "account.bootstrap" })).map((r) => r.detail?.result),
+        ["updated", "created"],
+      );
+    } finally {
+      await db.close();
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+);
 
 Deno.test("tokens are stored nowhere in clear: not in the .db, -wal or -shm bytes", async () => {
   const config = await testConfig();
@@ -74,20 +87,20 @@ Deno.test("tokens are stored nowhere in clear: not in the .db, -wal or -shm byte
   try {
     const created = await runMain(["accounts", "create", "svc-bot"], env);
     assert.equal(created.code, 0, created.stderr);
-    const token = /token: (\S+)/.exec(created.stdout)?.[1];
+    const token: string = /token: (\S+)/.exec(created.stdout)?.[1] ?? "";
     assert.ok(token, created.stdout);
     const granted = await runMain(["permissions", "grant", "svc-bot", "*", "read"], env);
     assert.equal(granted.code, 0, granted.stderr);
     assert.match(granted.stdout, /granted read on \* to svc-bot/);
 
-    const db = openWarehouse(config.warehousePath);
+    const db = await openWarehouseFromConfig(config);
     const adminToken = "bootstrap-admin-secret-abcdef";
-    bootstrapAdmin(db, adminToken);
+    await bootstrapAdmin(db, adminToken);
     // A careless caller passing a token in an audit detail still does not store it.
-    audit(db, { actor: "test", action: "test.detail", outcome: "ok", detail: { token } });
-    assert.equal(authenticate(db, token)?.name, "svc-bot", "the printed token works");
-    assert.equal(recentAudit(db, { action: "test.detail" })[0].detail?.token, "[redacted]");
-    assert.equal(recentAudit(db, { action: "account.create" })[0].actor, "cli:tester");
+    await audit(db, { actor: "test", action: "test.detail", outcome: "ok", detail: { token } });
+    assert.equal((await authenticate(db, token))?.name, "svc-bot", "the printed token works");
+    assert.equal((await recentAudit(db, { action: "test.detail" }))[0].detail?.token, "[redacted]");
+    assert.equal((await recentAudit(db, { action: "account.create" }))[0].actor, "cli:tester");
 
     // While the connection is open the WAL holds the latest pages; search every file.
     const files = [
@@ -113,32 +126,43 @@ Deno.test("tokens are stored nowhere in clear: not in the .db, -wal or -shm byte
     }
     assert.ok(searched > 0, "the warehouse files were read");
     assert.ok(hashSeen, "control: the search does find what is stored (the hash)");
-    const stored = db.prepare("SELECT TOKEN_HASH FROM ACCOUNTS WHERE NAME = 'svc-bot'").get();
+    const stored = await db.get("SELECT TOKEN_HASH FROM ACCOUNTS WHERE NAME = 'svc-bot'");
     assert.equal(stored?.TOKEN_HASH, hashToken(token));
-    db.close();
+    await db.close();
   } finally {
     await Deno.remove(config.root, { recursive: true });
   }
 });
 
-Deno.test("AUDIT_LOG is append-only: UPDATE and DELETE are refused by the database", async () => {
-  const config = await testConfig();
-  const db = openTestWarehouse(config);
-  try {
-    audit(db, {
-      actor: "test",
-      action: "test.write",
-      target: "x",
-      outcome: "ok",
-      detail: { n: 1 },
-    });
-    assert.throws(() => db.exec("UPDATE AUDIT_LOG SET OUTCOME = 'denied'"), /append-only/);
-    assert.throws(() => db.exec("DELETE FROM AUDIT_LOG"), /append-only/);
-    const [row] = recentAudit(db);
-    assert.equal(row.outcome, "ok");
-    assert.deepEqual(row.detail, { n: 1 });
-  } finally {
-    db.close();
-    await Deno.remove(config.root, { recursive: true });
-  }
-});
+engineTest(
+  "AUDIT_LOG is append-only: UPDATE and DELETE are refused by the database",
+  async (_t, e) => {
+    const config = await testConfig({ env: e.env });
+    const db = await openTestWarehouse(config);
+    try {
+      await audit(db, {
+        actor: "test",
+        action: "test.write",
+        target: "x",
+        outcome: "ok",
+        detail: { n: 1 },
+      });
+      await assert.rejects(() => db.run("UPDATE AUDIT_LOG SET OUTCOME = 'denied'"), /append-only/);
+      await assert.rejects(() => db.run("DELETE FROM AUDIT_LOG"), /append-only/);
+      await assert.rejects(
+        () => db.transaction((tx) => tx.run("DELETE FROM AUDIT_LOG WHERE AUDIT_ID > 0")),
+        /append-only/,
+        "inside a transaction too",
+      );
+      // A second ensure (another process starting) keeps the triggers and fails nothing.
+      await openTestWarehouse(config).then((again) => again.close());
+      await assert.rejects(() => db.run("DELETE FROM AUDIT_LOG"), /append-only/);
+      const [row] = await recentAudit(db);
+      assert.equal(row.outcome, "ok");
+      assert.deepEqual(row.detail, { n: 1 });
+    } finally {
+      await db.close();
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+);

@@ -14,7 +14,7 @@ import { topicSpecForFeed } from "../../src/kafka/topics.ts";
 import { startLakeConsumer } from "../../src/lake/consumer.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
-import { openWarehouse } from "../../src/warehouse/db.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { readTopic } from "../processor/kafka_helpers.ts";
 import { openTestWarehouse, writeJsonl } from "./fixtures.ts";
@@ -61,13 +61,14 @@ Deno.test("erase --user tombstones every key of the person in USERS and USER_SPE
     await kafka.ensureTopics([usersFeed, spendingFeed].map(topicSpecForFeed));
     // Keys beyond the guessed ones: a type the settings do not know (warehouse) and a null type
     // posted to the lake (keyed "" there, UNKNOWN by the processor).
-    const db = openTestWarehouse(config);
-    db.prepare("INSERT INTO USERS (USER_ID_HASHED) VALUES (?)").run(gone);
-    db.prepare(
+    const db = await openTestWarehouse(config);
+    await db.run("INSERT INTO USERS (USER_ID_HASHED) VALUES (?)", [gone]);
+    await db.run(
       "INSERT INTO USER_SPENDING_BY_TYPE (USER_ID_HASHED, TRANSACTION_TYPE, TOTAL_AMOUNT_USD) " +
         "VALUES (?, 'gift', 1)",
-    ).run(gone);
-    db.close();
+      [gone],
+    );
+    await db.close();
     await writeJsonl(partitionPath(config.dataLakeDir, "USER_SPENDING_BY_TYPE", day), [
       { USER_ID_HASHED: gone, TRANSACTION_TYPE: null, TOTAL_AMOUNT_USD: 2 },
     ]);
@@ -98,9 +99,9 @@ Deno.test("erase --user tombstones every key of the person in USERS and USER_SPE
     );
     assert.ok([...spending.values()].every((v) => v === null), "tombstones only");
 
-    const check = openWarehouse(config.warehousePath);
+    const check = await openWarehouseFromConfig(config);
     try {
-      const [row] = recentAudit(check, { action: "erasure.run" });
+      const [row] = await recentAudit(check, { action: "erasure.run" });
       assert.equal(row.outcome, "ok");
       assert.deepEqual(row.detail?.tombstones, {
         byTopic: { USER_SPENDING_BY_TYPE: 16, USERS: 1 },
@@ -109,7 +110,7 @@ Deno.test("erase --user tombstones every key of the person in USERS and USER_SPE
       });
       assert.ok(!JSON.stringify(row).includes(gone) && !JSON.stringify(row).includes(userId));
     } finally {
-      check.close();
+      await check.close();
     }
   } finally {
     await kafka.close();
@@ -155,7 +156,7 @@ Deno.test("a running lake consumer that holds the person writes its next snapsho
     ]);
     await producer.close();
   };
-  const db = openTestWarehouse(config);
+  const db = await openTestWarehouse(config);
   let consumer: Awaited<ReturnType<typeof startLakeConsumer>> | undefined;
   try {
     await kafka.ensureTopics(config.feeds.map(topicSpecForFeed));
@@ -175,7 +176,13 @@ Deno.test("a running lake consumer that holds the person writes its next snapsho
         text.includes(stays);
     });
 
-    const report = await eraseUser({ config, db, log: silentLogger, userId: goneId, kafka });
+    const report = await eraseUser({
+      config,
+      warehouse: db,
+      log: silentLogger,
+      userId: goneId,
+      kafka,
+    });
     assert.deepEqual(report.tombstones, {
       byTopic: { [users]: 1, [spending]: 12 },
       total: 12 + 1,
@@ -198,7 +205,7 @@ Deno.test("a running lake consumer that holds the person writes its next snapsho
   } finally {
     await consumer?.stop();
     await consumer?.done.catch(() => {});
-    db.close();
+    await db.close();
     await kafka.close();
     await Deno.remove(config.root, { recursive: true });
   }
@@ -211,9 +218,9 @@ Deno.test("erase with Kafka down still erases lake and warehouse, exits 1 and au
   const users = partitionPath(config.dataLakeDir, "USERS", "2026-11-25");
   try {
     await writeJsonl(users, [{ USER_ID_HASHED: gone }, { USER_ID_HASHED: "someone-else" }]);
-    const db = openTestWarehouse(config);
-    db.prepare("INSERT INTO USERS (USER_ID_HASHED) VALUES (?)").run(gone);
-    db.close();
+    const db = await openTestWarehouse(config);
+    await db.run("INSERT INTO USERS (USER_ID_HASHED) VALUES (?)", [gone]);
+    await db.close();
 
     // Nothing listens on port 1: connections are refused, and kafkajs retries until our timeout.
     const result = await runMain(["erase", "--user", userId], {
@@ -230,10 +237,10 @@ Deno.test("erase with Kafka down still erases lake and warehouse, exits 1 and au
       JSON.stringify({ USER_ID_HASHED: "someone-else" }) + "\n",
     );
 
-    const check = openWarehouse(config.warehousePath);
+    const check = await openWarehouseFromConfig(config);
     try {
-      assert.equal(check.prepare("SELECT COUNT(*) AS n FROM USERS").get()?.n, 0);
-      const [row] = recentAudit(check, { action: "erasure.run" });
+      assert.equal((await check.get("SELECT COUNT(*) AS n FROM USERS"))?.n, 0);
+      const [row] = await recentAudit(check, { action: "erasure.run" });
       assert.equal(row.outcome, "error");
       const tombstones = row.detail?.tombstones as Record<string, unknown>;
       assert.equal(tombstones.complete, false);
@@ -241,7 +248,7 @@ Deno.test("erase with Kafka down still erases lake and warehouse, exits 1 and au
       assert.match(String(tombstones.error), /Kafka/);
       assert.equal(row.detail?.totalRows, 1);
     } finally {
-      check.close();
+      await check.close();
     }
   } finally {
     await Deno.remove(config.root, { recursive: true });

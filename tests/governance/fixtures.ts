@@ -1,15 +1,16 @@
 /** Shared fixtures of the governance tests: a warehouse with the feed and governance tables. */
 import type { Config } from "../../src/config/config.ts";
 import { ensureGovernanceSchema } from "../../src/governance/schema.ts";
-import { type Database, openWarehouse } from "../../src/warehouse/db.ts";
-import { ensureFeedTables } from "../../src/warehouse/schema.ts";
+import type { Sql, Warehouse } from "../../src/warehouse/engine.ts";
+import { ensureFeedSchema } from "../../src/warehouse/feed_schema.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 
-/** Opens the config's warehouse with every feed table and the governance tables. */
-export function openTestWarehouse(config: Config): Database {
-  const db = openWarehouse(config.warehousePath);
-  ensureFeedTables(db, config.feeds);
-  ensureGovernanceSchema(db);
-  return db;
+/** Opens the config's warehouse (either engine) with every feed table and the governance tables. */
+export async function openTestWarehouse(config: Config): Promise<Warehouse> {
+  const warehouse = await openWarehouseFromConfig(config);
+  await ensureFeedSchema(warehouse, config.feeds);
+  await ensureGovernanceSchema(warehouse);
+  return warehouse;
 }
 
 /** The UTC day `daysAgo` days before `now`, YYYY-MM-DD. */
@@ -24,26 +25,33 @@ export async function writeJsonl(path: string, records: unknown[]): Promise<void
 }
 
 /** Inserts a USERS row and a TRANSACTIONS_SECURE row for it. */
-export function insertTransaction(
-  db: Database,
+export async function insertTransaction(
+  sql: Sql,
   txn: { id: string; user: string; at: string; table?: string },
-): void {
-  db.prepare("INSERT OR IGNORE INTO USERS (USER_ID_HASHED, CITY) VALUES (?, 'Lyon')").run(txn.user);
-  db.prepare(
+): Promise<void> {
+  await sql.run(
+    sql.dialect.insertOrIgnore("USERS", ["USER_ID_HASHED", "CITY"], ["USER_ID_HASHED"]),
+    [txn.user, "Lyon"],
+  );
+  await sql.run(
     `INSERT INTO ${txn.table ?? "TRANSACTIONS_SECURE"} ` +
       "(TRANSACTION_ID, USER_ID_HASHED, AMOUNT, CURRENCY, STATUS, TIMESTAMP) " +
       "VALUES (?, ?, 10.5, 'EUR', 'completed', ?)",
-  ).run(txn.id, txn.user, txn.at);
+    [txn.id, txn.user, txn.at],
+  );
 }
 
-export function count(db: Database, sql: string, ...params: (string | number)[]): number {
-  return Number(db.prepare(sql).get(...params)?.n);
+export async function count(sql: Sql, query: string, ...params: (string | number)[]) {
+  return Number((await sql.get(query, params))?.n);
 }
 
-/** Runs `fn`, asserts it throws an instance of `type`, and returns the error for more checks. */
-export function throwsOf<E extends Error>(fn: () => unknown, type: new (...a: never[]) => E): E {
+/** Awaits `fn`, asserts it rejects with an instance of `type`, and returns the error. */
+export async function rejectsOf<E extends Error>(
+  fn: () => Promise<unknown>,
+  type: new (...a: never[]) => E,
+): Promise<E> {
   try {
-    fn();
+    await fn();
   } catch (error) {
     if (error instanceof type) return error;
     throw new Error(`expected ${type.name}, got ${(error as Error)?.name}: ${error}`);

@@ -11,8 +11,9 @@ import {
   permissionsOf,
   revoke,
 } from "../../src/governance/permissions.ts";
+import { engineTest } from "../helpers/engines.ts";
 import { testConfig } from "../helpers/env.ts";
-import { openTestWarehouse, throwsOf } from "./fixtures.ts";
+import { openTestWarehouse, rejectsOf } from "./fixtures.ts";
 
 const FEED = "TRANSACTIONS_USD";
 const OTHER = "USERS";
@@ -45,76 +46,118 @@ Deno.test("can: every granted level against every action, on the feed, on *, and
   assert.deepEqual(can(mixed, "bogus" as "read", FEED), false, "an unknown action is refused");
 });
 
-Deno.test("grant, revoke, list: audited, with clear errors; a disabled account has no access", async () => {
-  const config = await testConfig();
-  const db = openTestWarehouse(config);
-  try {
-    const { account, token } = createAccount(db, "analyst", "cli:test");
-    const first = grant(db, config, "analyst", FEED, "read", "cli:test");
-    assert.deepEqual(first.previous, null);
-    assert.ok(can(permissionsOf(db, account.id), "read", FEED));
-    assert.ok(!can(permissionsOf(db, account.id), "write", FEED));
+engineTest(
+  "grant, revoke, list: audited, with clear errors; a disabled account has no access",
+  async (_t, e) => {
+    const config = await testConfig({ env: e.env });
+    const db = await openTestWarehouse(config);
+    try {
+      const { account, token } = await createAccount(db, "analyst", "cli:test");
+      const first = await grant(db, config, "analyst", FEED, "read", "cli:test");
+      assert.deepEqual(first.previous, null);
+      assert.ok(can(await permissionsOf(db, account.id), "read", FEED));
+      assert.ok(!can(await permissionsOf(db, account.id), "write", FEED));
 
-    const upgraded = grant(db, config, "analyst", FEED, "write", "cli:test");
-    assert.deepEqual(upgraded.previous, "read");
-    assert.ok(can(permissionsOf(db, account.id), "write", FEED));
-    grant(db, config, "analyst", "*", "read", "cli:test");
-    assert.ok(can(permissionsOf(db, account.id), "read", OTHER));
-    assert.deepEqual(
-      listPermissions(db).map((p) => `${p.account} ${p.topic} ${p.level} ${p.grantedBy}`),
-      ["analyst * read cli:test", `analyst ${FEED} write cli:test`],
-    );
+      const upgraded = await grant(db, config, "analyst", FEED, "write", "cli:test");
+      assert.deepEqual(upgraded.previous, "read");
+      assert.ok(can(await permissionsOf(db, account.id), "write", FEED));
+      await grant(db, config, "analyst", "*", "read", "cli:test");
+      assert.ok(can(await permissionsOf(db, account.id), "read", OTHER));
+      assert.deepEqual(
+        (await listPermissions(db)).map((p) => `${p.account} ${p.topic} ${p.level} ${p.grantedBy}`),
+        ["analyst * read cli:test", `analyst ${FEED} write cli:test`],
+      );
 
-    // Errors a person can act on.
-    const unknownFeed = throwsOf(
-      () => grant(db, config, "analyst", "NOPE", "read", "cli:test"),
-      NotFoundError,
-    );
-    assert.ok(unknownFeed.message.includes('unknown feed "NOPE"'), unknownFeed.message);
-    throwsOf(() => grant(db, config, "ghost", FEED, "read", "cli:test"), NotFoundError);
-    const badLevel = throwsOf(
-      () => grant(db, config, "analyst", FEED, "owner", "cli:test"),
-      ValidationError,
-    );
-    assert.ok(badLevel.message.includes("read, write, admin"), badLevel.message);
-    throwsOf(() => revoke(db, "analyst", OTHER, "cli:test"), NotFoundError);
-    throwsOf(() => revoke(db, "ghost", FEED, "cli:test"), NotFoundError);
+      // Errors a person can act on.
+      const unknownFeed = await rejectsOf(
+        () => grant(db, config, "analyst", "NOPE", "read", "cli:test"),
+        NotFoundError,
+      );
+      assert.ok(unknownFeed.message.includes('unknown feed "NOPE"'), unknownFeed.message);
+      await rejectsOf(() => grant(db, config, "ghost", FEED, "read", "cli:test"), NotFoundError);
+      const badLevel = await rejectsOf(
+        () => grant(db, config, "analyst", FEED, "owner", "cli:test"),
+        ValidationError,
+      );
+      assert.ok(badLevel.message.includes("read, write, admin"), badLevel.message);
+      await rejectsOf(() => revoke(db, "analyst", OTHER, "cli:test"), NotFoundError);
+      await rejectsOf(() => revoke(db, "ghost", FEED, "cli:test"), NotFoundError);
 
-    // Revoke takes the feed grant away; the * read remains.
-    assert.deepEqual(revoke(db, "analyst", FEED, "cli:test").level, "write");
-    const after = permissionsOf(db, account.id);
-    assert.ok(!can(after, "write", FEED));
-    assert.ok(can(after, "read", FEED), "* read still applies");
-    revoke(db, "analyst", "*", "cli:test");
-    assert.ok(!can(permissionsOf(db, account.id), "read", FEED));
+      // Revoke takes the feed grant away; the * read remains.
+      assert.deepEqual((await revoke(db, "analyst", FEED, "cli:test")).level, "write");
+      const after = await permissionsOf(db, account.id);
+      assert.ok(!can(after, "write", FEED));
+      assert.ok(can(after, "read", FEED), "* read still applies");
+      await revoke(db, "analyst", "*", "cli:test");
+      assert.ok(!can(await permissionsOf(db, account.id), "read", FEED));
 
-    // Disabled: the token no longer authenticates and the grants no longer count.
-    grant(db, config, "analyst", "*", "admin", "cli:test");
-    assert.ok(authenticate(db, token) !== null);
-    disableAccount(db, "analyst", "cli:test");
-    assert.deepEqual(authenticate(db, token), null);
-    assert.deepEqual(permissionsOf(db, account.id), []);
-    throwsOf(() => grant(db, config, "analyst", FEED, "read", "cli:test"), ValidationError);
+      // Disabled: the token no longer authenticates and the grants no longer count.
+      await grant(db, config, "analyst", "*", "admin", "cli:test");
+      assert.ok((await authenticate(db, token)) !== null);
+      await disableAccount(db, "analyst", "cli:test");
+      assert.deepEqual(await authenticate(db, token), null);
+      assert.deepEqual(await permissionsOf(db, account.id), []);
+      await rejectsOf(
+        () => grant(db, config, "analyst", FEED, "read", "cli:test"),
+        ValidationError,
+      );
 
-    const actions = recentAudit(db).map((r) => `${r.action} ${r.target}`).reverse();
-    assert.deepEqual(actions, [
-      "account.create analyst",
-      `permission.grant analyst/${FEED}`,
-      `permission.grant analyst/${FEED}`,
-      "permission.grant analyst/*",
-      `permission.revoke analyst/${FEED}`,
-      "permission.revoke analyst/*",
-      "permission.grant analyst/*",
-      "account.disable analyst",
-    ]);
-    assert.deepEqual(recentAudit(db, { action: "permission.grant", limit: 1 })[0].detail, {
-      account: "analyst",
-      topic: "*",
-      level: "admin",
-      previous: null,
-    });
-  } finally {
-    db.close();
-    await Deno.remove(config.root, { recursive: true });
-  }
-});
+      const actions = (await recentAudit(db)).map((r) => `${r.action} ${r.target}`).reverse();
+      assert.deepEqual(actions, [
+        "account.create analyst",
+        `permission.grant analyst/${FEED}`,
+        `permission.grant analyst/${FEED}`,
+        "permission.grant analyst/*",
+        `permission.revoke analyst/${FEED}`,
+        "permission.revoke analyst/*",
+        "permission.grant analyst/*",
+        "account.disable analyst",
+      ]);
+      assert.deepEqual(
+        (await recentAudit(db, { action: "permission.grant", limit: 1 }))[0].detail,
+        {
+          account: "analyst",
+          topic: "*",
+          level: "admin",
+          previous: null,
+        },
+      );
+    } finally {
+      await db.close();
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+);
+
+engineTest(
+  "permissions matrix from stored grants: every level on a feed and on *",
+  async (_t, e) => {
+    const config = await testConfig({ env: e.env });
+    const db = await openTestWarehouse(config);
+    const rank = { read: 1, write: 2, admin: 3 };
+    try {
+      for (const granted of ACCESS_LEVELS) {
+        for (const topic of [FEED, "*"]) {
+          const name = `acct-${granted}-${topic === "*" ? "all" : "feed"}`;
+          const { account } = await createAccount(db, name, "cli:test");
+          // Granted twice at once: the upsert keeps one row (no duplicate-key error).
+          await Promise.all([
+            grant(db, config, name, topic, granted, "cli:test"),
+            grant(db, config, name, topic, granted, "cli:test"),
+          ]);
+          const stored = await permissionsOf(db, account.id);
+          assert.equal(stored.length, 1, `${name}: one grant row`);
+          for (const action of ACCESS_LEVELS) {
+            const implied = rank[granted] >= rank[action];
+            assert.equal(can(stored, action, FEED), implied, `${name} ${action} ${FEED}`);
+            assert.equal(can(stored, action, OTHER), topic === "*" && implied, `${name} ${OTHER}`);
+            assert.equal(can(stored, action), topic === "*" && implied, `${name} ${action} on *`);
+          }
+        }
+      }
+    } finally {
+      await db.close();
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+);

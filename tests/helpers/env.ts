@@ -100,9 +100,16 @@ export function envOf(config: Config): Record<string, string> {
     KAFKA_GROUP_ID: config.kafka.groupId,
     DATA_LAKE_DIR: config.dataLakeDir,
     WAREHOUSE_PATH: config.warehousePath,
+    ...(config.warehouseUrl ? { WAREHOUSE_URL: mysqlUrl(config.warehouseUrl) } : {}),
     ...(config.anonymizationKey ? { ANONYMIZATION_KEY: config.anonymizationKey } : {}),
     ...(config.feedsFile ? { FEEDS_FILE: config.feedsFile } : {}),
   };
+}
+
+function mysqlUrl(target: NonNullable<Config["warehouseUrl"]>): string {
+  const user = encodeURIComponent(target.user);
+  const password = encodeURIComponent(target.password);
+  return `mysql://${user}:${password}@${target.host}:${target.port}/${target.database}`;
 }
 
 /** Produces string messages with kcat, a client this project did not write. */

@@ -86,7 +86,7 @@ Deno.test("POST bodies: the limit counts bytes; invalid UTF-8 is a 400; refusals
     assert.equal(res.status, 400);
     assert.match((await res.json()).error, /not valid UTF-8/);
 
-    const audited = recentAudit(api.db, { action: "api.call", limit: 10 }).map((r) =>
+    const audited = (await recentAudit(api.db, { action: "api.call", limit: 10 })).map((r) =>
       r.detail?.status
     );
     assert.ok(audited.includes(413) && audited.includes(400), JSON.stringify(audited));

@@ -1,5 +1,6 @@
 /**
- * A real API over a real SQLite file: governance tables, an admin (ADMIN_TOKEN bootstrap), a
+ * A real API over a real warehouse (a SQLite file, or a fresh MariaDB database when the test's
+ * engine env names one): governance tables, an admin (ADMIN_TOKEN bootstrap), a
  * reader and a writer, two small stream feeds with rows loaded from a real lake file, the real
  * job runner and a real Kafka client. Requests go through app.request() (no server).
  */
@@ -17,7 +18,8 @@ import { JobRunner } from "../../src/scheduler/runner.ts";
 import { ensureJobTables } from "../../src/scheduler/store.ts";
 import { warehouseJobs } from "../../src/service/jobs.ts";
 import { ServiceStats } from "../../src/service/stats.ts";
-import { openWarehouse } from "../../src/warehouse/db.ts";
+import type { Warehouse } from "../../src/warehouse/engine.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 
 export const ADMIN_TOKEN = "admin-token-for-route-tests-0123456789";
@@ -50,37 +52,41 @@ export interface Api {
   secrets: string;
   tokens: { admin: string; reader: string; writer: string; nobody: string };
   logs: string[];
-  db: ReturnType<typeof openWarehouse>;
+  db: Warehouse;
   runner: JobRunner;
   kafka: KafkaClient;
   close(): Promise<void>;
 }
 
 export async function setupApi(
-  options: { brokers?: string; loadRows?: boolean } = {},
+  options: { brokers?: string; loadRows?: boolean; env?: Record<string, string> } = {},
 ): Promise<Api> {
   const orders = uniqueName("ORDERS");
   const secrets = uniqueName("SECRETS");
   const config = await testConfig({
     feeds: [ordersFeed(orders), ordersFeed(secrets)],
-    env: { ADMIN_TOKEN, ...(options.brokers ? { KAFKA_BROKERS: options.brokers } : {}) },
+    env: {
+      ...options.env,
+      ADMIN_TOKEN,
+      ...(options.brokers ? { KAFKA_BROKERS: options.brokers } : {}),
+    },
   });
   const logs: string[] = [];
   const log = new Logger({ level: "debug", sink: { write: (line) => logs.push(line) } });
-  const db = openWarehouse(config.warehousePath);
-  ensureGovernanceSchema(db);
-  ensureJobTables(db);
-  bootstrapAdmin(db, config.adminToken!, log);
-  const reader = createAccount(db, "reader", "test").token;
-  const writer = createAccount(db, "writer", "test").token;
-  const nobody = createAccount(db, "nobody", "test").token;
-  grant(db, config, "reader", orders, "read", "test");
-  grant(db, config, "writer", orders, "write", "test");
+  const db = await openWarehouseFromConfig(config);
+  await ensureGovernanceSchema(db);
+  await ensureJobTables(db);
+  await bootstrapAdmin(db, config.adminToken!, log);
+  const reader = (await createAccount(db, "reader", "test")).token;
+  const writer = (await createAccount(db, "writer", "test")).token;
+  const nobody = (await createAccount(db, "nobody", "test")).token;
+  await grant(db, config, "reader", orders, "read", "test");
+  await grant(db, config, "writer", orders, "write", "test");
 
   const kafka = options.brokers ? connectKafka(config, log) : testKafka();
   const stats = new ServiceStats();
   const runner = new JobRunner({
-    warehousePath: config.warehousePath,
+    open: () => openWarehouseFromConfig(config),
     log,
     jobs: warehouseJobs(config, stats),
     audit: (jobDb, entry) => audit(jobDb, entry),
@@ -92,7 +98,7 @@ export async function setupApi(
     const run = await runner.run("load", { trigger: "cli", actor: "test" });
     if (run.outcome !== "ok") throw new Error(`fixture load failed: ${run.error}`);
   }
-  const app = createApp({ config, db, log, kafka, runner, stats, kafkaTimeoutMs: 1500 });
+  const app = createApp({ config, warehouse: db, log, kafka, runner, stats, kafkaTimeoutMs: 1500 });
 
   const request = (path: string, init: RequestInit & { token?: string } = {}) => {
     const { token, ...rest } = init;
@@ -120,7 +126,7 @@ export async function setupApi(
         // A broker that is down keeps kafkajs retrying; do not wait for it.
         await Promise.race([kafka.close().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
       } else await kafka.close();
-      db.close();
+      await db.close();
       await Deno.remove(config.root, { recursive: true }).catch(() => {});
     },
   };

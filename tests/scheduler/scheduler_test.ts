@@ -7,11 +7,15 @@ import type { AuditEntry } from "../../src/governance/audit.ts";
 import { type JobFn, JobRunner } from "../../src/scheduler/runner.ts";
 import { type CronFn, PIPELINE_CRON_NAME, startSchedule } from "../../src/scheduler/schedule.ts";
 import { lastRuns } from "../../src/scheduler/store.ts";
-import { openWarehouse } from "../../src/warehouse/db.ts";
-import { tempDir } from "../helpers/env.ts";
+import type { Warehouse } from "../../src/warehouse/engine.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
+import { engineTest, type TestEngine } from "../helpers/engines.ts";
+import { testConfig } from "../helpers/env.ts";
 
-async function warehousePath(): Promise<string> {
-  return `${await tempDir("sched-")}/data_warehouse.db`;
+/** Opens a fresh warehouse of the engine's kind, as often as the runner asks. */
+async function warehouseOf(engine: TestEngine): Promise<() => Promise<Warehouse>> {
+  const config = await testConfig({ env: engine.env });
+  return () => openWarehouseFromConfig(config);
 }
 
 /** A job that waits until released: lets a test hold a run "in progress". */
@@ -26,6 +30,20 @@ function gatedJob(counts: Record<string, number>) {
     return counts;
   };
   return { fn, release, running };
+}
+
+/** Awaits `fn`, asserts it rejects with an instance of `kind`, and returns the error. */
+async function assertRejects(
+  fn: () => Promise<unknown>,
+  kind: abstract new (...a: never[]) => Error = Error,
+): Promise<Error> {
+  try {
+    await fn();
+  } catch (error) {
+    assert.ok(error instanceof kind, `expected ${kind.name}, got ${error}`);
+    return error;
+  }
+  throw new assert.AssertionError({ message: `expected ${kind.name} to be thrown` });
 }
 
 /** Runs `fn`, asserts it throws an instance of `kind`, and returns the error. */
@@ -54,45 +72,81 @@ Deno.test("nextRun follows five-field cron expressions in UTC", () => {
   assertThrows(() => nextRun("61 * * * *", from));
 });
 
-Deno.test("job lock: a second holder is refused, a dead holder's lock is taken over", async () => {
-  const db = openWarehouse(await warehousePath());
-  try {
-    const first = acquireJobLock(db, "load", { pid: 111, host: "h", isAlive: () => true });
-    assert.deepEqual(currentHolder(db)?.pid, 111);
-    const error = assertThrows(
-      () => acquireJobLock(db, "cleanup", { pid: 222, host: "h", isAlive: () => true }),
-      ConflictError,
-    );
-    assert(error.message.includes("load is already running (pid 111 on h"), error.message);
-    first.release();
-    assert.deepEqual(currentHolder(db), undefined);
+engineTest(
+  "job lock: a second holder is refused, a dead holder's lock is taken over",
+  async (_t, e) => {
+    const open = await warehouseOf(e);
+    const db = await open();
+    try {
+      const first = await acquireJobLock(db, "load", { pid: 111, host: "h", isAlive: () => true });
+      assert.deepEqual((await currentHolder(db))?.pid, 111);
+      const error = await assertRejects(
+        () => acquireJobLock(db, "cleanup", { pid: 222, host: "h", isAlive: () => true }),
+        ConflictError,
+      );
+      assert(error.message.includes("load is already running (pid 111 on h"), error.message);
+      await first.release();
+      assert.deepEqual(await currentHolder(db), undefined);
 
-    // Holder 333 crashed without releasing: its process is gone, so the lock is stale.
-    acquireJobLock(db, "load", { pid: 333, host: "h", isAlive: () => true });
-    const taken = acquireJobLock(db, "load", {
-      pid: 444,
-      host: "h",
-      isAlive: (pid) => pid !== 333,
-    });
-    assert.deepEqual(currentHolder(db)?.pid, 444);
-    taken.release();
+      // Holder 333 crashed without releasing: its process is gone, so the lock is stale.
+      await acquireJobLock(db, "load", { pid: 333, host: "h", isAlive: () => true });
+      const taken = await acquireJobLock(db, "load", {
+        pid: 444,
+        host: "h",
+        isAlive: (pid) => pid !== 333,
+      });
+      assert.deepEqual((await currentHolder(db))?.pid, 444);
+      await taken.release();
 
-    // A holder on another host whose heartbeat is old is stale too.
-    acquireJobLock(db, "load", { pid: 555, host: "other", now: () => new Date("2020-01-01") });
-    acquireJobLock(db, "load", { pid: 666, host: "h" }).release();
-  } finally {
-    db.close();
-  }
-});
+      // A holder on another host whose heartbeat is old is stale too.
+      await acquireJobLock(db, "load", {
+        pid: 555,
+        host: "other",
+        now: () => new Date("2020-01-01"),
+      });
+      await (await acquireJobLock(db, "load", { pid: 666, host: "h" })).release();
+    } finally {
+      await db.close();
+    }
+  },
+);
 
-Deno.test("runner records a run with counts and audits it", async () => {
-  const path = await warehousePath();
+engineTest(
+  "job lock: of racers from several connections at once, exactly one wins",
+  async (_t, e) => {
+    const open = await warehouseOf(e);
+    const racers = await Promise.all(Array.from({ length: 6 }, () => open()));
+    try {
+      await acquireJobLock(racers[0], "load", { pid: 1, host: "h" }).then((l) => l.release());
+      const results = await Promise.allSettled(
+        racers.map((db, i) =>
+          acquireJobLock(db, "load", { pid: 100 + i, host: "h", isAlive: () => true })
+        ),
+      );
+      const won = results.filter((r) => r.status === "fulfilled");
+      const lost = results.filter((r) => r.status === "rejected");
+      assert.equal(
+        won.length,
+        1,
+        `one winner: ${JSON.stringify(lost.map((r) => String(r.reason)))}`,
+      );
+      for (const r of lost) assert.ok(r.reason instanceof ConflictError, String(r.reason));
+      const holder = await currentHolder(racers[0]);
+      assert.ok(holder && holder.pid >= 100);
+    } finally {
+      await Promise.all(racers.map((db) => db.close()));
+    }
+  },
+);
+
+engineTest("runner records a run with counts and audits it", async (_t, e) => {
+  const open = await warehouseOf(e);
   const audits: AuditEntry[] = [];
   const runner = new JobRunner({
-    warehousePath: path,
+    open,
     log: silentLogger,
     jobs: { load: instant({ rows_loaded: 7 }), cleanup: instant({ partitions_deleted: 2 }) },
-    audit: (_db, entry) => audits.push(entry),
+    audit: (_db, entry) => Promise.resolve(void audits.push(entry)),
   });
   const run = await runner.run("pipeline", { trigger: "cli", actor: "tester" });
   assert.deepEqual(run.outcome, "ok");
@@ -102,22 +156,25 @@ Deno.test("runner records a run with counts and audits it", async () => {
   assert.deepEqual(audits[0].action, "job.pipeline");
   assert.deepEqual(audits[0].actor, "tester");
 
-  const db = openWarehouse(path);
+  const db = await open();
   try {
-    const last = lastRuns(db).pipeline!;
+    const last = (await lastRuns(db)).pipeline!;
     assert.deepEqual(last.id, run.id);
     assert.deepEqual(last.counts.rows_loaded, 7);
-    assert.deepEqual(currentHolder(db), undefined); // released
+    assert.deepEqual(await currentHolder(db), undefined); // released
   } finally {
-    db.close();
+    await db.close();
   }
-  assertThrows(() => runner.start("drop_tables", { trigger: "api", actor: "x" }), NotFoundError);
+  await assertRejects(
+    () => runner.start("drop_tables", { trigger: "api", actor: "x" }),
+    NotFoundError,
+  );
 });
 
-Deno.test("a failing step is recorded as an error and the lock is released", async () => {
-  const path = await warehousePath();
+engineTest("a failing step is recorded as an error and the lock is released", async (_t, e) => {
+  const open = await warehouseOf(e);
   const runner = new JobRunner({
-    warehousePath: path,
+    open,
     log: silentLogger,
     jobs: {
       load: () => Promise.reject(new Error("Cannot load X: disk full")),
@@ -131,37 +188,43 @@ Deno.test("a failing step is recorded as an error and the lock is released", asy
   assert.deepEqual((await runner.run("cleanup", { trigger: "api", actor: "admin" })).outcome, "ok");
 });
 
-Deno.test("a concurrent manual run is refused while one is in progress, also from another process", async () => {
-  const path = await warehousePath();
-  const gated = gatedJob({ rows_loaded: 1 });
-  const jobs = { load: gated.fn, cleanup: instant({}) };
-  const runner = new JobRunner({ warehousePath: path, log: silentLogger, jobs });
-  // Another process on the same warehouse: another runner with another pid.
-  const other = new JobRunner({
-    warehousePath: path,
-    log: silentLogger,
-    jobs,
-    lock: { pid: Deno.pid + 1_000_000, isAlive: () => true },
-  });
+engineTest(
+  "a concurrent manual run is refused while one is in progress, also from another process",
+  async (_t, e) => {
+    const open = await warehouseOf(e);
+    const gated = gatedJob({ rows_loaded: 1 });
+    const jobs = { load: gated.fn, cleanup: instant({}) };
+    const runner = new JobRunner({ open, log: silentLogger, jobs });
+    // Another process on the same warehouse: another runner with another pid.
+    const other = new JobRunner({
+      open,
+      log: silentLogger,
+      jobs,
+      lock: { pid: Deno.pid + 1_000_000, isAlive: () => true },
+    });
 
-  const first = runner.start("pipeline", { trigger: "schedule", actor: "scheduler" });
-  await gated.running;
-  assertThrows(() => runner.start("load", { trigger: "api", actor: "admin" }), ConflictError);
-  const error = assertThrows(
-    () => other.start("cleanup", { trigger: "cli", actor: "cli" }),
-    ConflictError,
-  );
-  assert(error.message.includes(`pid ${Deno.pid}`), error.message);
+    const first = await runner.start("pipeline", { trigger: "schedule", actor: "scheduler" });
+    await gated.running;
+    await assertRejects(
+      () => runner.start("load", { trigger: "api", actor: "admin" }),
+      ConflictError,
+    );
+    const error = await assertRejects(
+      () => other.start("cleanup", { trigger: "cli", actor: "cli" }),
+      ConflictError,
+    );
+    assert(error.message.includes(`pid ${Deno.pid}`), error.message);
 
-  gated.release();
-  assert.deepEqual((await first.done).outcome, "ok");
-  assert.deepEqual((await other.run("cleanup", { trigger: "cli", actor: "cli" })).outcome, "ok");
-});
+    gated.release();
+    assert.deepEqual((await first.done).outcome, "ok");
+    assert.deepEqual((await other.run("cleanup", { trigger: "cli", actor: "cli" })).outcome, "ok");
+  },
+);
 
-Deno.test("shutdown interrupts the running job and waits for it", async () => {
-  const path = await warehousePath();
+engineTest("shutdown interrupts the running job and waits for it", async (_t, e) => {
+  const open = await warehouseOf(e);
   const runner = new JobRunner({
-    warehousePath: path,
+    open,
     log: silentLogger,
     jobs: {
       load: ({ signal }) =>
@@ -171,17 +234,17 @@ Deno.test("shutdown interrupts the running job and waits for it", async () => {
       cleanup: instant({}),
     },
   });
-  const started = runner.start("pipeline", { trigger: "schedule", actor: "scheduler" });
+  const started = await runner.start("pipeline", { trigger: "schedule", actor: "scheduler" });
   await runner.shutdown();
   const run = await started.done;
   assert.deepEqual(run.outcome, "interrupted");
-  assertThrows(() => runner.start("load", { trigger: "api", actor: "a" }), ConflictError);
+  await assertRejects(() => runner.start("load", { trigger: "api", actor: "a" }), ConflictError);
 });
 
-Deno.test("the scheduled handler runs the pipeline and records its run", async () => {
-  const path = await warehousePath();
+engineTest("the scheduled handler runs the pipeline and records its run", async (_t, e) => {
+  const open = await warehouseOf(e);
   const runner = new JobRunner({
-    warehousePath: path,
+    open,
     log: silentLogger,
     jobs: { load: instant({ rows_loaded: 3 }), cleanup: instant({ partitions_deleted: 0 }) },
   });
@@ -198,41 +261,41 @@ Deno.test("the scheduled handler runs the pipeline and records its run", async (
   ]]);
 
   await registered[0].handler(); // what Deno.cron calls on each tick
-  const db = openWarehouse(path);
+  const db = await open();
   try {
-    const run = lastRuns(db).pipeline!;
+    const run = (await lastRuns(db)).pipeline!;
     assert.deepEqual(run.trigger, "schedule");
     assert.deepEqual(run.actor, "scheduler");
     assert.deepEqual(run.outcome, "ok");
     assert.deepEqual(run.counts.rows_loaded, 3);
   } finally {
-    db.close();
+    await db.close();
   }
 
   // A tick while a manual run holds the lock is skipped, not failed, and not recorded.
   const gated = gatedJob({});
   const busy = new JobRunner({
-    warehousePath: path,
+    open,
     log: silentLogger,
     jobs: { load: gated.fn, cleanup: instant({}) },
   });
-  const manual = busy.start("load", { trigger: "api", actor: "admin" });
+  const manual = await busy.start("load", { trigger: "api", actor: "admin" });
   await gated.running;
   await registered[0].handler();
   gated.release();
   await manual.done;
-  const db2 = openWarehouse(path);
+  const db2 = await open();
   try {
-    assert.deepEqual(lastRuns(db2).pipeline!.id, 1);
+    assert.deepEqual((await lastRuns(db2)).pipeline!.id, 1);
   } finally {
-    db2.close();
+    await db2.close();
   }
   stop.abort();
 });
 
 Deno.test("the real Deno.cron is registered with the configured schedule", async () => {
   const runner = new JobRunner({
-    warehousePath: await warehousePath(),
+    open: await warehouseOf({ name: "sqlite", env: {} }),
     log: silentLogger,
     jobs: { load: instant({}), cleanup: instant({}) },
   });

@@ -4,7 +4,7 @@ import { recentAudit } from "../../src/governance/audit.ts";
 import type { CronFn } from "../../src/scheduler/schedule.ts";
 import { lastRuns } from "../../src/scheduler/store.ts";
 import { serve } from "../../src/service/serve.ts";
-import { openWarehouse } from "../../src/warehouse/db.ts";
+import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { produceWithKcat, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { lakeLines, waitFor } from "../e2e/service_helpers.ts";
 import { ordersFeed } from "../routes/fixtures.ts";
@@ -71,17 +71,17 @@ Deno.test("serve: the scheduled pipeline loads the lake, records and audits its 
     await running;
   }
 
-  const db = openWarehouse(config.warehousePath);
+  const db = await openWarehouseFromConfig(config);
   try {
-    const run = lastRuns(db).pipeline!;
+    const run = (await lastRuns(db)).pipeline!;
     assert.equal(run.counts.rows_loaded, n);
     assert.ok(run.durationMs !== null && run.finishedAt !== null);
-    const audited = recentAudit(db, { action: "job.pipeline" });
+    const audited = await recentAudit(db, { action: "job.pipeline" });
     assert.equal(audited.length, 1);
     assert.equal(audited[0].actor, "scheduler");
     assert.equal((audited[0].detail as { counts: { rows_loaded: number } }).counts.rows_loaded, n);
   } finally {
-    db.close();
+    await db.close();
   }
   const start = logs.find((e) => e.event === "pipeline.start");
   const finished = logs.find((e) => e.event === "pipeline.finished");

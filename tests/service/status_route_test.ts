@@ -4,6 +4,7 @@ import { createApp } from "../../routes/app.ts";
 import { Logger } from "../../src/core/log.ts";
 import type { KafkaClient } from "../../src/kafka/client.ts";
 import { ServiceStats } from "../../src/service/stats.ts";
+import type { SqlValue, Warehouse } from "../../src/warehouse/engine.ts";
 import { ORDERS, setupApi } from "../routes/fixtures.ts";
 
 Deno.test("GET /status: indented JSON for curl; ?format=text and Accept: text/plain give the table", async () => {
@@ -53,19 +54,22 @@ Deno.test("GET /status is cheap: Kafka and row counts are not asked again on eve
       };
     },
   }) as KafkaClient;
-  const db = new Proxy(api.db, {
+  // Row counts come from the loader's bookkeeping (ROW_COUNT), never from a COUNT(*).
+  const warehouse = new Proxy(api.db, {
     get(target, name) {
       const value = Reflect.get(target, name, target);
-      if (name !== "prepare") return typeof value === "function" ? value.bind(target) : value;
-      return (sql: string) => {
-        if (/COUNT\(\*\)/i.test(sql)) countQueries++;
-        return target.prepare(sql);
+      if (name !== "all" && name !== "get") {
+        return typeof value === "function" ? value.bind(target) : value;
+      }
+      return (sql: string, params?: SqlValue[]) => {
+        if (/COUNT\(\*\)|ROW_COUNT/i.test(sql)) countQueries++;
+        return (value as Warehouse["all"]).call(target, sql, params);
       };
     },
   });
   const app = createApp({
     config: api.config,
-    db,
+    warehouse,
     log: new Logger({ level: "error", sink: { write() {} } }),
     kafka: counted,
     runner: api.runner,

@@ -23,6 +23,11 @@ Deno.test("load (process): a crash right after a batch leaves a consistent wareh
   });
   assert.equal(count(config, USD), 3000, "exactly the three committed batches");
   assert.equal(count(config, "USERS"), 70, "placeholders of the committed batches only");
+  withDb(config, (db) => {
+    const kept = db.prepare("SELECT FEED, ROW_COUNT FROM _LOADER_TABLES WHERE FEED IN (?, ?)")
+      .all(USD, "USERS").map((r) => [r.FEED, r.ROW_COUNT] as const);
+    assert.deepEqual(new Map(kept), new Map([[USD, 3000], ["USERS", 70]]), "counts committed with");
+  });
 
   const resumed = await runMain(["load", "--feeds", USD], env);
   assert.equal(resumed.code, 0, resumed.stderr);

@@ -4,6 +4,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { type Database, openWarehouse, quoteIdent } from "../../src/warehouse/db.ts";
 import { type LoadOptions, type LoadReport, runLoad } from "../../src/warehouse/loader.ts";
+import { openSqliteWarehouse } from "../../src/warehouse/sqlite.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -26,13 +27,13 @@ export async function writePartition(
 /** Runs one load on its own connection and closes it. */
 export async function load(
   config: Config,
-  options: Partial<Omit<LoadOptions, "config" | "db">> = {},
+  options: Partial<Omit<LoadOptions, "config" | "warehouse">> = {},
 ): Promise<LoadReport> {
-  const db = openWarehouse(config.warehousePath);
+  const warehouse = openSqliteWarehouse(config.warehousePath);
   try {
-    return await runLoad({ config, db, log: silentLogger, ...options });
+    return await runLoad({ config, warehouse, log: silentLogger, ...options });
   } finally {
-    db.close();
+    await warehouse.close();
   }
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConflictError, ValidationError } from "../../src/core/errors.ts";
 import { forgetLakeFiles } from "../../src/warehouse/loader.ts";
+import { openSqliteWarehouse } from "../../src/warehouse/sqlite.ts";
 import { acquireLoadLock } from "../../src/warehouse/lock.ts";
 import { testConfig } from "../helpers/env.ts";
 import { count, load, rows, tableOf, txn, user, withDb, writePartition } from "./lake.ts";
@@ -295,7 +296,8 @@ Deno.test("load: forgetLakeFiles makes a file count as new (upserts, no duplicat
   const config = await testConfig();
   const path = await writePartition(config, USD, "2026-11-20", [txn("u1"), txn("u1")]);
   await load(config);
-  const forgotten = withDb(config, (db) => forgetLakeFiles(db, [path]));
+  const warehouse = openSqliteWarehouse(config.warehousePath);
+  const forgotten = await forgetLakeFiles(warehouse, [path]).finally(() => warehouse.close());
   assert.equal(forgotten, 1);
   const report = tableOf(await load(config), USD);
   assert.deepEqual([report.files, report.inserted, report.updated], [1, 0, 2]);

@@ -1,0 +1,279 @@
+/**
+ * What really differs between the two engines, chosen once here so that no caller spells an
+ * `if (mysql)`: column types, table options, upserts, insert-or-ignore, introspection, indexes,
+ * the append-only triggers, and a few WHERE fragments. Every other statement is written once in
+ * the shared dialect (double-quoted identifiers, `?` parameters; see engine.ts).
+ *
+ * MySQL type choices: keys are VARCHAR(n) (a TEXT column cannot be a key without a length),
+ * other text is TEXT, integers BIGINT, reals DOUBLE; times stay ISO 8601 UTC strings, as on
+ * SQLite, so both engines return the same values. Tables are InnoDB, utf8mb4 with the binary
+ * collation, so text compares byte for byte (case-sensitive) as it does in SQLite.
+ */
+import type { ColumnType } from "../config/feeds.ts";
+import { quoteIdent } from "./db.ts";
+import type { EngineName, Sql } from "./engine.ts";
+
+export interface ColumnInfo {
+  name: string;
+  /** Declared type, lower case (`text`, `integer`, `varchar`, `bigint`, ...). */
+  type: string;
+}
+
+export interface ColumnTypes {
+  /** Text that is (part of) a key or an index, at most `length` characters. */
+  key(length: number): string;
+  /** Text that is never a key. */
+  text: string;
+  integer: string;
+  real: string;
+  /** An integer primary key the engine numbers (never reused on either engine). */
+  autoId: string;
+}
+
+export interface Dialect {
+  readonly engine: EngineName;
+  readonly types: ColumnTypes;
+  /** The column type of a feed field declared `type`; `key` when it is (part of) a key. */
+  columnType(type: ColumnType, key: boolean): string;
+  /** Appended after `CREATE TABLE name (...)`. */
+  readonly tableOptions: string;
+  /** Appended to a SELECT inside a transaction to lock the rows it reads (empty on SQLite). */
+  readonly forUpdate: string;
+  /** Expression of a row's identity for reports (`rowid` on SQLite; 0 where there is none). */
+  readonly rowId: string;
+  /**
+   * `INSERT INTO table (columns) VALUES (?, ...)[, (?, ...)]` for `rows` rows that updates
+   * `update` (default: every non-key column) when a row with the same `key` exists. The
+   * changes of one row are 1 when inserted, 2 (MySQL) or 1 (SQLite) when updated.
+   */
+  upsert(
+    table: string,
+    columns: readonly string[],
+    key: readonly string[],
+    options?: { update?: readonly string[]; rows?: number },
+  ): string;
+  /** Inserts the rows whose `key` is not there yet; changes counts only inserted rows. */
+  insertOrIgnore(
+    table: string,
+    columns: readonly string[],
+    key: readonly string[],
+    rows?: number,
+  ): string;
+  /**
+   * WHERE fragment: ISO 8601 time `column` (any offset) is before the UTC instant bound as `?`
+   * (`YYYY-MM-DDTHH:MM:SS…Z`); a value that is no valid time never matches.
+   */
+  timeBefore(column: string): string;
+  /**
+   * WHERE fragment picking text values of `column` that may hold personal data (an @, a dotted
+   * number, U and five digits), or null when the column cannot hold text on this engine.
+   */
+  piiCandidates(column: ColumnInfo): string | null;
+  /** Names of the warehouse's tables, sorted. */
+  tables(sql: Sql): Promise<string[]>;
+  /** Columns of `table` in order; empty when it does not exist. */
+  columns(sql: Sql, table: string): Promise<ColumnInfo[]>;
+  ensureIndex(
+    sql: Sql,
+    index: { name: string; table: string; columns: readonly string[]; unique?: boolean },
+  ): Promise<void>;
+  /** Triggers that refuse every UPDATE and DELETE on `table` (with `message` as the reason). */
+  ensureAppendOnly(sql: Sql, table: string): Promise<void>;
+  /**
+   * Whether `error` is a lost race with a concurrent transaction (a duplicate key it inserted
+   * first, a deadlock): worth retrying after reading again.
+   */
+  isConflict(error: unknown): boolean;
+}
+
+function placeholders(columns: number, rows: number): string {
+  const one = `(${Array(columns).fill("?").join(", ")})`;
+  return Array(rows).fill(one).join(", ");
+}
+
+function insertHead(table: string, columns: readonly string[], rows: number): string {
+  return `INSERT INTO ${quoteIdent(table)} (${columns.map(quoteIdent).join(", ")}) VALUES ${
+    placeholders(columns.length, rows)
+  }`;
+}
+
+function updated(columns: readonly string[], key: readonly string[], update?: readonly string[]) {
+  return update ?? columns.filter((c) => !key.includes(c));
+}
+
+const appendOnlyMessage = (table: string, verb: string) =>
+  `${table} is append-only: rows cannot be ${verb}`;
+
+export const sqliteDialect: Dialect = {
+  engine: "sqlite",
+  types: {
+    key: () => "TEXT",
+    text: "TEXT",
+    integer: "INTEGER",
+    real: "REAL",
+    autoId: "INTEGER PRIMARY KEY AUTOINCREMENT",
+  },
+  columnType: (type) => type,
+  tableOptions: "",
+  forUpdate: "",
+  rowId: "rowid",
+  upsert(table, columns, key, options = {}) {
+    const set = updated(columns, key, options.update);
+    if (set.length === 0) return this.insertOrIgnore(table, columns, key, options.rows);
+    return `${insertHead(table, columns, options.rows ?? 1)} ON CONFLICT (${
+      key.map(quoteIdent).join(", ")
+    }) DO UPDATE SET ${set.map((c) => `${quoteIdent(c)} = excluded.${quoteIdent(c)}`).join(", ")}`;
+  },
+  insertOrIgnore(table, columns, key, rows = 1) {
+    return `${insertHead(table, columns, rows)} ON CONFLICT (${
+      key.map(quoteIdent).join(", ")
+    }) DO NOTHING`;
+  },
+  timeBefore: (column) => `julianday(${quoteIdent(column)}) < julianday(?)`,
+  piiCandidates(column) {
+    const c = quoteIdent(column.name);
+    // Any column may hold text in SQLite, whatever its declared type.
+    return `typeof(${c}) = 'text' AND (${c} LIKE '%@%' OR ${c} GLOB '*[0-9].[0-9]*' OR ` +
+      `${c} GLOB '*U[0-9][0-9][0-9][0-9][0-9]*')`;
+  },
+  async tables(sql) {
+    const rows = await sql.all(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' " +
+        "ORDER BY name",
+    );
+    return rows.map((r) => String(r.name));
+  },
+  async columns(sql, table) {
+    const rows = await sql.all("SELECT name, type FROM pragma_table_info(?)", [table]);
+    return rows.map((r) => ({ name: String(r.name), type: String(r.type).toLowerCase() }));
+  },
+  async ensureIndex(sql, { name, table, columns, unique }) {
+    await sql.run(
+      `CREATE ${unique ? "UNIQUE " : ""}INDEX IF NOT EXISTS ${quoteIdent(name)} ON ${
+        quoteIdent(table)
+      } (${columns.map(quoteIdent).join(", ")})`,
+    );
+  },
+  // BEGIN IMMEDIATE serializes writers: a transaction never races another.
+  isConflict: () => false,
+  async ensureAppendOnly(sql, table) {
+    for (const [event, verb] of [["UPDATE", "updated"], ["DELETE", "deleted"]]) {
+      await sql.run(
+        `CREATE TRIGGER IF NOT EXISTS ${quoteIdent(`${table}_NO_${event}`)} BEFORE ${event} ON ${
+          quoteIdent(table)
+        } BEGIN SELECT RAISE(ABORT, '${appendOnlyMessage(table, verb)}'); END`,
+      );
+    }
+  },
+};
+
+/** Text keys of feed tables: two of them (utf8mb4, 4 bytes each) fit InnoDB's 3072-byte keys. */
+const KEY_LENGTH = 255;
+/** ISO 8601 with seconds and a Z or ±hh:mm offset; anything else is no time (NULL). */
+const ISO_TIME =
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$";
+
+/**
+ * The UTC DATETIME of an ISO 8601 text (fractions cut, which keeps `<` against a whole-second
+ * bound exact), or NULL. CASE evaluates STR_TO_DATE only on text that matches, so strict mode
+ * never sees a bad date inside a DELETE.
+ */
+function isoInstant(expr: string): string {
+  return `(CASE WHEN ${expr} REGEXP '${ISO_TIME}' THEN CONVERT_TZ(STR_TO_DATE(LEFT(${expr}, 19), ` +
+    `'%Y-%m-%dT%H:%i:%s'), IF(RIGHT(${expr}, 1) = 'Z', '+00:00', RIGHT(${expr}, 6)), '+00:00') END)`;
+}
+
+const MYSQL_TEXT_TYPES = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext"]);
+/** Errors of a concurrent `CREATE ... ` that another process won: the object is there. */
+const ALREADY_EXISTS = new Set(["ER_DUP_KEYNAME", "ER_TRG_ALREADY_EXISTS"]);
+
+function unlessExists(error: unknown): void {
+  if (!ALREADY_EXISTS.has(String((error as { code?: unknown })?.code))) throw error;
+}
+
+export const mysqlDialect: Dialect = {
+  engine: "mysql",
+  types: {
+    key: (length) => `VARCHAR(${length})`,
+    text: "TEXT",
+    integer: "BIGINT",
+    real: "DOUBLE",
+    autoId: "BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+  },
+  columnType(type, key) {
+    if (type === "INTEGER") return "BIGINT";
+    if (type === "REAL") return "DOUBLE";
+    return key ? `VARCHAR(${KEY_LENGTH})` : "TEXT";
+  },
+  tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+  forUpdate: " FOR UPDATE",
+  rowId: "0",
+  upsert(table, columns, key, options = {}) {
+    const set = updated(columns, key, options.update);
+    if (set.length === 0) return this.insertOrIgnore(table, columns, key, options.rows);
+    return `${insertHead(table, columns, options.rows ?? 1)} ON DUPLICATE KEY UPDATE ${
+      set.map((c) => `${quoteIdent(c)} = VALUES(${quoteIdent(c)})`).join(", ")
+    }`;
+  },
+  insertOrIgnore(table, columns, key, rows = 1) {
+    // Not INSERT IGNORE: that would also turn foreign-key and type errors into warnings.
+    const k = quoteIdent(key[0]);
+    return `${insertHead(table, columns, rows)} ON DUPLICATE KEY UPDATE ${k} = ${k}`;
+  },
+  // The bound value is our own UTC instant (…Z), so only the column needs the full parse.
+  timeBefore: (column) =>
+    `${isoInstant(quoteIdent(column))} < STR_TO_DATE(LEFT(?, 19), '%Y-%m-%dT%H:%i:%s')`,
+  piiCandidates(column) {
+    if (!MYSQL_TEXT_TYPES.has(column.type)) return null;
+    return `${quoteIdent(column.name)} REGEXP '@|[0-9][.][0-9]|U[0-9]{5}'`;
+  },
+  async tables(sql) {
+    const rows = await sql.all(
+      "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() " +
+        "AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+    );
+    return rows.map((r) => String(r.name));
+  },
+  async columns(sql, table) {
+    const rows = await sql.all(
+      "SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS " +
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+      [table],
+    );
+    return rows.map((r) => ({ name: String(r.name), type: String(r.type).toLowerCase() }));
+  },
+  async ensureIndex(sql, { name, table, columns, unique }) {
+    const found = await sql.get(
+      "SELECT 1 AS found FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() " +
+        "AND TABLE_NAME = ? AND INDEX_NAME = ? LIMIT 1",
+      [table, name],
+    );
+    if (found) return;
+    await sql.run(
+      `CREATE ${unique ? "UNIQUE " : ""}INDEX ${quoteIdent(name)} ON ${quoteIdent(table)} (${
+        columns.map(quoteIdent).join(", ")
+      })`,
+    ).catch(unlessExists);
+  },
+  isConflict: (error) =>
+    ["ER_DUP_ENTRY", "ER_LOCK_DEADLOCK", "ER_LOCK_WAIT_TIMEOUT"].includes(
+      String((error as { code?: unknown })?.code),
+    ),
+  async ensureAppendOnly(sql, table) {
+    for (const [event, verb] of [["UPDATE", "updated"], ["DELETE", "deleted"]]) {
+      const name = `${table}_NO_${event}`;
+      const found = await sql.get(
+        "SELECT 1 AS found FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() " +
+          "AND TRIGGER_NAME = ?",
+        [name],
+      );
+      if (found) continue;
+      await sql.run(
+        `CREATE TRIGGER ${quoteIdent(name)} BEFORE ${event} ON ${quoteIdent(table)} ` +
+          `FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = '${
+            appendOnlyMessage(table, verb)
+          }'`,
+      ).catch(unlessExists);
+    }
+  },
+};

@@ -1,0 +1,179 @@
+/**
+ * runLoad: for each feed, plan (plan.ts), read the lake into batches (read.ts), and apply each
+ * batch in one transaction (the engine's apply step), yielding to the event loop between
+ * batches so a load inside `serve` never stalls the API. See loader.ts for what a load means.
+ */
+import type { Config } from "../../config/config.ts";
+import { selectFeeds } from "../../config/config.ts";
+import type { Feed } from "../../config/feeds.ts";
+import { DataError, DomainError } from "../../core/errors.ts";
+import type { Logger } from "../../core/log.ts";
+import { createProgress, type Progress } from "../../core/progress.ts";
+import type { Warehouse } from "../engine.ts";
+import { acquireLoadLock } from "../lock.ts";
+import type { LoadEngine } from "./engine.ts";
+import { loadEngineFor } from "./engines.ts";
+import { planFeed } from "./plan.ts";
+import { readBatches } from "./read.ts";
+import { emptyTableReport, type LoadReport, type TableReport, totalsOf } from "./report.ts";
+import { asStorageError } from "./storage.ts";
+import type { LineRejection } from "./types.ts";
+
+export interface LoadOptions {
+  config: Pick<Config, "feeds" | "dataLakeDir" | "warehousePath">;
+  /** The warehouse to load into: a connection of the load's own (it is not shared meanwhile). */
+  warehouse: Warehouse;
+  log: Logger;
+  /** Feed names to load (default: all, in config order). Unknown names are a ValidationError. */
+  feeds?: string[];
+  signal?: AbortSignal;
+  /**
+   * Lines per batch (one transaction each; default 5,000). Small enough that one batch is
+   * written in a few tens of milliseconds, so other connections of the process never wait long.
+   */
+  batchRows?: number;
+  /** How long to wait for another running load before a ConflictError (default 5 s). */
+  lockWaitMs?: number;
+  /** Called after each committed batch with its number (1-based): progress and tests. */
+  onBatchCommitted?: (batch: number) => void;
+  /**
+   * Bytes to read from which a load that doubles a table drops its foreign-key indexes and
+   * rebuilds them in its last batch (faster, but that batch is long: Infinity in a server).
+   */
+  bulkBytes?: number;
+  /** A progress display per table (default: a bar on a terminal, nothing otherwise). */
+  progress?: (label: string, totalBytes: number) => Progress;
+}
+
+export const DEFAULT_BATCH_ROWS = 5_000;
+const MAX_LISTED_REJECTIONS = 1000;
+const MAX_LOGGED_REJECTIONS = 20;
+
+/** Loads the lake into the warehouse; see loader.ts. */
+export async function runLoad(options: LoadOptions): Promise<LoadReport> {
+  const started = performance.now();
+  const feeds = selectFeeds(
+    options.config,
+    options.feeds,
+    (unknown) => `Cannot load: unknown feed ${JSON.stringify(unknown[0])}`,
+  );
+  // Lock order: job lock (JOB_LOCKS row) → load lock (this kernel file lock) → lake lock
+  // (_state/lake.lock); never the other way round.
+  const lock = await acquireLoadLock(options.config.warehousePath, options.lockWaitMs ?? 5000);
+  const tables: TableReport[] = [];
+  let aborted = false;
+  const batches = { committed: 0 };
+  try {
+    const engine = loadEngineFor(options.warehouse, options.config.feeds, options.log);
+    try {
+      await engine.ensureSchema(options.config.feeds);
+      for (const feed of feeds) {
+        if (options.signal?.aborted) {
+          aborted = true;
+          break;
+        }
+        const table = await loadFeed(engine, feed, options, batches);
+        tables.push(table.report);
+        if (table.aborted) aborted = true;
+      }
+    } finally {
+      await engine.finish();
+    }
+  } finally {
+    lock.release();
+  }
+  const report: LoadReport = {
+    tables,
+    totals: totalsOf(tables),
+    ms: Math.round(performance.now() - started),
+    aborted,
+  };
+  const { files, inserted, updated, deleted, rejected } = report.totals;
+  options.log.info("warehouse.load_done", {
+    feeds: tables.length,
+    files,
+    inserted,
+    updated,
+    deleted,
+    rejected,
+    batches: batches.committed,
+    aborted: report.aborted,
+    ms: report.ms,
+  });
+  return report;
+}
+
+async function loadFeed(
+  engine: LoadEngine,
+  feed: Feed,
+  options: LoadOptions,
+  batches: { committed: number },
+): Promise<{ report: TableReport; aborted: boolean }> {
+  const started = performance.now();
+  const report = emptyTableReport(feed.name);
+  const state = await engine.feedState(feed);
+  const plan = await planFeed(options.config.dataLakeDir, feed, state, options.bulkBytes);
+  if (plan.work.length === 0) return { report, aborted: false };
+  const reject = rejecter(report, feed, options.log);
+  const progress = (options.progress ?? createProgress)(feed.name, plan.bytes);
+  let aborted = false;
+  try {
+    let done = 0;
+    const read = readBatches(plan, state.columns, {
+      batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
+      loadedAt: new Date().toISOString(),
+    });
+    for await (const batch of read) {
+      const counts = await engine.apply(batch);
+      // Counted only now: a batch that failed to commit rejected nothing.
+      report.inserted += counts.inserted;
+      report.updated += counts.updated;
+      report.deleted += counts.deleted;
+      report.inferred += counts.inferred;
+      for (const rejection of [...batch.rejections, ...counts.rejections]) reject(rejection);
+      done += batch.bytes;
+      progress.update(done, batch.files.at(-1)?.path);
+      batches.committed++;
+      options.onBatchCommitted?.(batches.committed);
+      if (options.signal?.aborted && !batch.last) {
+        aborted = true;
+        break;
+      }
+      await yieldToEventLoop();
+    }
+  } catch (error) {
+    throw loadError(error, feed);
+  } finally {
+    progress.finish();
+  }
+  report.files = plan.work.length;
+  report.ms = Math.round(performance.now() - started);
+  const { rejections: _, ...counts } = report;
+  options.log.info("warehouse.table_loaded", counts);
+  return { report, aborted };
+}
+
+function rejecter(report: TableReport, feed: Feed, log: Logger) {
+  return ({ file, line, reason }: LineRejection) => {
+    report.rejected++;
+    const message = `Cannot load ${feed.name}: ${reason} (line ${line})`;
+    if (report.rejections.length < MAX_LISTED_REJECTIONS) {
+      report.rejections.push({ file, line, reason, message });
+    }
+    if (report.rejected <= MAX_LOGGED_REJECTIONS) {
+      log.warn("warehouse.record_rejected", { feed: feed.name, file, line, reason });
+    }
+  };
+}
+
+/** Storage and domain errors as they are; anything else as a DataError naming the feed. */
+function loadError(error: unknown, feed: Feed): unknown {
+  const typed = asStorageError(error, `Cannot load ${feed.name}: cannot read the lake`);
+  if (typed instanceof DomainError) return typed;
+  return new DataError(`Cannot load ${feed.name}: ${(error as Error).message}`, { cause: error });
+}
+
+/** A macrotask turn: timers and incoming requests run between two batches. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

@@ -1,0 +1,60 @@
+/**
+ * Telling storage failures from bad rows. A row the database refuses for its content (a
+ * constraint, a type) is that row's rejection; anything else SQLite or the file system reports
+ * (disk full, I/O error, read-only, busy, corrupt) fails the whole batch, which is rolled back.
+ */
+import { DomainError, StorageError } from "../../core/errors.ts";
+
+// SQLite primary result codes (errcode & 0xff).
+const SQLITE_TOOBIG = 18;
+const SQLITE_CONSTRAINT = 19;
+const SQLITE_MISMATCH = 20;
+const SQLITE_RANGE = 25;
+const ROW_ERRORS = new Set([SQLITE_TOOBIG, SQLITE_CONSTRAINT, SQLITE_MISMATCH, SQLITE_RANGE]);
+
+const CAUSES: Record<number, string> = {
+  5: "the database is locked by another process",
+  7: "out of memory",
+  8: "the database is read-only",
+  10: "an I/O error",
+  11: "the database file is corrupt",
+  13: "the disk is full",
+  14: "the database file cannot be opened",
+  26: "the file is not a database",
+};
+const OS_CAUSES: Record<string, string> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exceeded",
+  EIO: "an I/O error",
+  EROFS: "the file system is read-only",
+};
+
+/** True for an error that concerns one row only (the batch goes on without it). */
+export function isRowError(error: unknown): boolean {
+  const code = sqliteCode(error);
+  return code !== undefined && ROW_ERRORS.has(code & 0xff);
+}
+
+/**
+ * `error` as a StorageError (`<doing>: the disk is full (database or disk is full)`) when it is
+ * one; DomainErrors and programming errors are returned as they are.
+ */
+export function asStorageError(error: unknown, doing: string): unknown {
+  if (error instanceof DomainError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  const code = sqliteCode(error);
+  if (code !== undefined) {
+    const cause = CAUSES[code & 0xff] ?? "a database error";
+    return new StorageError(`${doing}: ${cause} (${message})`, { cause: error });
+  }
+  const os = (error as { code?: unknown })?.code;
+  if (typeof os === "string" && os in OS_CAUSES) {
+    return new StorageError(`${doing}: ${OS_CAUSES[os]} (${message})`, { cause: error });
+  }
+  return error;
+}
+
+function sqliteCode(error: unknown): number | undefined {
+  const e = error as { code?: unknown; errcode?: unknown };
+  return e?.code === "ERR_SQLITE_ERROR" && typeof e.errcode === "number" ? e.errcode : undefined;
+}

@@ -1,0 +1,187 @@
+/**
+ * The server engine: the Warehouse interface over a mysql2 connection pool (pure JavaScript, so
+ * it works inside the compiled binary). Every session runs with ANSI_QUOTES (double quotes are
+ * identifiers, as in SQLite), strict mode (a value that does not fit its column is an error, not
+ * a silent truncation), utf8mb4 with the binary collation, UTC, and InnoDB, so keys and foreign
+ * keys are enforced. Values are always sent as `?` parameters.
+ *
+ * `changes` is the server's affected-rows count without CLIENT_FOUND_ROWS: an UPDATE counts the
+ * rows it changed, an upsert 1 per inserted and 2 per updated row, an insert-or-ignore 0 for a
+ * row already there.
+ */
+import mysql from "mysql2/promise";
+import type { MysqlTarget } from "../config/config.ts";
+import { UnavailableError } from "../core/errors.ts";
+import { type Dialect, mysqlDialect } from "./dialect.ts";
+import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
+
+const SQL_MODE = [
+  "ANSI_QUOTES",
+  "PIPES_AS_CONCAT",
+  "STRICT_ALL_TABLES",
+  "NO_ZERO_IN_DATE",
+  "NO_ZERO_DATE",
+  "ERROR_FOR_DIVISION_BY_ZERO",
+  "NO_ENGINE_SUBSTITUTION",
+].join(",");
+const SESSION_SETUP = `SET SESSION sql_mode = '${SQL_MODE}', time_zone = '+00:00', ` +
+  `default_storage_engine = 'InnoDB', NAMES utf8mb4 COLLATE utf8mb4_bin`;
+
+/** Errors that mean the server is not there (or refuses us), not that a statement is wrong. */
+const UNAVAILABLE = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EAI_AGAIN",
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_ACCESS_DENIED_ERROR",
+  "ER_DBACCESS_DENIED_ERROR",
+  "ER_BAD_DB_ERROR",
+  "ER_CON_COUNT_ERROR",
+  "ER_SERVER_SHUTDOWN",
+]);
+
+const DEADLOCK_RETRIES = 3;
+
+export interface MysqlOptions {
+  /** Connections in the pool (default 8). */
+  connections?: number;
+}
+
+type Queryable = Pick<mysql.PoolConnection, "query">;
+
+export class MysqlWarehouse implements Warehouse {
+  readonly engine = "mysql" as const;
+  readonly label: string;
+  readonly dialect: Dialect = mysqlDialect;
+  readonly #pool: mysql.Pool;
+  readonly #where: string;
+
+  constructor(target: MysqlTarget, options: MysqlOptions = {}) {
+    this.#where = `${target.host}:${target.port}/${target.database}`;
+    this.label = `mysql://${target.user}@${this.#where}`;
+    this.#pool = mysql.createPool({
+      host: target.host,
+      port: target.port,
+      user: target.user,
+      password: target.password,
+      database: target.database,
+      connectionLimit: options.connections ?? 8,
+      waitForConnections: true,
+      connectTimeout: 10_000,
+      charset: "UTF8MB4_BIN",
+      supportBigNumbers: true,
+      decimalNumbers: true,
+      dateStrings: true,
+      flags: ["-FOUND_ROWS"],
+      enableKeepAlive: true,
+    });
+    // Runs first on every new connection: mysql2 queues a connection's commands in order.
+    this.#pool.on("connection", (connection) => {
+      connection.query(SESSION_SETUP);
+    });
+  }
+
+  all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    return this.#all(this.#pool, sql, params);
+  }
+
+  async get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
+    return (await this.#all(this.#pool, sql, params))[0];
+  }
+
+  run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
+    return this.#run(this.#pool, sql, params);
+  }
+
+  /** Checks that the server answers (one clear UnavailableError when it does not). */
+  async ping(): Promise<void> {
+    await this.#all(this.#pool, "SELECT 1 AS ok", []);
+  }
+
+  /**
+   * InnoDB rolls a deadlocked transaction back whole; it is then run again (up to 3 times), so
+   * `fn` must keep its effects inside `tx`, as every caller's does.
+   */
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await this.#transaction(fn);
+      } catch (error) {
+        const code = (error as { code?: unknown })?.code;
+        if (code !== "ER_LOCK_DEADLOCK" || attempt >= DEADLOCK_RETRIES) throw error;
+      }
+    }
+  }
+
+  async #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const connection = await this.#pool.getConnection().catch((error) => {
+      throw this.#translate(error);
+    });
+    const tx: Sql = {
+      dialect: this.dialect,
+      all: (sql, params = []) => this.#all(connection, sql, params),
+      get: async (sql, params = []) => (await this.#all(connection, sql, params))[0],
+      run: (sql, params = []) => this.#run(connection, sql, params),
+    };
+    try {
+      await this.#run(connection, "START TRANSACTION", []);
+      const result = await fn(tx);
+      await this.#run(connection, "COMMIT", []);
+      connection.release();
+      return result;
+    } catch (error) {
+      try {
+        await connection.query("ROLLBACK");
+        connection.release();
+      } catch {
+        connection.destroy(); // a connection in an unknown state never goes back to the pool
+      }
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end().catch(() => {});
+  }
+
+  async #all(on: Queryable, sql: string, params: readonly SqlValue[]): Promise<Row[]> {
+    try {
+      const [rows] = await on.query(sql, bind(params));
+      return Array.isArray(rows) ? rows as Row[] : [];
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  async #run(on: Queryable, sql: string, params: readonly SqlValue[]): Promise<RunResult> {
+    try {
+      const [result] = await on.query(sql, bind(params));
+      const header = result as mysql.ResultSetHeader;
+      return {
+        changes: Number(header.affectedRows ?? 0),
+        ...(header.insertId ? { lastInsertId: Number(header.insertId) } : {}),
+      };
+    } catch (error) {
+      throw this.#translate(error);
+    }
+  }
+
+  #translate(error: unknown): unknown {
+    const code = String((error as { code?: unknown })?.code ?? "");
+    if (!UNAVAILABLE.has(code)) return error;
+    const reason = (error as Error).message || code;
+    return new UnavailableError(
+      `The MariaDB/MySQL warehouse at ${this.#where} is not available: ${reason} (${code})`,
+      { cause: error },
+    );
+  }
+}
+
+/** mysql2 escapes numbers and strings itself; bigints go as their decimal text. */
+function bind(params: readonly SqlValue[]): unknown[] {
+  return params.map((value) => typeof value === "bigint" ? value.toString() : value);
+}
