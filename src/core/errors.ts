@@ -51,3 +51,11 @@ export class UnavailableError extends DomainError {
 export class DataError extends DomainError {
   override readonly status = 422;
 }
+
+/**
+ * The disk refused: full (ENOSPC), failing (EIO), read-only. The message names the path; the
+ * operating system's error is the `cause`.
+ */
+export class StorageError extends DomainError {
+  override readonly status = 507;
+}
