@@ -285,22 +285,29 @@ export class LakeWriter {
       appends.push({ path: rejectedPath(this.root, feed, date), pending });
     }
     let table: Table | undefined;
+    let snapshotNow = false;
     if (feed.mode === "overwrite" && changes.length > 0) {
       table = await this.#table(feed);
-      const journal = new Pending();
-      for (const line of journalLines(changes)) journal.add(line, true);
-      appends.push({ path: journalPath(this.root, this.#groupId, feed), pending: journal });
+      // Due now: the snapshot itself makes the batch durable. Else its changes go to the journal.
+      snapshotNow = this.#schedule.changed(feed.name, now);
+      if (!snapshotNow) {
+        const journal = new Pending();
+        for (const line of journalLines(changes)) journal.add(line, true);
+        appends.push({ path: journalPath(this.root, this.#groupId, feed), pending: journal });
+      }
       result.written += changes.filter((c) => c.line !== null).length;
+      result.files++;
     }
     await this.#appendAll(appends);
     result.files += appends.length;
 
     await this.#guarded(async () => {
       table?.apply(changes);
+      if (snapshotNow) await this.#writeSnapshot(feed);
       this.#checkpoint.setNextOffset(batch.topic, batch.partition, batch.nextOffset);
       await this.#checkpoint.save();
-      if (table) await this.#snapshotSoon(feed, now);
     });
+    if (table && !snapshotNow) this.#snapshotLater(feed, now);
 
     const counters = this.#counters.get(feed.name)!;
     counters.written += result.written;
@@ -371,9 +378,8 @@ export class LakeWriter {
     }
   }
 
-  /** The snapshot now if its interval has passed, else from a timer once it has. */
-  async #snapshotSoon(feed: Feed, now: number): Promise<void> {
-    if (this.#schedule.changed(feed.name, now)) return await this.#flush(feed);
+  /** Writes the feed's snapshot from a timer once its interval has passed. */
+  #snapshotLater(feed: Feed, now: number): void {
     if (this.#closed) return;
     this.#schedule.arm(feed.name, now, () => {
       if (this.#broken || this.#closed) return;
@@ -394,19 +400,26 @@ export class LakeWriter {
     });
   }
 
-  /** Rewrites the feed's snapshot from its table, then empties its journal. Holds the lake lock. */
+  /** Rewrites the feed's snapshot and checkpoints its emptied journal. Holds the lake lock. */
   async #flush(feed: Feed): Promise<void> {
+    await this.#writeSnapshot(feed);
+    await this.#checkpoint.save();
+  }
+
+  /**
+   * Rewrites the feed's snapshot from its table, then empties its journal (the checkpoint, saved
+   * by the caller, says so; a crash before that replays the journal: same table).
+   */
+  async #writeSnapshot(feed: Feed): Promise<void> {
     const table = await this.#table(feed);
     const now = this.#now();
     const path = partitionPath(this.root, feed, dayOf(now));
     await ensureDir(parentOf(path));
     await replaceAtomically(path, table.chunks());
-    const journal = journalPath(this.root, this.#groupId, feed);
-    const relative = this.#relative(journal);
-    if (this.#checkpoint.fileLength(relative) !== undefined) {
-      await truncateTo(journal, 0);
+    const relative = this.#relative(journalPath(this.root, this.#groupId, feed));
+    if (this.#checkpoint.fileLength(relative)) {
+      await truncateTo(`${this.root}/${relative}`, 0);
       this.#checkpoint.setFileLength(relative, 0);
-      await this.#checkpoint.save();
     }
     this.#schedule.written(feed.name, now);
   }
