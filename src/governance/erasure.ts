@@ -121,7 +121,17 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
     for (const value of warehouseValues(db, feed, hashed)) keysOf(feed, value, keys.get(feed.name));
   }
   const byFile: { path: string; lines: number }[] = [];
-  for (const { path, lines } of await eraseFromLake(config.dataLakeDir, hashed)) {
+  const lakeStarted = performance.now();
+  const lake = await eraseFromLake(config.dataLakeDir, hashed);
+  log.info("erasure.lake_done", {
+    subject,
+    ms: Math.round(performance.now() - lakeStarted),
+    files: lake.files.length,
+    scannedFiles: lake.scanned.files,
+    scannedBytes: lake.scanned.bytes,
+    longestLockMs: Math.round(lake.longestLockMs),
+  });
+  for (const { path, lines } of lake.files) {
     byFile.push({ path, lines: lines.length });
     const feed = tableOf.get(path.slice(0, path.indexOf("/", root.length + 1) + 1)) ??
       journalFeed(tables, path);

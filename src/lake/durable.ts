@@ -66,12 +66,20 @@ export function appendDurably(path: string, data: Uint8Array): Promise<number> {
  * the target and syncs the folder. Readers see the old file or the new one, never a mix. On a
  * failure before the rename the temp file is removed and the target is untouched.
  */
-export function replaceAtomically(
+export async function replaceAtomically(
   path: string,
   data: Uint8Array | readonly Uint8Array[],
 ): Promise<void> {
+  await renameInto(await writeAside(path, data), path);
+}
+
+/** Writes `data` to a synced temp file beside `path` (removed on failure); returns its path. */
+export function writeAside(
+  path: string,
+  data: Uint8Array | readonly Uint8Array[],
+): Promise<string> {
+  const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
   return io("write", path, async () => {
-    const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
     try {
       const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
       try {
@@ -83,6 +91,18 @@ export function replaceAtomically(
       } finally {
         file.close();
       }
+      return tmp;
+    } catch (error) {
+      await Deno.remove(tmp).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+/** Renames a temp file from `writeAside` over `path` and syncs the folder. */
+export function renameInto(tmp: string, path: string): Promise<void> {
+  return io("write", path, async () => {
+    try {
       await Deno.rename(tmp, path);
     } catch (error) {
       await Deno.remove(tmp).catch(() => {});
