@@ -22,17 +22,15 @@ import type { Feed } from "../config/feeds.ts";
 import { DataError, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { RecordBatch } from "../kafka/client.ts";
+import { appendAll, Pending, repairAppends, type Target } from "./appends.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import {
-  appendDurably,
   ensureDir,
   exists,
   parentOf,
   replaceAtomically,
   sizeIfExists,
-  sizeOf,
   storageError,
-  syncDir,
   truncateTo,
 } from "./durable.ts";
 import { withLakeLock } from "./lock.ts";
@@ -81,37 +79,7 @@ export interface LakeWriterOptions {
 /** Default least time between two snapshot rewrites of one overwrite feed. */
 export const SNAPSHOT_INTERVAL_MS = 5_000;
 
-const NEWLINE = 0x0a;
 const encoder = new TextEncoder();
-
-/** Lines bound for one file, concatenated into one buffer at write time. */
-class Pending {
-  chunks: Uint8Array[] = [];
-  bytes = 0;
-  count = 0;
-  /** Adds a line; `terminated` lines already end with their newline. */
-  add(line: Uint8Array, terminated = false): void {
-    this.chunks.push(line);
-    this.bytes += line.length + (terminated ? 0 : 1);
-    this.count++;
-    if (!terminated) this.chunks.push(NEWLINE_CHUNK);
-  }
-  join(): Uint8Array {
-    const out = new Uint8Array(this.bytes);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-    }
-    return out;
-  }
-}
-const NEWLINE_CHUNK = new Uint8Array([NEWLINE]);
-
-interface Target {
-  path: string;
-  pending: Pending;
-}
 
 export class LakeWriter {
   readonly root: string;
@@ -154,27 +122,7 @@ export class LakeWriter {
   }
 
   async #recover(): Promise<void> {
-    let changed = false;
-    for (const [relative, length] of this.#checkpoint.files()) {
-      const path = `${this.root}/${relative}`;
-      if (!(await exists(path))) {
-        // Removed since (retention): nothing to repair.
-        this.#checkpoint.forgetFile(relative);
-        changed = true;
-        continue;
-      }
-      const dropped = await truncateTo(path, length);
-      if (dropped > 0) {
-        this.#log.warn("lake.recovered", { file: relative, droppedBytes: dropped });
-      }
-      const size = await sizeOf(path);
-      if (size !== length) {
-        // Shorter than checkpointed: edited since (erasure). Its current length is the truth.
-        this.#checkpoint.setFileLength(relative, size);
-        changed = true;
-      }
-    }
-    if (changed) await this.#checkpoint.save();
+    await repairAppends(this.root, this.#checkpoint, this.#log);
     // Changes journaled but not yet in a snapshot reach the lake now, not at the next batch.
     for (const feed of this.#feeds.values()) {
       if (feed.mode !== "overwrite") continue;
@@ -298,7 +246,7 @@ export class LakeWriter {
       result.written += changes.filter((c) => c.line !== null).length;
       result.files++;
     }
-    await this.#appendAll(appends);
+    await appendAll(this.root, this.#checkpoint, appends, (work) => this.#guarded(work));
     result.files += appends.length;
 
     await this.#guarded(async () => {
@@ -315,53 +263,6 @@ export class LakeWriter {
     counters.ignored += result.ignored;
     counters.lastBatchAt = new Date(now).toISOString();
     return result;
-  }
-
-  /**
-   * Appends each target's lines with one write. Each file is first checked against its
-   * checkpointed length; a failure cuts every target back to where it was.
-   */
-  async #appendAll(targets: Target[]): Promise<void> {
-    const fresh: string[] = [];
-    const starts: number[] = [];
-    let save = false;
-    for (const { path } of targets) {
-      const relative = this.#relative(path);
-      const known = this.#checkpoint.fileLength(relative);
-      const size = await sizeIfExists(path);
-      if (known === undefined || size === undefined) {
-        // Never written by this group (what is there is not ours to cut back), or removed since
-        // (retention deleted its folder): started afresh, folder included.
-        await ensureDir(parentOf(path));
-        this.#checkpoint.setFileLength(relative, size ?? 0);
-        fresh.push(path);
-        save = true;
-      } else if (size < known) {
-        // Shrunk by an erasure that stopped before it updated the checkpoint: its size is true.
-        this.#checkpoint.setFileLength(relative, size);
-        save = true;
-      } else if (size > known) {
-        await truncateTo(path, known); // the lines of a batch that failed here
-      }
-      starts.push(this.#checkpoint.fileLength(relative)!);
-    }
-    // New files must be known before they get lines, or a crash would leave them uncut.
-    if (save) await this.#guarded(() => this.#checkpoint.save());
-    try {
-      for (const { path, pending } of targets) {
-        const length = await appendDurably(path, pending.join());
-        this.#checkpoint.setFileLength(this.#relative(path), length);
-      }
-      for (const path of fresh) await syncDir(parentOf(path));
-    } catch (error) {
-      await this.#guarded(async () => {
-        for (const [i, { path }] of targets.entries()) {
-          this.#checkpoint.setFileLength(this.#relative(path), starts[i]);
-          await truncateTo(path, starts[i]);
-        }
-      });
-      throw error;
-    }
   }
 
   /** Runs `work`; if it fails, the lake may not match the writer's state: refuse what follows. */
