@@ -8,6 +8,8 @@
 #         logs (`erasure.lake_done`: time, bytes scanned, longest hold of the lake lock);
 #   peer: GNU sed deleting another person's lines from every lake file (`sed -i '/HASH/d'`: reads
 #         and rewrites every file, no fsync, no warehouse) — the shell way to do the lake part.
+# PEER_REF=<git ref> (e.g. the commit before a change) also runs that version's `erase` on the
+# same data, for a third person each run: the before/after figure in the same run.
 # Needs nothing but Deno and sed; no broker. Uses ~0.7 GB of temp space, removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +25,11 @@ echo "== building $ROWS rows and the lake"
 deno run -A bench/erase_gen.ts "$WORK/lake" "$WAREHOUSE_PATH" "$ROWS"
 LAKE_BYTES=$(find "$WORK/lake" -name '*.jsonl' -printf '%s\n' | awk '{ s += $1 } END { print s }')
 echo "   lake: $(du -sh "$WORK/lake" | cut -f1) in $(find "$WORK/lake" -name '*.jsonl' | wc -l) files"
+
+if [[ -n "${PEER_REF:-}" ]]; then
+  git archive "$PEER_REF" | tar -x -C "$WORK" --one-top-level=ref
+  cp -r node_modules "$WORK/ref/" 2>/dev/null || true
+fi
 
 hash_of() {
   deno eval "import { hmacHex, importHmacKey } from './src/processor/pseudonymize.ts';
@@ -44,6 +51,13 @@ for run in $(seq 1 "$RUNS"); do
   /usr/bin/time -f '%e %M' -o "$WORK/time" \
     find "$WORK/lake" -name '*.jsonl' -exec sed -i "/$hash/d" {} +
   read -r peer_secs peer_rss <"$WORK/time"
+
+  if [[ -n "${PEER_REF:-}" ]]; then
+    (cd "$WORK/ref" && /usr/bin/time -f '%e %M' -o "$WORK/time" \
+      deno task -q start erase --user "U$(printf '%05d' $((241 + run)))" >/dev/null 2>&1)
+    read -r ref_secs ref_rss <"$WORK/time"
+    echo "   $PEER_REF: ${ref_secs} s whole command, peak RSS $((ref_rss / 1024)) MB"
+  fi
 
   awk -v s="$secs" -v rss="$rss" -v lm="$lake_ms" -v lock="$lock_ms" -v b="$LAKE_BYTES" \
     -v ps="$peer_secs" -v prss="$peer_rss" -v rows="$ROWS" 'BEGIN {
