@@ -17,12 +17,18 @@ export function storageError(action: string, path: string, cause: unknown): Stor
   return new StorageError(`Cannot ${action} ${path}: ${message}${suffix}`, { cause });
 }
 
-/** Runs `work`, turning whatever the file system throws into a StorageError about `path`. */
+/** True for what the operating system throws (ENOSPC, EIO, …), not for our own errors. */
+export function isOsError(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === "string" ||
+    Object.values(Deno.errors).some((type) => error instanceof type);
+}
+
+/** Runs `work`, turning what the file system throws into a StorageError about `path`. */
 async function io<T>(action: string, path: string, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw storageError(action, path, error);
+    throw isOsError(error) ? storageError(action, path, error) : error;
   }
 }
 

@@ -30,7 +30,6 @@ import {
   parentOf,
   replaceAtomically,
   sizeIfExists,
-  storageError,
   truncateTo,
 } from "./durable.ts";
 import { withLakeLock } from "./lock.ts";
@@ -270,12 +269,12 @@ export class LakeWriter {
     try {
       await work();
     } catch (error) {
-      const cause = storageError("write the lake at", this.root, error);
       this.#broken = new StorageError(
-        `${cause.message} (the lake writer stopped; restarting the consumer repairs the lake)`,
+        `${(error as Error)?.message ?? error} (the lake writer stopped; restarting the ` +
+          `consumer repairs the lake from its checkpoint)`,
         { cause: error },
       );
-      throw cause;
+      throw error;
     }
   }
 
