@@ -11,7 +11,7 @@ import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, listPartitions, partitionPath } from "../../src/lake/layout.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { BROKERS, envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { streamFeed } from "./_fixtures.ts";
+import { streamFeed, tableFeed } from "./_fixtures.ts";
 import { fillDisk, mountTmpfs } from "./_tmpfs.ts";
 
 const encoder = new TextEncoder();
@@ -180,3 +180,62 @@ async function feedsFile(dir: string, name: string): Promise<string> {
   await Deno.writeTextFile(path, JSON.stringify({ feeds: [streamFeed(name)] }));
   return path;
 }
+
+Deno.test("storage: a table snapshot that cannot be written stops the writer; a restart after space is freed has the whole table", async () => {
+  const fs = await mountTmpfs("2m");
+  if (typeof fs === "string") return console.log(`skipped: ${fs}`);
+  try {
+    const feed = validateFeed(tableFeed(), "test");
+    const root = `${fs.dir}/lake`;
+    const day = "2026-08-09";
+    const options = {
+      root,
+      groupId: "g",
+      feeds: [feed],
+      log: silentLogger,
+      now: () => Date.parse(`${day}T10:00:00Z`),
+      snapshotIntervalMs: 0,
+    };
+    const rows = (from: number, count: number): RecordBatch => {
+      const records: KafkaRecord[] = [];
+      for (let i = from; i < from + count; i++) {
+        records.push({
+          topic: feed.name,
+          partition: 0,
+          offset: String(i),
+          key: encoder.encode(`k${i}`),
+          value: encoder.encode(JSON.stringify({ K: `k${i}`, N: i, PAD: "z".repeat(300) })),
+          timestamp: 0,
+          headers: {},
+        });
+      }
+      return {
+        topic: feed.name,
+        partition: 0,
+        records,
+        nextOffset: String(from + count),
+        highWatermark: "0",
+      };
+    };
+    const writer = await LakeWriter.open(options);
+    await writer.writeBatch(rows(0, 100));
+    const filler = await fillDisk(fs.dir, 48 * 1024);
+    const error = await writer.writeBatch(rows(100, 100)).then(() => undefined, (e) => e);
+    assert.ok(error instanceof StorageError, `a StorageError, got ${error}`);
+    assert.match(error.message, /No space left on device/);
+    const refused = await writer.writeBatch(rows(100, 100)).then(() => undefined, (e) => e);
+    assert.match(String(refused?.message), /lake writer stopped/, "later batches are refused");
+    await writer.close();
+
+    await Deno.remove(filler);
+    const reopened = await LakeWriter.open(options);
+    await reopened.writeBatch(rows(100, 100)); // Kafka delivers it again
+    await reopened.close();
+    const text = await Deno.readTextFile(partitionPath(root, feed, day));
+    const keys = text.split("\n").filter(Boolean).map((l) => JSON.parse(l).K);
+    assert.equal(keys.length, 200);
+    assert.equal(new Set(keys).size, 200);
+  } finally {
+    await fs.unmount();
+  }
+});
