@@ -243,7 +243,7 @@ export class LakeWriter {
         appends.push({ path: journalPath(this.root, this.#groupId, feed), pending: journal });
       }
       result.written += changes.filter((c) => c.line !== null).length;
-      result.files++;
+      if (snapshotNow) result.files++;
     }
     await appendAll(this.root, this.#checkpoint, appends, (work) => this.#guarded(work));
     result.files += appends.length;
