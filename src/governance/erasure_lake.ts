@@ -13,7 +13,7 @@
  */
 import { updateFileLengths } from "../lake/checkpoint.ts";
 import { renameInto, sameStamp, stampOf, storageError, writeAside } from "../lake/durable.ts";
-import { JOURNALS_SUFFIX, normalizeRoot, STATE_DIR } from "../lake/layout.ts";
+import { normalizeRoot } from "../lake/layout.ts";
 import { withLakeLock } from "../lake/lock.ts";
 import { lakeFiles } from "./lake_files.ts";
 
@@ -42,7 +42,7 @@ export async function eraseFromLake(root: string, needle: string): Promise<LakeE
   const search = new Needle(new TextEncoder().encode(needle));
   const result: LakeErasure = { files: [], scanned: { files: 0, bytes: 0 }, longestLockMs: 0 };
   const byPath = new Map<string, string[]>();
-  const paths = recordFiles(base);
+  const paths = lakeFiles(base);
   const worker = async () => {
     // One read buffer per worker, reused: far cheaper than a fresh allocation per file.
     const buffer = { bytes: new Uint8Array(0) };
@@ -106,27 +106,6 @@ async function eraseFile(
 /** Bytes a removed line [from, to) takes, its newline included when it has one. */
 function lineBytes(data: Uint8Array, from: number, to: number): number {
   return to - from + (to < data.length ? 1 : 0);
-}
-
-/** Partitions and quarantine (lake_files), then the table journals in `_state`. */
-async function* recordFiles(root: string): AsyncGenerator<string> {
-  yield* lakeFiles(root);
-  const state = `${root}/${STATE_DIR}`;
-  for (const dir of await names(state)) {
-    if (!dir.endsWith(JOURNALS_SUFFIX)) continue;
-    for (const file of await names(`${state}/${dir}`)) {
-      if (file.endsWith(".jsonl")) yield `${state}/${dir}/${file}`;
-    }
-  }
-}
-
-async function names(dir: string): Promise<string[]> {
-  try {
-    return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw storageError("list", dir, error);
-  }
 }
 
 /** The file's bytes, in `buffer` (grown as needed); undefined if it is gone. */
