@@ -31,7 +31,8 @@ export async function mountTmpfs(size: string): Promise<Tmpfs | string> {
       if (!r.ok) throw new Error(`remount of ${dir} failed: ${r.text}`);
     },
     async unmount() {
-      await run(["umount", dir]);
+      // Lazy: the lake lock file of a writer in this process may still be open on it.
+      await run(["umount", "-l", dir]);
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
