@@ -56,8 +56,9 @@ export class DataError extends DomainError {
 }
 
 /**
- * The disk or a database file failed under an operation (full, I/O error, read-only): the
- * operation was rolled back. Names the path; keeps the original error as `cause`.
+ * The disk or a database file refused an operation: full (ENOSPC, SQLITE_FULL), failing (EIO),
+ * read-only. The operation was rolled back. The message names the path; the original error is
+ * the `cause`.
  */
 export class StorageError extends DomainError {
   override readonly status = 507;

@@ -4,12 +4,13 @@
  * - `eraseUser({ config, warehouse, log, userId, kafka?, actor?, now? }) → ErasureReport`
  *
  * The person is found by their pseudonym: USER_ID_HASHED = HMAC(ANONYMIZATION_KEY, raw id), so
- * the key is required (ConfigError without it). Then, under the lake lock (no consumer, in this
- * or another process, appends to a file or writes a snapshot meanwhile):
- * 1. every lake file (`*.jsonl`, feeds and `_rejected/`) holding the pseudonym is rewritten
- *    without the lines that contain it (temp file + fsync + rename; files without it are not
- *    touched). Quarantine lines hold the raw bytes of a derived record, so the substring match
- *    catches them too; a 64-hex HMAC does not occur by chance;
+ * the key is required (ConfigError without it). Then, holding the load lock:
+ * 1. every lake file (`*.jsonl`: feeds, `_rejected/` and the consumers' table journals) holding
+ *    the pseudonym is rewritten without the lines that contain it (erasure_lake.ts: scanned
+ *    outside the lake lock, rewritten under it one file at a time, consumer checkpoints updated
+ *    with the new lengths; files without it are not touched). Quarantine lines hold the raw bytes
+ *    of a derived record, so the substring match catches them too; a 64-hex HMAC does not occur
+ *    by chance;
  * 2. Kafka tombstones (null values) go to every table feed whose primary key holds
  *    USER_ID_HASHED, one per key of theirs: keys found in the warehouse and in the removed
  *    table-feed lines, plus every key we can guess (the pseudonym alone; pseudonym|type for each
@@ -33,18 +34,16 @@ import { TRANSACTION_TYPES } from "../config/settings.ts";
 import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
-import { replaceAtomically } from "../lake/durable.ts";
-import { REJECTED_DIR } from "../lake/layout.ts";
+import { JOURNALS_SUFFIX, REJECTED_DIR } from "../lake/layout.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
 import { LOADER_TABLES } from "../warehouse/schema.ts";
-import { withLakeLock } from "../lake/lock.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { allColumnNames } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
-import { lakeFiles } from "./lake_files.ts";
+import { eraseFromLake } from "./erasure_lake.ts";
 import { LOAD_LOCK_WAIT_MS } from "./retention.ts";
 
 export const USER_COLUMN = "USER_ID_HASHED";
@@ -91,9 +90,6 @@ export interface ErasureReport {
   tombstones: TombstoneReport;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 export async function eraseUser(options: EraseOptions): Promise<ErasureReport> {
   // No load may run meanwhile: it could read a file mid-rewrite or re-insert deleted rows.
   const lock = await acquireLoadLock(options.config.warehousePath, LOAD_LOCK_WAIT_MS);
@@ -118,9 +114,9 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   const subject = hashed.slice(0, 12);
   const root = config.dataLakeDir.replace(/\/+$/, "");
 
-  // Everything that touches the lake and Kafka happens under the lake lock: no consumer (in this
-  // or another process) appends to a file between our read of it and our rename over it, nor
-  // writes a table snapshot before the tombstones are on their topics.
+  // The lake first (erasure_lake: scanned outside the lake lock, each file holding the person
+  // rewritten under it, consumer checkpoints kept true), then the tombstones. A running consumer
+  // may still hold the person in its table until the tombstones reach it: they remove them there.
   const tables = personTables(config);
   const tableOf = new Map(tables.map((feed) => [`${root}/${feed.name}/`, feed]));
   const keys = new Map(tables.map((feed) => [feed.name, new Set(guessedKeys(feed, hashed))]));
@@ -131,24 +127,33 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
     }
   }
   const byFile: { path: string; lines: number }[] = [];
-  const tombstones = await withLakeLock(config.dataLakeDir, async () => {
-    for await (const path of lakeFiles(config.dataLakeDir)) {
-      const removed = await removeLinesContaining(path, hashed);
-      if (removed.length === 0) continue;
-      byFile.push({ path, lines: removed.length });
-      const feed = tableOf.get(path.slice(0, path.indexOf("/", root.length + 1) + 1));
-      if (!feed) continue;
-      for (const value of parseLines(removed)) {
-        if (value[USER_COLUMN] === hashed) keysOf(feed, value, keys.get(feed.name));
-      }
-    }
-    return await sendTombstones(
-      options.kafka,
-      keys,
-      options.kafkaTimeoutMs ?? KAFKA_TIMEOUT_MS,
-      log,
-    );
+  const lakeStarted = performance.now();
+  const lake = await eraseFromLake(config.dataLakeDir, hashed);
+  log.info("erasure.lake_done", {
+    subject,
+    ms: Math.round(performance.now() - lakeStarted),
+    files: lake.files.length,
+    scannedFiles: lake.scanned.files,
+    scannedBytes: lake.scanned.bytes,
+    longestLockMs: Math.round(lake.longestLockMs),
   });
+  for (const { path, lines } of lake.files) {
+    byFile.push({ path, lines: lines.length });
+    const feed = tableOf.get(path.slice(0, path.indexOf("/", root.length + 1) + 1)) ??
+      journalFeed(tables, path);
+    if (!feed) continue;
+    for (const value of parseLines(lines)) {
+      // A journal line is {"k": key, "v": value}: its value holds the fields.
+      const fields = "v" in value && "k" in value ? value.v as Record<string, unknown> : value;
+      if (fields?.[USER_COLUMN] === hashed) keysOf(feed, fields, keys.get(feed.name));
+    }
+  }
+  const tombstones = await sendTombstones(
+    options.kafka,
+    keys,
+    options.kafkaTimeoutMs ?? KAFKA_TIMEOUT_MS,
+    log,
+  );
 
   const rows: Record<string, number> = {};
   const tablesInOrder = await tablesInDeleteOrder(warehouse, config);
@@ -335,17 +340,7 @@ async function tablesInDeleteOrder(sql: Sql, config: Config): Promise<string[]> 
   return [...others, ...feedOrder.filter((name) => all.includes(name))];
 }
 
-/**
- * Rewrites `path` without the lines containing `needle` and returns the lines that went. The
- * caller holds the lake lock, so the file cannot grow meanwhile.
- */
-async function removeLinesContaining(path: string, needle: string): Promise<string[]> {
-  const text = decoder.decode(await Deno.readFile(path));
-  if (!text.includes(needle)) return [];
-  const lines = text.split("\n");
-  await replaceAtomically(
-    path,
-    encoder.encode(lines.filter((l) => !l.includes(needle)).join("\n")),
-  );
-  return lines.filter((line) => line.includes(needle));
+/** The table feed whose consumer journal (`_state/<group>.tables/<FEED>.jsonl`) is `path`. */
+function journalFeed(tables: Feed[], path: string): Feed | undefined {
+  return tables.find((feed) => path.endsWith(`${JOURNALS_SUFFIX}/${feed.name}.jsonl`));
 }

@@ -1,12 +1,25 @@
 /**
  * The consumer's checkpoint, kept in the lake beside the data it describes: per topic-partition
- * the next offset already durable in the lake, and per append file (partitions and quarantine)
- * its durable length. With it a restart after `kill -9` cuts off the lines of a batch that was
- * written but not checkpointed, and skips records already in the lake even when Kafka's
- * committed offset lags one batch behind: every record is in the lake exactly once.
+ * the next offset already durable in the lake, and per append file (partitions, quarantine and
+ * table journals) its durable length. With it a restart after `kill -9` cuts off the lines of a
+ * batch that was written but not checkpointed, and skips records already in the lake even when
+ * Kafka's committed offset lags one batch behind: every record is in the lake exactly once.
+ *
+ * Erasure shrinks files, so it rewrites the lengths of every checkpoint naming them
+ * (`updateFileLengths`, under the lake lock); a running writer notices the checkpoint file
+ * changed under it (`refresh`, under the lake lock) and takes the new lengths.
  */
-import { DataError } from "../core/errors.ts";
-import { ensureDir, parentOf, replaceAtomically } from "./durable.ts";
+import { DataError, StorageError } from "../core/errors.ts";
+import {
+  ensureDir,
+  type FileStamp,
+  parentOf,
+  replaceAtomically,
+  sameStamp,
+  stampOf,
+  storageError,
+} from "./durable.ts";
+import { normalizeRoot, STATE_DIR } from "./layout.ts";
 
 interface CheckpointData {
   version: 1;
@@ -21,36 +34,30 @@ const encoder = new TextEncoder();
 export class Checkpoint {
   readonly path: string;
   #data: CheckpointData;
+  /** The file as last read or written by us; another stamp means someone else rewrote it. */
+  #stamp: FileStamp | undefined;
 
-  private constructor(path: string, data: CheckpointData) {
+  private constructor(path: string, data: CheckpointData, stamp: FileStamp | undefined) {
     this.path = path;
     this.#data = data;
+    this.#stamp = stamp;
   }
 
   /** Reads the checkpoint at `path`, or starts an empty one (creating its folder). */
   static async open(path: string): Promise<Checkpoint> {
     await ensureDir(parentOf(path));
-    let text: string;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        return new Checkpoint(path, { version: 1, offsets: {}, files: {} });
-      }
-      throw error;
-    }
-    let data: CheckpointData;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      throw new DataError(
-        `Cannot read lake checkpoint ${path}: ${(error as Error).message}`,
-      );
-    }
-    if (data?.version !== 1 || typeof data.offsets !== "object" || typeof data.files !== "object") {
-      throw new DataError(`Cannot read lake checkpoint ${path}: unknown format`);
-    }
-    return new Checkpoint(path, data);
+    const read = await readCheckpoint(path);
+    return new Checkpoint(path, read?.data ?? { version: 1, offsets: {}, files: {} }, read?.stamp);
+  }
+
+  /** Re-reads the file if someone else (erasure) rewrote it since we last read or wrote it. */
+  async refresh(): Promise<boolean> {
+    if (sameStamp(this.#stamp, await stampOf(this.path))) return false;
+    const read = await readCheckpoint(this.path);
+    if (!read) return false; // never saved yet: ours is the only copy
+    this.#data = read.data;
+    this.#stamp = read.stamp;
+    return true;
   }
 
   /** The next offset not yet in the lake for a topic-partition (undefined: none recorded). */
@@ -82,5 +89,61 @@ export class Checkpoint {
   /** Writes the checkpoint atomically (temp file, fsync, rename, fsync folder). */
   async save(): Promise<void> {
     await replaceAtomically(this.path, encoder.encode(JSON.stringify(this.#data)));
+    this.#stamp = await stampOf(this.path);
+  }
+}
+
+async function readCheckpoint(
+  path: string,
+): Promise<{ data: CheckpointData; stamp: FileStamp | undefined } | undefined> {
+  let text: string;
+  let stamp: FileStamp | undefined;
+  try {
+    stamp = await stampOf(path);
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error instanceof StorageError ? error : storageError("read", path, error);
+  }
+  let data: CheckpointData;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new DataError(`Cannot read lake checkpoint ${path}: ${(error as Error).message}`);
+  }
+  if (data?.version !== 1 || typeof data.offsets !== "object" || typeof data.files !== "object") {
+    throw new DataError(`Cannot read lake checkpoint ${path}: unknown format`);
+  }
+  return { data, stamp };
+}
+
+/**
+ * Sets the durable length of files that were rewritten in place of the consumer (erasure) in
+ * every checkpoint of the lake that knows them. `lengths`: path relative to the root → new
+ * length. The caller holds the lake lock, so no writer saves a checkpoint meanwhile.
+ */
+export async function updateFileLengths(
+  root: string,
+  lengths: ReadonlyMap<string, number>,
+): Promise<void> {
+  if (lengths.size === 0) return;
+  const dir = `${normalizeRoot(root)}/${STATE_DIR}`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw storageError("list", dir, error);
+  }
+  for (const entry of entries) {
+    if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+    const checkpoint = await Checkpoint.open(`${dir}/${entry.name}`);
+    let changed = false;
+    for (const [relative, length] of lengths) {
+      if (checkpoint.fileLength(relative) === undefined) continue;
+      checkpoint.setFileLength(relative, length);
+      changed = true;
+    }
+    if (changed) await checkpoint.save();
   }
 }

@@ -89,8 +89,13 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
+  // Closing the writer writes the table snapshots still pending (after a failure: none).
   const done = handle.done.then(
-    () => writer.stats(),
+    async () => (await writer.close(), writer.stats()),
+    async (error) => {
+      await writer.close().catch(() => {});
+      throw error;
+    },
   ).finally(() => {
     options.signal?.removeEventListener("abort", onAbort);
     progress?.finish();

@@ -1,106 +1,207 @@
 /**
  * Durable file operations: what "written" means for the lake. A file counts as written once its
- * bytes and its directory entry are on disk (fsync), so a crash after that loses nothing.
+ * bytes and its directory entry are on disk (fsync), so a crash after that loses nothing. Every
+ * failure of the operating system (ENOSPC, EIO, …) comes out as a StorageError naming the path,
+ * with the OS error as its cause.
  */
+import { StorageError } from "../core/errors.ts";
 
 let tmpCounter = 0;
 
-/** Creates `dir` and any missing parents, syncing each parent that gained an entry. */
-export async function ensureDir(dir: string): Promise<void> {
-  const missing: string[] = [];
-  for (let d = dir; d && d !== "/" && d !== "."; d = parentOf(d)) {
-    try {
-      await Deno.stat(d);
-      break;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      missing.push(d);
-    }
+/** A StorageError for `action` on `path`: "Cannot append to /x: No space left on device (ENOSPC)". */
+export function storageError(action: string, path: string, cause: unknown): StorageError {
+  if (cause instanceof StorageError) return cause;
+  const message = (cause as Error)?.message ?? String(cause);
+  const code = (cause as { code?: unknown })?.code;
+  const suffix = typeof code === "string" && !message.includes(code) ? ` [${code}]` : "";
+  return new StorageError(`Cannot ${action} ${path}: ${message}${suffix}`, { cause });
+}
+
+/** True for what the operating system throws (ENOSPC, EIO, …), not for our own errors. */
+export function isOsError(error: unknown): boolean {
+  return typeof (error as { code?: unknown })?.code === "string" ||
+    Object.values(Deno.errors).some((type) => error instanceof type);
+}
+
+/** Runs `work`, turning what the file system throws into a StorageError about `path`. */
+async function io<T>(action: string, path: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw isOsError(error) ? storageError(action, path, error) : error;
   }
-  if (missing.length === 0) return;
-  await Deno.mkdir(dir, { recursive: true });
-  for (const d of missing) await syncDir(parentOf(d));
+}
+
+/** Creates `dir` and any missing parents, syncing each parent that gained an entry. */
+export function ensureDir(dir: string): Promise<void> {
+  return io("create folder", dir, async () => {
+    const missing: string[] = [];
+    for (let d = dir; d && d !== "/" && d !== "."; d = parentOf(d)) {
+      try {
+        await Deno.stat(d);
+        break;
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+        missing.push(d);
+      }
+    }
+    if (missing.length === 0) return;
+    await Deno.mkdir(dir, { recursive: true });
+    for (const d of missing) await syncDir(parentOf(d));
+  });
 }
 
 /** Appends `data` in one write call, syncs, and returns the file's new length. */
-export async function appendDurably(path: string, data: Uint8Array): Promise<number> {
-  const file = await Deno.open(path, { append: true, create: true });
-  try {
-    let written = 0;
-    while (written < data.length) written += await file.write(data.subarray(written));
-    // fdatasync: data and the new size, without the timestamps a full fsync also flushes.
-    await file.syncData();
-    return (await file.stat()).size;
-  } finally {
-    file.close();
-  }
+export function appendDurably(path: string, data: Uint8Array): Promise<number> {
+  return io("append to", path, async () => {
+    const file = await Deno.open(path, { append: true, create: true });
+    try {
+      let written = 0;
+      while (written < data.length) written += await file.write(data.subarray(written));
+      // fdatasync: data and the new size, without the timestamps a full fsync also flushes.
+      await file.syncData();
+      return (await file.stat()).size;
+    } finally {
+      file.close();
+    }
+  });
 }
 
 /**
  * Replaces `path` atomically: writes a temp file in the same folder, syncs it, renames it over
- * the target and syncs the folder. Readers see the old file or the new one, never a mix.
+ * the target and syncs the folder. Readers see the old file or the new one, never a mix. On a
+ * failure before the rename the temp file is removed and the target is untouched.
  */
-export async function replaceAtomically(path: string, data: Uint8Array): Promise<void> {
+export async function replaceAtomically(
+  path: string,
+  data: Uint8Array | readonly Uint8Array[],
+): Promise<void> {
+  await renameInto(await writeAside(path, data), path);
+}
+
+/** Writes `data` to a synced temp file beside `path` (removed on failure); returns its path. */
+export function writeAside(
+  path: string,
+  data: Uint8Array | readonly Uint8Array[],
+): Promise<string> {
   const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    let written = 0;
-    while (written < data.length) written += await file.write(data.subarray(written));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
-  await syncDir(parentOf(path));
+  return io("write", path, async () => {
+    try {
+      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      try {
+        for (const chunk of data instanceof Uint8Array ? [data] : data) {
+          let written = 0;
+          while (written < chunk.length) written += await file.write(chunk.subarray(written));
+        }
+        await file.sync();
+      } finally {
+        file.close();
+      }
+      return tmp;
+    } catch (error) {
+      await Deno.remove(tmp).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+/** Renames a temp file from `writeAside` over `path` and syncs the folder. */
+export function renameInto(tmp: string, path: string): Promise<void> {
+  return io("write", path, async () => {
+    try {
+      await Deno.rename(tmp, path);
+    } catch (error) {
+      await Deno.remove(tmp).catch(() => {});
+      throw error;
+    }
+    await syncDir(parentOf(path));
+  });
 }
 
 /** Cuts a file back to `length` bytes (never extends it); returns the bytes dropped. */
-export async function truncateTo(path: string, length: number): Promise<number> {
-  let size: number;
-  try {
-    size = (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
-  if (size <= length) return 0;
-  const file = await Deno.open(path, { write: true });
-  try {
-    await file.truncate(length);
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  return size - length;
+export function truncateTo(path: string, length: number): Promise<number> {
+  return io("truncate", path, async () => {
+    let size: number;
+    try {
+      size = (await Deno.stat(path)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return 0;
+      throw error;
+    }
+    if (size <= length) return 0;
+    const file = await Deno.open(path, { write: true });
+    try {
+      await file.truncate(length);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    return size - length;
+  });
 }
 
 /** Size of a file, 0 when it does not exist. */
 export async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return 0;
-    throw error;
-  }
+  return (await sizeIfExists(path)) ?? 0;
 }
 
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
+/** Size of a file, undefined when it does not exist. */
+export function sizeIfExists(path: string): Promise<number | undefined> {
+  return io("read the size of", path, async () => {
+    try {
+      return (await Deno.stat(path)).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  });
 }
 
-export async function syncDir(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
-  try {
-    await handle.sync();
-  } finally {
-    handle.close();
-  }
+export function exists(path: string): Promise<boolean> {
+  return io("look for", path, async () => {
+    try {
+      await Deno.stat(path);
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  });
+}
+
+export function syncDir(dir: string): Promise<void> {
+  return io("sync folder", dir, async () => {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  });
+}
+
+/** Identity of a file's current content: a rename gives a new inode, an append a new size. */
+export interface FileStamp {
+  ino: number | null;
+  size: number;
+  mtimeMs: number | null;
+}
+
+export async function stampOf(path: string): Promise<FileStamp | undefined> {
+  return await io("read the status of", path, async () => {
+    try {
+      const info = await Deno.stat(path);
+      return { ino: info.ino, size: info.size, mtimeMs: info.mtime?.getTime() ?? null };
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  });
+}
+
+export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): boolean {
+  return a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size &&
+    a.mtimeMs === b.mtimeMs;
 }
 
 export function parentOf(path: string): string {

@@ -6,6 +6,7 @@
  *   <root>/<FEED>/<YYYY-MM-DD>/<FEED>_<YYYY-MM-DD>.jsonl             a partition
  *   <root>/_rejected/<FEED>/<YYYY-MM-DD>/<FEED>_<YYYY-MM-DD>.jsonl   its quarantine
  *   <root>/_state/<group>.json                                       the consumer's checkpoint
+ *   <root>/_state/<group>.tables/<FEED>.jsonl                        a table feed's journal
  */
 import { FEED_NAME, KAFKA_TOPIC_NAME } from "../config/feeds.ts";
 import { isDay } from "../core/dates.ts";
@@ -79,9 +80,26 @@ function feedDir(root: string, feed: FeedRef): string {
 
 /** Checkpoint file of a consumer group; the group id is encoded so it stays one file name. */
 export function checkpointPath(root: string, groupId: string): string {
+  return `${normalizeRoot(root)}/${STATE_DIR}/${safeGroup(groupId)}.json`;
+}
+
+/**
+ * Journal of an overwrite feed: the table changes since its last snapshot, one JSON line each
+ * (`{"k":key,"v":line}`, `"v":null` for a deletion). Kept beside the checkpoint, not in the feed
+ * folder: it is the consumer's state, not a partition.
+ */
+export function journalPath(root: string, groupId: string, feed: FeedRef): string {
+  return `${normalizeRoot(root)}/${STATE_DIR}/${safeGroup(groupId)}${JOURNALS_SUFFIX}/${
+    nameOf(feed)
+  }.jsonl`;
+}
+
+/** Suffix of the folder of a group's table journals inside `_state`. */
+export const JOURNALS_SUFFIX = ".tables";
+
+function safeGroup(groupId: string): string {
   if (!groupId) throw new ValidationError("Refusing checkpoint path: empty consumer group id");
-  const safe = encodeURIComponent(groupId).replaceAll(".", "%2E");
-  return `${normalizeRoot(root)}/${STATE_DIR}/${safe}.json`;
+  return encodeURIComponent(groupId).replaceAll(".", "%2E");
 }
 
 /** The partitions of a feed (real date folders with their file), and anything else found there. */

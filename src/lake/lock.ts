@@ -1,9 +1,14 @@
 /**
  * One writer of lake files at a time per lake root, within a process and across processes. The
- * consumer holds it while it writes a batch; erasure holds it while it rewrites files, so a batch
- * appended between erasure's read and its rename cannot be lost. In-process holders queue on a
- * promise chain; across processes an OS lock on `<root>/_state/lake.lock` (released by the kernel
- * even on SIGKILL) does the same.
+ * consumer holds it while it writes a batch or a table snapshot; erasure holds it while it swaps
+ * one rewritten file in (and re-checks that the file did not change since it was read);
+ * retention while it deletes folders. In-process holders queue on a promise chain; across
+ * processes an OS lock on `<root>/_state/lake.lock` (released by the kernel even on SIGKILL)
+ * does the same.
+ *
+ * Lock order, everywhere: job lock (JOB_LOCKS row) → load lock (kernel file lock beside the
+ * warehouse) → lake lock. The lake lock is the innermost: nothing waits for another lock while
+ * holding it.
  */
 import { join } from "node:path";
 import { normalizeRoot, STATE_DIR } from "./layout.ts";

@@ -7,20 +7,29 @@
  * (next offset per topic-partition, durable length per append file) → return, and only then does
  * the Kafka client commit the offset. On open, append files are cut back to their checkpointed
  * length, which drops the lines of a batch that was written but never checkpointed.
+ *
+ * Overwrite feeds: a batch appends its changes to the feed's journal (tables.ts); the snapshot
+ * file is rewritten from the table in memory at most once per `snapshotIntervalMs`, by the first
+ * batch after the interval or by a timer, and on close.
+ *
+ * Storage errors (ENOSPC, EIO, …) abort the batch with a StorageError naming the path: files it
+ * appended to are cut back to their checkpointed length, nothing is checkpointed, and the Kafka
+ * client commits nothing. If the lake cannot be put back (the cut or the checkpoint itself
+ * failed), the writer refuses every later batch; reopening it repairs the lake from the
+ * checkpoint on disk.
  */
 import type { Feed } from "../config/feeds.ts";
-import { DataError } from "../core/errors.ts";
+import { DataError, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { RecordBatch } from "../kafka/client.ts";
+import { appendAll, Pending, repairAppends, type Target } from "./appends.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import {
-  appendDurably,
   ensureDir,
   exists,
   parentOf,
   replaceAtomically,
-  sizeOf,
-  syncDir,
+  sizeIfExists,
   truncateTo,
 } from "./durable.ts";
 import { withLakeLock } from "./lock.ts";
@@ -28,13 +37,13 @@ import {
   assertSafeFeedName,
   checkpointPath,
   dayOf,
-  listPartitions,
+  journalPath,
   normalizeRoot,
   partitionPath,
   rejectedPath,
 } from "./layout.ts";
 import { classify, quarantineDay, rejectionLine } from "./records.ts";
-import { recordKey } from "../config/feeds.ts";
+import { type Change, journalLines, SnapshotSchedule, Table } from "./tables.ts";
 
 export interface FeedCounters {
   written: number;
@@ -62,50 +71,38 @@ export interface LakeWriterOptions {
   log: Logger;
   /** Clock for table and static partition dates; injectable for tests. */
   now?: () => number;
+  /** Least time between two rewrites of one table feed's snapshot (default 5 s; 0: every batch). */
+  snapshotIntervalMs?: number;
 }
 
-const NEWLINE = 0x0a;
+/** Default least time between two snapshot rewrites of one overwrite feed. */
+export const SNAPSHOT_INTERVAL_MS = 5_000;
+
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-/** Lines bound for one file, concatenated into one buffer at write time. */
-class Pending {
-  chunks: Uint8Array[] = [];
-  bytes = 0;
-  count = 0;
-  add(line: Uint8Array): void {
-    this.chunks.push(line);
-    this.bytes += line.length + 1;
-    this.count++;
-  }
-  join(): Uint8Array {
-    const out = new Uint8Array(this.bytes);
-    let at = 0;
-    for (const chunk of this.chunks) {
-      out.set(chunk, at);
-      at += chunk.length;
-      out[at++] = NEWLINE;
-    }
-    return out;
-  }
-}
 
 export class LakeWriter {
   readonly root: string;
+  #groupId: string;
   #feeds: Map<string, Feed>;
   #checkpoint: Checkpoint;
   #log: Logger;
   #now: () => number;
   #counters = new Map<string, FeedCounters>();
-  /** Current table of each overwrite feed: recordKey → line. Loaded from its latest snapshot. */
-  #tables = new Map<string, Map<string, Uint8Array>>();
+  /** Current table of each overwrite feed, loaded from its snapshot and journal on first use. */
+  #tables = new Map<string, Table>();
+  #schedule: SnapshotSchedule;
+  /** Set once the lake could not be put back after a failure: every later batch is refused. */
+  #broken: StorageError | undefined;
+  #closed = false;
 
   private constructor(options: LakeWriterOptions, root: string, checkpoint: Checkpoint) {
     this.root = root;
+    this.#groupId = options.groupId;
     this.#feeds = new Map(options.feeds.map((f) => [f.name, f]));
     this.#checkpoint = checkpoint;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#schedule = new SnapshotSchedule(options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS);
     for (const feed of options.feeds) {
       assertSafeFeedName(feed.name); // refuses unsafe names before anything runs
       this.#counters.set(feed.name, { written: 0, rejected: 0, ignored: 0 });
@@ -118,32 +115,20 @@ export class LakeWriter {
     await ensureDir(root);
     const checkpoint = await Checkpoint.open(checkpointPath(root, options.groupId));
     const writer = new LakeWriter(options, root, checkpoint);
-    await writer.#recover();
+    // Lake lock order: job lock (JOB_LOCKS row) → load lock (kernel file lock) → lake lock.
+    await withLakeLock(root, () => writer.#recover());
     return writer;
   }
 
   async #recover(): Promise<void> {
-    let changed = false;
-    for (const [relative, length] of this.#checkpoint.files()) {
-      const path = `${this.root}/${relative}`;
-      if (!(await exists(path))) {
-        // Removed since (retention): nothing to repair.
-        this.#checkpoint.forgetFile(relative);
-        changed = true;
-        continue;
-      }
-      const dropped = await truncateTo(path, length);
-      if (dropped > 0) {
-        this.#log.warn("lake.recovered", { file: relative, droppedBytes: dropped });
-      }
-      const size = await sizeOf(path);
-      if (size !== length) {
-        // Shorter than checkpointed: edited since (erasure). Its current length is the truth.
-        this.#checkpoint.setFileLength(relative, size);
-        changed = true;
+    await repairAppends(this.root, this.#checkpoint, this.#log);
+    // Changes journaled but not yet in a snapshot reach the lake now, not at the next batch.
+    for (const feed of this.#feeds.values()) {
+      if (feed.mode !== "overwrite") continue;
+      if (((await sizeIfExists(journalPath(this.root, this.#groupId, feed))) ?? 0) > 0) {
+        await this.#flush(feed);
       }
     }
-    if (changed) await this.#checkpoint.save();
   }
 
   /** Per-feed counters since the writer opened. */
@@ -163,7 +148,16 @@ export class LakeWriter {
     } catch (error) {
       return Promise.reject(error);
     }
+    // Lake lock order: job lock (JOB_LOCKS row) → load lock (kernel file lock) → lake lock.
     return withLakeLock(this.root, () => this.#store(batch, prepared));
+  }
+
+  /** Writes the snapshots still pending and stops the timers. The writer takes no more batches. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#schedule.cancel();
+    if (this.#broken) return;
+    await withLakeLock(this.root, () => this.#flushDirty());
   }
 
   #prepare(batch: RecordBatch): Prepared {
@@ -188,7 +182,7 @@ export class LakeWriter {
 
     const lines = new Map<string, Pending>(); // by partition date
     const rejects = new Map<string, Pending>(); // by quarantine date
-    const changes: { key: string; line: Uint8Array | null }[] = [];
+    const changes: Change[] = [];
     for (const record of records) {
       const c = classify(feed, record, now);
       if (c.kind === "line") {
@@ -207,25 +201,12 @@ export class LakeWriter {
   }
 
   async #store(batch: RecordBatch, prepared: Prepared): Promise<BatchResult> {
+    if (this.#broken) throw this.#broken;
+    if (this.#closed) throw new DataError("Cannot write to the lake: the writer is closed");
     const { feed, result, now, lines, rejects, changes } = prepared;
-    // Append targets: the feed's partitions (append mode) and the quarantine.
-    const appends: { path: string; pending: Pending }[] = [];
-    if (feed.mode === "append") {
-      for (const [date, pending] of lines) {
-        appends.push({ path: partitionPath(this.root, feed, date), pending });
-      }
-    }
-    for (const [date, pending] of rejects) {
-      appends.push({ path: rejectedPath(this.root, feed, date), pending });
-    }
-    await this.#appendAll(appends);
-    if (feed.mode === "append") { for (const p of lines.values()) result.written += p.count; }
+    // Erasure may have rewritten files (and their lengths) since our last batch.
+    await this.#checkpoint.refresh();
 
-    if (feed.mode === "overwrite" && changes.length > 0) {
-      await this.#writeSnapshot(feed, changes, now);
-      result.written += changes.filter((c) => c.line !== null).length;
-      result.files++;
-    }
     if (feed.mode === "ignore") {
       for (const [date, pending] of lines) {
         const path = partitionPath(this.root, feed, date);
@@ -239,10 +220,41 @@ export class LakeWriter {
         result.files++;
       }
     }
+    // Append targets: the feed's partitions (append mode), the quarantine, a table's journal.
+    const appends: Target[] = [];
+    if (feed.mode === "append") {
+      for (const [date, pending] of lines) {
+        appends.push({ path: partitionPath(this.root, feed, date), pending });
+        result.written += pending.count;
+      }
+    }
+    for (const [date, pending] of rejects) {
+      appends.push({ path: rejectedPath(this.root, feed, date), pending });
+    }
+    let table: Table | undefined;
+    let snapshotNow = false;
+    if (feed.mode === "overwrite" && changes.length > 0) {
+      table = await this.#table(feed);
+      // Due now: the snapshot itself makes the batch durable. Else its changes go to the journal.
+      snapshotNow = this.#schedule.changed(feed.name, now);
+      if (!snapshotNow) {
+        const journal = new Pending();
+        for (const line of journalLines(changes)) journal.add(line, true);
+        appends.push({ path: journalPath(this.root, this.#groupId, feed), pending: journal });
+      }
+      result.written += changes.filter((c) => c.line !== null).length;
+      if (snapshotNow) result.files++;
+    }
+    await appendAll(this.root, this.#checkpoint, appends, (work) => this.#guarded(work));
     result.files += appends.length;
 
-    this.#checkpoint.setNextOffset(batch.topic, batch.partition, batch.nextOffset);
-    await this.#checkpoint.save();
+    await this.#guarded(async () => {
+      table?.apply(changes);
+      if (snapshotNow) await this.#writeSnapshot(feed);
+      this.#checkpoint.setNextOffset(batch.topic, batch.partition, batch.nextOffset);
+      await this.#checkpoint.save();
+    });
+    if (table && !snapshotNow) this.#snapshotLater(feed, now);
 
     const counters = this.#counters.get(feed.name)!;
     counters.written += result.written;
@@ -252,67 +264,73 @@ export class LakeWriter {
     return result;
   }
 
-  /** Appends each target's lines with one write, after recording new files in the checkpoint. */
-  async #appendAll(targets: { path: string; pending: Pending }[]): Promise<void> {
-    const fresh: string[] = [];
-    for (const { path } of targets) {
-      const relative = this.#relative(path);
-      if (this.#checkpoint.fileLength(relative) === undefined) {
-        await ensureDir(parentOf(path));
-        // A file this group never wrote: whatever is there now is not ours to cut back.
-        this.#checkpoint.setFileLength(relative, await sizeOf(path));
-        fresh.push(path);
-      }
+  /** Runs `work`; if it fails, the lake may not match the writer's state: refuse what follows. */
+  async #guarded(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.#broken = new StorageError(
+        `${(error as Error)?.message ?? error} (the lake writer stopped; restarting the ` +
+          `consumer repairs the lake from its checkpoint)`,
+        { cause: error },
+      );
+      throw error;
     }
-    // The new files must be known before they get lines, or a crash would leave them uncut.
-    if (fresh.length > 0) await this.#checkpoint.save();
-    for (const { path, pending } of targets) {
-      const length = await appendDurably(path, pending.join());
-      this.#checkpoint.setFileLength(this.#relative(path), length);
-    }
-    for (const path of fresh) await syncDir(parentOf(path));
   }
 
-  async #writeSnapshot(
-    feed: Feed,
-    changes: { key: string; line: Uint8Array | null }[],
-    now: number,
-  ): Promise<void> {
+  /** Writes the feed's snapshot from a timer once its interval has passed. */
+  #snapshotLater(feed: Feed, now: number): void {
+    if (this.#closed) return;
+    this.#schedule.arm(feed.name, now, () => {
+      if (this.#broken || this.#closed) return;
+      withLakeLock(this.root, () => this.#flushDirty()).catch((error) =>
+        this.#log.error("lake.snapshot_failed", { feed: feed.name, error })
+      );
+    });
+  }
+
+  /** Writes every snapshot that lags its table. Holds the lake lock. */
+  async #flushDirty(): Promise<void> {
+    if (this.#broken) return;
+    await this.#guarded(async () => {
+      await this.#checkpoint.refresh();
+      for (const feed of this.#feeds.values()) {
+        if (this.#schedule.isDirty(feed.name)) await this.#flush(feed);
+      }
+    });
+  }
+
+  /** Rewrites the feed's snapshot and checkpoints its emptied journal. Holds the lake lock. */
+  async #flush(feed: Feed): Promise<void> {
+    await this.#writeSnapshot(feed);
+    await this.#checkpoint.save();
+  }
+
+  /**
+   * Rewrites the feed's snapshot from its table, then empties its journal (the checkpoint, saved
+   * by the caller, says so; a crash before that replays the journal: same table).
+   */
+  async #writeSnapshot(feed: Feed): Promise<void> {
     const table = await this.#table(feed);
-    for (const { key, line } of changes) {
-      if (line === null) table.delete(key);
-      else table.set(key, line);
-    }
-    const pending = new Pending();
-    for (const line of table.values()) pending.add(line);
+    const now = this.#now();
     const path = partitionPath(this.root, feed, dayOf(now));
     await ensureDir(parentOf(path));
-    await replaceAtomically(path, pending.join());
+    await replaceAtomically(path, table.chunks());
+    const relative = this.#relative(journalPath(this.root, this.#groupId, feed));
+    if (this.#checkpoint.fileLength(relative)) {
+      await truncateTo(`${this.root}/${relative}`, 0);
+      this.#checkpoint.setFileLength(relative, 0);
+    }
+    this.#schedule.written(feed.name, now);
   }
 
-  /** The current table of an overwrite feed: its latest snapshot file, loaded once. */
-  async #table(feed: Feed): Promise<Map<string, Uint8Array>> {
+  /** The current table of an overwrite feed: its latest snapshot and journal, loaded once. */
+  async #table(feed: Feed): Promise<Table> {
     let table = this.#tables.get(feed.name);
-    if (table) return table;
-    table = new Map();
-    const { partitions } = await listPartitions(this.root, feed);
-    const latest = partitions.at(-1);
-    if (latest) {
-      const text = decoder.decode(await Deno.readFile(latest.path));
-      for (const line of text.split("\n")) {
-        if (!line.trim()) continue;
-        let value: Record<string, unknown>;
-        try {
-          value = JSON.parse(line);
-        } catch (error) {
-          throw new DataError(
-            `Cannot load ${feed.name} snapshot ${latest.path}: ${(error as Error).message}`,
-          );
-        }
-        table.set(recordKey(feed, value), encoder.encode(line));
-      }
+    if (!table) {
+      table = await Table.load(this.root, feed, journalPath(this.root, this.#groupId, feed));
+      this.#tables.set(feed.name, table);
     }
-    this.#tables.set(feed.name, table);
     return table;
   }
 
@@ -327,7 +345,7 @@ interface Prepared {
   now: number;
   lines: Map<string, Pending>;
   rejects: Map<string, Pending>;
-  changes: { key: string; line: Uint8Array | null }[];
+  changes: Change[];
 }
 
 function pendingFor(map: Map<string, Pending>, date: string): Pending {

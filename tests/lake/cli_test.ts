@@ -91,7 +91,7 @@ Deno.test("consume: SIGTERM stops cleanly: exit 0, a summary, and Kafka's offset
       await Deno.readTextFile(checkpointPath(config.dataLakeDir, config.kafka.groupId)),
     );
     const committed = await kafka.committedOffsets(config.kafka.groupId, [name]);
-    assert.equal(committed.length, 3);
+    assert.equal(committed.length, 3, new TextDecoder().decode(out.stderr).slice(-3000));
     for (const o of committed) {
       assert.equal(o.offset, checkpoint.offsets[`${name}:${o.partition}`]);
     }
