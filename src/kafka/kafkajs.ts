@@ -5,7 +5,6 @@ import {
   Kafka,
   type LogEntry,
   logLevel,
-  Partitioners,
   type Producer as KjsProducer,
 } from "kafkajs";
 import { UnavailableError } from "../core/errors.ts";
@@ -21,6 +20,9 @@ import type {
   TopicSpec,
   TransactionalProducer,
 } from "./client.ts";
+import { cachedPartitioner, speedUpKafkaJsEncoder } from "./kafkajs_speedups.ts";
+import { Buffer } from "node:buffer";
+import { headerBytes, RECORD_OVERHEAD, splitForProduce } from "./limits.ts";
 
 interface KafkaJsSettings {
   brokers: string[];
@@ -37,6 +39,7 @@ export class KafkaJsClient implements KafkaClient {
 
   constructor(settings: KafkaJsSettings, log: Logger) {
     this.#log = log;
+    speedUpKafkaJsEncoder();
     this.#kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
@@ -247,14 +250,15 @@ export class KafkaJsClient implements KafkaClient {
     const producer = this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: cachedPartitioner,
     });
     await connect(producer);
     this.#closers.push(() => producer.disconnect());
     return {
       send: async (records) => {
-        if (records.length === 0) return;
-        await producer.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+        for (const topicMessages of produceCalls(records)) {
+          await producer.sendBatch({ acks: -1, topicMessages });
+        }
       },
       close: () => producer.disconnect(),
     };
@@ -266,7 +270,7 @@ export class KafkaJsClient implements KafkaClient {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60000,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: cachedPartitioner,
     });
     await connect(producer);
     this.#closers.push(() => producer.disconnect());
@@ -274,8 +278,9 @@ export class KafkaJsClient implements KafkaClient {
       sendWithOffsets: async (records, commit) => {
         const tx = await producer.transaction();
         try {
-          if (records.length > 0) {
-            await tx.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+          // Several produce calls, one transaction: each call stays under the broker's limits.
+          for (const topicMessages of produceCalls(records)) {
+            await tx.sendBatch({ acks: -1, topicMessages });
           }
           if (commit.offsets.length > 0) {
             await tx.sendOffsets({
@@ -340,27 +345,55 @@ function decodeHeaders(headers: Record<string, unknown> | undefined): Record<str
   return out;
 }
 
-function toTopicMessages(records: OutgoingRecord[]) {
-  const byTopic = new Map<
-    string,
-    {
-      key: string | null;
-      value: string | null;
-      headers?: Record<string, string>;
-      timestamp?: string;
-    }[]
-  >();
-  for (const r of records) {
-    let list = byTopic.get(r.topic);
-    if (!list) byTopic.set(r.topic, list = []);
-    list.push({
-      key: r.key,
-      value: r.value,
+interface WireMessage {
+  topic: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, string>;
+  timestamp?: string;
+  bytes: number;
+}
+
+/**
+ * The records as kafkajs messages, grouped into produce calls under the broker's limits. Keys and
+ * values become Buffers once here (kafkajs would measure and encode each string twice), and a
+ * string equal to the previous record's is encoded once: one transaction's SECURE, status and
+ * blacklist records share their value and key.
+ */
+function produceCalls(records: OutgoingRecord[]) {
+  let lastKey: string | null = null;
+  let lastKeyBuffer: Buffer | null = null;
+  let lastValue: string | null = null;
+  let lastValueBuffer: Buffer | null = null;
+  const messages: WireMessage[] = records.map((r) => {
+    if (r.key !== lastKey) {
+      lastKey = r.key;
+      lastKeyBuffer = r.key === null ? null : Buffer.from(r.key, "utf8");
+    }
+    if (r.value !== lastValue) {
+      lastValue = r.value;
+      lastValueBuffer = r.value === null ? null : Buffer.from(r.value, "utf8");
+    }
+    const bytes = RECORD_OVERHEAD + (lastKeyBuffer?.length ?? 0) +
+      (lastValueBuffer?.length ?? 0) + headerBytes(r.headers);
+    return {
+      topic: r.topic,
+      key: lastKeyBuffer,
+      value: lastValueBuffer,
       headers: r.headers,
       timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
-    });
-  }
-  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+      bytes,
+    };
+  });
+  return splitForProduce(messages, (m) => m.topic, (m) => m.bytes).map((call) => {
+    const byTopic = new Map<string, Omit<WireMessage, "topic" | "bytes">[]>();
+    for (const { topic, bytes: _, ...message } of call) {
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, list = []);
+      list.push(message);
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  });
 }
 
 function groupByTopic(offsets: PartitionOffset[]) {

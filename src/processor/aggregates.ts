@@ -4,10 +4,22 @@
  * survive a restart. `apply` folds one converted transaction in; `drain` hands out what changed
  * since the last drain, one update per key (per window), as Kafka Streams' cache would: the
  * updates of one batch go out in one Kafka transaction, so intermediate values are never visible.
+ *
+ * Bounded: windows that end more than the grace period (WINDOW_GRACE_MS, 7 days of event time)
+ * before the newest event seen are evicted at each drain. A later event for an evicted window is
+ * left out of the windows table (counted in `lateEvents`, logged by the processor); it still
+ * reaches every stream, USER_SPENDING_BY_TYPE and USERS, so nothing is lost but its stale window.
+ * Sums are exact integers of micro-dollars: a record that would take a total past
+ * Number.MAX_SAFE_INTEGER micro-dollars (about 9.007 billion USD) is refused by `apply`, with a
+ * reason, and changes nothing (the processor quarantines it).
  */
 import { toMicros, typeOrUnknown, type UsdTransaction } from "./transform.ts";
 
 const WINDOW_MS = 5 * 60 * 1000;
+/** How far behind the newest event time a window is still kept and updated. */
+export const WINDOW_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
+/** The largest exact total, in micro-dollars. */
+const MAX_MICROS = Number.MAX_SAFE_INTEGER;
 
 export interface UserSpending {
   USER_ID_HASHED: string;
@@ -67,7 +79,17 @@ export function windowStart(ms: number): number {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+export interface AggregatesOptions {
+  /** Windows ending this far before the newest event time are evicted (default 7 days). */
+  graceMs?: number;
+}
+
 export class Aggregates {
+  readonly #graceMs: number;
+  /** Newest event time seen (applied or restored): eviction and lateness are relative to it. */
+  #newestMs = -Infinity;
+  #late = 0;
+  #evicted = 0;
   #spending = new Map<string, SpendingState>();
   #windows = new Map<string, WindowState>();
   #users = new Map<string, UserState>();
@@ -75,27 +97,52 @@ export class Aggregates {
   #dirtyWindows = new Set<string>();
   #dirtyUsers = new Set<string>();
 
-  /** Folds one converted transaction (event time `eventMs`) into the three tables. */
-  apply(tx: UsdTransaction, eventMs: number): void {
+  constructor(options: AggregatesOptions = {}) {
+    this.#graceMs = options.graceMs ?? WINDOW_GRACE_MS;
+  }
+
+  /**
+   * Folds one converted transaction (event time `eventMs`) into the three tables. Returns the
+   * reason when it cannot (a total would leave the exact range); nothing is changed then.
+   */
+  apply(tx: UsdTransaction, eventMs: number): string | undefined {
     const type = typeOrUnknown(tx.TRANSACTION_TYPE);
     const micros = toMicros(tx.AMOUNT_USD);
-
+    if (!Number.isSafeInteger(micros) || micros < 0) {
+      return `AMOUNT_USD ${tx.AMOUNT_USD} is outside the range the totals keep exactly`;
+    }
     const spendingKey = `${tx.USER_ID_HASHED}|${type}`;
-    const spending = this.#spending.get(spendingKey) ??
-      { user: tx.USER_ID_HASHED, type, micros: 0, count: 0, lastMs: eventMs };
-    spending.micros += micros;
-    spending.count += 1;
-    spending.lastMs = Math.max(spending.lastMs, eventMs);
-    this.#spending.set(spendingKey, spending);
-    touch(this.#dirtySpending, spendingKey);
-
+    const spending = this.#spending.get(spendingKey);
+    if ((spending?.micros ?? 0) + micros > MAX_MICROS) {
+      return `AMOUNT_USD ${tx.AMOUNT_USD} would take TOTAL_AMOUNT_USD of USER_SPENDING_BY_TYPE ` +
+        `past ${MAX_MICROS / 1e6}`;
+    }
     const startMs = windowStart(eventMs);
     const windowKey = `${type}|${startMs}`;
-    const window = this.#windows.get(windowKey) ?? { type, startMs, micros: 0, count: 0 };
-    window.micros += micros;
-    window.count += 1;
-    this.#windows.set(windowKey, window);
-    touch(this.#dirtyWindows, windowKey);
+    const late = startMs + WINDOW_MS <= this.#newestMs - this.#graceMs;
+    const window = late ? undefined : this.#windows.get(windowKey);
+    if ((window?.micros ?? 0) + micros > MAX_MICROS) {
+      return `AMOUNT_USD ${tx.AMOUNT_USD} would take TOTAL_AMOUNT_USD of the ${type} window ` +
+        `at ${iso(startMs)} past ${MAX_MICROS / 1e6}`;
+    }
+
+    const s = spending ?? { user: tx.USER_ID_HASHED, type, micros: 0, count: 0, lastMs: eventMs };
+    s.micros += micros;
+    s.count += 1;
+    s.lastMs = Math.max(s.lastMs, eventMs);
+    this.#spending.set(spendingKey, s);
+    touch(this.#dirtySpending, spendingKey);
+
+    if (late) {
+      this.#late++;
+    } else {
+      const w = window ?? { type, startMs, micros: 0, count: 0 };
+      w.micros += micros;
+      w.count += 1;
+      this.#windows.set(windowKey, w);
+      touch(this.#dirtyWindows, windowKey);
+      if (eventMs > this.#newestMs) this.#newestMs = eventMs;
+    }
 
     const user = this.#users.get(tx.USER_ID_HASHED);
     const row = {
@@ -114,9 +161,13 @@ export class Aggregates {
       user.lastMs = Math.max(user.lastMs, eventMs);
     }
     touch(this.#dirtyUsers, tx.USER_ID_HASHED);
+    return undefined;
   }
 
-  /** The current value of every key changed since the last drain, in order of last change. */
+  /**
+   * The current value of every key changed since the last drain, in order of last change; then
+   * windows past the grace period are evicted.
+   */
   drain(): AggregateUpdates {
     const updates: AggregateUpdates = {
       userSpending: [...this.#dirtySpending].map((k) => spendingValue(this.#spending.get(k)!)),
@@ -126,7 +177,24 @@ export class Aggregates {
     this.#dirtySpending.clear();
     this.#dirtyWindows.clear();
     this.#dirtyUsers.clear();
+    this.evict();
     return updates;
+  }
+
+  /** Drops windows that ended more than the grace period before the newest event time. */
+  evict(): void {
+    const horizon = this.#newestMs - this.#graceMs;
+    for (const [key, w] of this.#windows) {
+      if (w.startMs + WINDOW_MS <= horizon) {
+        this.#windows.delete(key);
+        this.#evicted++;
+      }
+    }
+  }
+
+  /** Events left out of the windows table for being late, and windows evicted, so far. */
+  counters(): { lateEvents: number; evictedWindows: number } {
+    return { lateEvents: this.#late, evictedWindows: this.#evicted };
   }
 
   /** Rebuilds USER_SPENDING_BY_TYPE from its changelog (key hash|type; null deletes). */
@@ -161,6 +229,8 @@ export class Aggregates {
       "TRANSACTION_COUNT",
     ]);
     const startMs = Date.parse(v.WINDOW_START);
+    // The newest restored window stands for the newest event time (its start is a lower bound).
+    if (startMs > this.#newestMs) this.#newestMs = startMs;
     this.#windows.set(`${v.TRANSACTION_TYPE}|${startMs}`, {
       type: v.TRANSACTION_TYPE,
       startMs,
