@@ -59,6 +59,9 @@ interface WindowState {
   startMs: number;
   micros: number;
   count: number;
+  /** WINDOW_START and WINDOW_END, formatted once. */
+  startIso: string;
+  endIso: string;
 }
 interface UserState {
   row: Omit<UserRow, "FIRST_SEEN_AT" | "LAST_SEEN_AT">;
@@ -90,12 +93,17 @@ export class Aggregates {
   #newestMs = -Infinity;
   #late = 0;
   #evicted = 0;
-  #spending = new Map<string, SpendingState>();
-  #windows = new Map<string, WindowState>();
+  /** user → type → totals (nested: no composite key string built per record). */
+  #spending = new Map<string, Map<string, SpendingState>>();
+  #spendingCount = 0;
+  /** type → window start → totals. */
+  #windows = new Map<string, Map<number, WindowState>>();
+  #windowCount = 0;
   #users = new Map<string, UserState>();
-  #dirtySpending = new Set<string>();
-  #dirtyWindows = new Set<string>();
-  #dirtyUsers = new Set<string>();
+  // Dirty states themselves, in order of first change since the last drain.
+  #dirtySpending = new Set<SpendingState>();
+  #dirtyWindows = new Set<WindowState>();
+  #dirtyUsers = new Set<UserState>();
 
   constructor(options: AggregatesOptions = {}) {
     this.#graceMs = options.graceMs ?? WINDOW_GRACE_MS;
@@ -111,36 +119,46 @@ export class Aggregates {
     if (!Number.isSafeInteger(micros) || micros < 0) {
       return `AMOUNT_USD ${tx.AMOUNT_USD} is outside the range the totals keep exactly`;
     }
-    const spendingKey = `${tx.USER_ID_HASHED}|${type}`;
-    const spending = this.#spending.get(spendingKey);
+    let byType = this.#spending.get(tx.USER_ID_HASHED);
+    const spending = byType?.get(type);
     if ((spending?.micros ?? 0) + micros > MAX_MICROS) {
       return `AMOUNT_USD ${tx.AMOUNT_USD} would take TOTAL_AMOUNT_USD of USER_SPENDING_BY_TYPE ` +
         `past ${MAX_MICROS / 1e6}`;
     }
     const startMs = windowStart(eventMs);
-    const windowKey = `${type}|${startMs}`;
     const late = startMs + WINDOW_MS <= this.#newestMs - this.#graceMs;
-    const window = late ? undefined : this.#windows.get(windowKey);
+    let byStart = this.#windows.get(type);
+    const window = late ? undefined : byStart?.get(startMs);
     if ((window?.micros ?? 0) + micros > MAX_MICROS) {
       return `AMOUNT_USD ${tx.AMOUNT_USD} would take TOTAL_AMOUNT_USD of the ${type} window ` +
         `at ${iso(startMs)} past ${MAX_MICROS / 1e6}`;
     }
 
-    const s = spending ?? { user: tx.USER_ID_HASHED, type, micros: 0, count: 0, lastMs: eventMs };
+    let s = spending;
+    if (!s) {
+      s = { user: tx.USER_ID_HASHED, type, micros: 0, count: 0, lastMs: eventMs };
+      if (!byType) this.#spending.set(tx.USER_ID_HASHED, byType = new Map());
+      byType.set(type, s);
+      this.#spendingCount++;
+    }
     s.micros += micros;
     s.count += 1;
-    s.lastMs = Math.max(s.lastMs, eventMs);
-    this.#spending.set(spendingKey, s);
-    touch(this.#dirtySpending, spendingKey);
+    if (eventMs > s.lastMs) s.lastMs = eventMs;
+    this.#dirtySpending.add(s);
 
     if (late) {
       this.#late++;
     } else {
-      const w = window ?? { type, startMs, micros: 0, count: 0 };
+      let w = window;
+      if (!w) {
+        w = newWindow(type, startMs, 0, 0);
+        if (!byStart) this.#windows.set(type, byStart = new Map());
+        byStart.set(startMs, w);
+        this.#windowCount++;
+      }
       w.micros += micros;
       w.count += 1;
-      this.#windows.set(windowKey, w);
-      touch(this.#dirtyWindows, windowKey);
+      this.#dirtyWindows.add(w);
       if (eventMs > this.#newestMs) this.#newestMs = eventMs;
     }
 
@@ -153,26 +171,28 @@ export class Aggregates {
       COUNTRY: tx.COUNTRY,
     };
     if (!user) {
-      this.#users.set(tx.USER_ID_HASHED, { row, firstMs: eventMs, lastMs: eventMs });
+      const fresh = { row, firstMs: eventMs, lastMs: eventMs };
+      this.#users.set(tx.USER_ID_HASHED, fresh);
+      this.#dirtyUsers.add(fresh);
     } else {
       // Name, email and place are those of the user's latest transaction by event time.
       if (eventMs >= user.lastMs) user.row = row;
       user.firstMs = Math.min(user.firstMs, eventMs);
       user.lastMs = Math.max(user.lastMs, eventMs);
+      this.#dirtyUsers.add(user);
     }
-    touch(this.#dirtyUsers, tx.USER_ID_HASHED);
     return undefined;
   }
 
   /**
-   * The current value of every key changed since the last drain, in order of last change; then
+   * The current value of every key changed since the last drain, in order of first change; then
    * windows past the grace period are evicted.
    */
   drain(): AggregateUpdates {
     const updates: AggregateUpdates = {
-      userSpending: [...this.#dirtySpending].map((k) => spendingValue(this.#spending.get(k)!)),
-      windows: [...this.#dirtyWindows].map((k) => windowValue(this.#windows.get(k)!)),
-      users: [...this.#dirtyUsers].map((k) => userValue(this.#users.get(k)!)),
+      userSpending: [...this.#dirtySpending].map(spendingValue),
+      windows: [...this.#dirtyWindows].map(windowValue),
+      users: [...this.#dirtyUsers].map(userValue),
     };
     this.#dirtySpending.clear();
     this.#dirtyWindows.clear();
@@ -184,11 +204,14 @@ export class Aggregates {
   /** Drops windows that ended more than the grace period before the newest event time. */
   evict(): void {
     const horizon = this.#newestMs - this.#graceMs;
-    for (const [key, w] of this.#windows) {
-      if (w.startMs + WINDOW_MS <= horizon) {
-        this.#windows.delete(key);
+    for (const [type, byStart] of this.#windows) {
+      for (const startMs of byStart.keys()) {
+        if (startMs + WINDOW_MS > horizon) continue;
+        byStart.delete(startMs);
+        this.#windowCount--;
         this.#evicted++;
       }
+      if (byStart.size === 0) this.#windows.delete(type);
     }
   }
 
@@ -197,10 +220,13 @@ export class Aggregates {
     return { lateEvents: this.#late, evictedWindows: this.#evicted };
   }
 
-  /** Rebuilds USER_SPENDING_BY_TYPE from its changelog (key hash|type; null deletes). */
+  /** Rebuilds USER_SPENDING_BY_TYPE from its changelog (key: user and type; null deletes). */
   restoreUserSpending(key: string, value: Record<string, unknown> | null): void {
     if (value === null) {
-      this.#spending.delete(key);
+      const [user, type] = splitSpendingKey(key);
+      const byType = this.#spending.get(user);
+      if (byType?.delete(type)) this.#spendingCount--;
+      if (byType?.size === 0) this.#spending.delete(user);
       return;
     }
     const v = value as unknown as UserSpending;
@@ -208,7 +234,10 @@ export class Aggregates {
       "TOTAL_AMOUNT_USD",
       "TRANSACTION_COUNT",
     ]);
-    this.#spending.set(key, {
+    let byType = this.#spending.get(v.USER_ID_HASHED);
+    if (!byType) this.#spending.set(v.USER_ID_HASHED, byType = new Map());
+    if (!byType.has(v.TRANSACTION_TYPE)) this.#spendingCount++;
+    byType.set(v.TRANSACTION_TYPE, {
       user: v.USER_ID_HASHED,
       type: v.TRANSACTION_TYPE,
       micros: toMicros(v.TOTAL_AMOUNT_USD),
@@ -220,7 +249,8 @@ export class Aggregates {
   /** Rebuilds the windows: every window update is on the topic; a tombstone drops the type. */
   restoreWindow(key: string, value: Record<string, unknown> | null): void {
     if (value === null) {
-      for (const [k, w] of this.#windows) if (w.type === key) this.#windows.delete(k);
+      this.#windowCount -= this.#windows.get(key)?.size ?? 0;
+      this.#windows.delete(key);
       return;
     }
     const v = value as unknown as WindowSpend;
@@ -231,12 +261,16 @@ export class Aggregates {
     const startMs = Date.parse(v.WINDOW_START);
     // The newest restored window stands for the newest event time (its start is a lower bound).
     if (startMs > this.#newestMs) this.#newestMs = startMs;
-    this.#windows.set(`${v.TRANSACTION_TYPE}|${startMs}`, {
-      type: v.TRANSACTION_TYPE,
+    let byStart = this.#windows.get(v.TRANSACTION_TYPE);
+    if (!byStart) this.#windows.set(v.TRANSACTION_TYPE, byStart = new Map());
+    if (!byStart.has(startMs)) this.#windowCount++;
+    const window = newWindow(
+      v.TRANSACTION_TYPE,
       startMs,
-      micros: toMicros(v.TOTAL_AMOUNT_USD),
-      count: v.TRANSACTION_COUNT,
-    });
+      toMicros(v.TOTAL_AMOUNT_USD),
+      v.TRANSACTION_COUNT,
+    );
+    byStart.set(startMs, window);
   }
 
   restoreUser(key: string, value: Record<string, unknown> | null): void {
@@ -255,8 +289,8 @@ export class Aggregates {
 
   sizes(): { userSpending: number; windows: number; users: number } {
     return {
-      userSpending: this.#spending.size,
-      windows: this.#windows.size,
+      userSpending: this.#spendingCount,
+      windows: this.#windowCount,
       users: this.#users.size,
     };
   }
@@ -282,10 +316,22 @@ function requireFields(value: Record<string, unknown>, texts: string[], numbers:
   }
 }
 
-/** Moves `key` to the end of the set, so drains list keys in order of their last change. */
-function touch(set: Set<string>, key: string): void {
-  set.delete(key);
-  set.add(key);
+/** USER_SPENDING_BY_TYPE's changelog key: a JSON array of the two, or the two joined by "|". */
+function splitSpendingKey(key: string): [string, string] {
+  if (key.startsWith("[")) {
+    try {
+      const parts = JSON.parse(key);
+      if (Array.isArray(parts) && parts.length === 2) return [String(parts[0]), String(parts[1])];
+    } catch {
+      // not JSON: read it as the joined form
+    }
+  }
+  const bar = key.indexOf("|");
+  return bar < 0 ? [key, ""] : [key.slice(0, bar), key.slice(bar + 1)];
+}
+
+function newWindow(type: string, startMs: number, micros: number, count: number): WindowState {
+  return { type, startMs, micros, count, startIso: iso(startMs), endIso: iso(startMs + WINDOW_MS) };
 }
 
 function spendingValue(s: SpendingState): UserSpending {
@@ -303,8 +349,8 @@ function windowValue(w: WindowState): WindowSpend {
     TRANSACTION_TYPE: w.type,
     TOTAL_AMOUNT_USD: w.micros / 1e6,
     TRANSACTION_COUNT: w.count,
-    WINDOW_START: iso(w.startMs),
-    WINDOW_END: iso(w.startMs + WINDOW_MS),
+    WINDOW_START: w.startIso,
+    WINDOW_END: w.endIso,
   };
 }
 
