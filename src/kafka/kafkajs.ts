@@ -5,6 +5,7 @@ import {
   Kafka,
   type LogEntry,
   logLevel,
+  type Message,
   type Producer as KjsProducer,
 } from "kafkajs";
 import { UnavailableError } from "../core/errors.ts";
@@ -345,55 +346,54 @@ function decodeHeaders(headers: Record<string, unknown> | undefined): Record<str
   return out;
 }
 
-interface WireMessage {
-  topic: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers?: Record<string, string>;
-  timestamp?: string;
-  bytes: number;
+/**
+ * The records as kafkajs messages, in produce calls under the broker's limits (sized here, so a
+ * too-large call never reaches the broker). Keys and values become Buffers one call at a time
+ * (kafkajs would measure and encode each string twice), and a string equal to the previous
+ * record's is encoded once: the processor's SECURE, status and blacklist records share theirs.
+ */
+function* produceCalls(records: OutgoingRecord[]) {
+  let last: string | null = null;
+  let lastBytes = 0;
+  const utf8 = (text: string | null) => {
+    if (text === null) return 0;
+    if (text !== last) [last, lastBytes] = [text, Buffer.byteLength(text, "utf8")];
+    return lastBytes;
+  };
+  const sizes = new Map<OutgoingRecord, number>();
+  for (const r of records) {
+    sizes.set(r, RECORD_OVERHEAD + utf8(r.key) + utf8(r.value) + headerBytes(r.headers));
+  }
+  for (const call of splitForProduce(records, (r) => r.topic, (r) => sizes.get(r)!)) {
+    yield toTopicMessages(call);
+  }
 }
 
-/**
- * The records as kafkajs messages, grouped into produce calls under the broker's limits. Keys and
- * values become Buffers once here (kafkajs would measure and encode each string twice), and a
- * string equal to the previous record's is encoded once: one transaction's SECURE, status and
- * blacklist records share their value and key.
- */
-function produceCalls(records: OutgoingRecord[]) {
+function toTopicMessages(records: OutgoingRecord[]) {
+  const byTopic = new Map<string, Message[]>();
   let lastKey: string | null = null;
-  let lastKeyBuffer: Buffer | null = null;
+  let keyBuffer: Buffer | null = null;
   let lastValue: string | null = null;
-  let lastValueBuffer: Buffer | null = null;
-  const messages: WireMessage[] = records.map((r) => {
-    if (r.key !== lastKey) {
+  let valueBuffer: Buffer | null = null;
+  for (const r of records) {
+    if (r.key !== lastKey || keyBuffer === null) {
       lastKey = r.key;
-      lastKeyBuffer = r.key === null ? null : Buffer.from(r.key, "utf8");
+      keyBuffer = r.key === null ? null : Buffer.from(r.key, "utf8");
     }
-    if (r.value !== lastValue) {
+    if (r.value !== lastValue || valueBuffer === null) {
       lastValue = r.value;
-      lastValueBuffer = r.value === null ? null : Buffer.from(r.value, "utf8");
+      valueBuffer = r.value === null ? null : Buffer.from(r.value, "utf8");
     }
-    const bytes = RECORD_OVERHEAD + (lastKeyBuffer?.length ?? 0) +
-      (lastValueBuffer?.length ?? 0) + headerBytes(r.headers);
-    return {
-      topic: r.topic,
-      key: lastKeyBuffer,
-      value: lastValueBuffer,
+    let list = byTopic.get(r.topic);
+    if (!list) byTopic.set(r.topic, list = []);
+    list.push({
+      key: keyBuffer,
+      value: valueBuffer,
       headers: r.headers,
       timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
-      bytes,
-    };
-  });
-  return splitForProduce(messages, (m) => m.topic, (m) => m.bytes).map((call) => {
-    const byTopic = new Map<string, Omit<WireMessage, "topic" | "bytes">[]>();
-    for (const { topic, bytes: _, ...message } of call) {
-      let list = byTopic.get(topic);
-      if (!list) byTopic.set(topic, list = []);
-      list.push(message);
-    }
-    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-  });
+    });
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
 
 function groupByTopic(offsets: PartitionOffset[]) {

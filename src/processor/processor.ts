@@ -67,7 +67,9 @@ const decoder = new TextDecoder();
  * marker per partition, so they are large; the client splits their records into produce calls
  * under the broker's size limits (src/kafka/limits.ts).
  */
-const TRANSACTION_RECORDS = 10_000;
+const TRANSACTION_RECORDS = 5_000;
+/** Raw bytes fetched per partition: about TRANSACTION_RECORDS fake transactions (~440 B each). */
+const RAW_FETCH_BYTES = 2 * 1024 * 1024;
 
 export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const { config, kafka } = options;
@@ -150,6 +152,9 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
         commit: false,
         readCommitted: true,
         stopWhenCaughtUp: options.once,
+        // About one transaction per fetch: the consumer heartbeats between batches, so a batch
+        // must stay well inside the session timeout even on a loaded machine.
+        maxBytesPerPartition: RAW_FETCH_BYTES,
         onBatch: async (batch) => {
           // One transaction per chunk keeps every produce request under the broker's size
           // limit, whatever the fetch size; each chunk commits the offset just past it.
