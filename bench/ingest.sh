@@ -55,6 +55,7 @@ FEEDS_FILE="$WORK/feeds.json" DATA_LAKE_DIR="$WORK/lake" KAFKA_BROKERS="$BROKERS
 }
 OURS_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
 PEAK_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
+CPU_S=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/time.txt")
 LAKE_LINES=$(cat "$WORK"/lake/"$TOPIC"/*/*.jsonl | wc -l)
 REJECTED=$( (cat "$WORK"/lake/_rejected/"$TOPIC"/*/*.jsonl 2>/dev/null || true) | wc -l)
 # Steady state: first to last batch log line (leaves out process start and group join).
@@ -70,7 +71,9 @@ echo "kcat:                $KCAT_LINES msg in $(printf %.2f "$KCAT_S") s = $KCAT
 echo "ours (consume):      $LAKE_LINES msg in $(printf %.2f "$OURS_S") s = $OURS_RATE msg/s" \
   "(steady state $(rate "$LAKE_LINES" "$STEADY_S") msg/s)"
 echo "ratio ours/kcat:     $(awk -v a="$OURS_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.2f", a / b }')"
+echo "our CPU time:        $CPU_S s user+sys ($(rate "$LAKE_LINES" "$CPU_S") msg per CPU second)"
 echo "our peak memory:     $((PEAK_KB / 1024)) MB"
+echo "load average:        $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lake lines:          $LAKE_LINES (rejected $REJECTED)"
 if [ "$LAKE_LINES" -ne "$COUNT" ] || [ "$KCAT_LINES" -ne "$COUNT" ]; then
   echo "FAIL: expected $COUNT lines in the lake and from kcat"

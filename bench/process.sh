@@ -54,6 +54,8 @@ START=$(now)
 }
 WALL_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
 PEAK_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
+# CPU seconds of the whole command: on a shared, loaded machine a steadier figure than wall time.
+CPU_S=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/time.txt")
 LINE=$(grep '^processed' "$WORK/process.out" || true)
 IN=$(sed -E 's/^processed ([0-9]+) .*/\1/' <<<"$LINE")
 OWN_RATE=$(sed -E 's/.*s: ([0-9]+) records\/s in.*/\1/' <<<"$LINE")
@@ -64,7 +66,9 @@ echo "$LINE"
 echo "kcat -C -e:            $KCAT_LINES msg in $(printf %.2f "$KCAT_S") s = $KCAT_RATE msg/s"
 echo "processor (own rate):  $OWN_RATE raw records/s in (after state restore)"
 echo "process (whole cmd):   $IN in $(printf %.2f "$WALL_S") s = $(rate "$IN" "$WALL_S") raw records/s"
+echo "process (per CPU s):   $(rate "$IN" "$CPU_S") raw records per CPU second ($CPU_S s user+sys)"
 echo "ratio own/kcat:        $(awk -v a="$OWN_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.3f", a / b }')"
+echo "load average:          $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "peak RSS:              $((PEAK_KB / 1024)) MB"
 if [ "$IN" != "$COUNT" ]; then
   echo "FAIL: expected $COUNT raw records in, got $IN"
