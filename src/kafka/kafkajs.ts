@@ -21,7 +21,7 @@ import type {
   TopicSpec,
   TransactionalProducer,
 } from "./client.ts";
-import { cachedPartitioner, speedUpKafkaJsEncoder } from "./kafkajs_speedups.ts";
+import { cachedPartitioner, speedUpKafkaJs } from "./kafkajs_speedups.ts";
 import { Buffer } from "node:buffer";
 import { headerBytes, RECORD_OVERHEAD, splitForProduce } from "./limits.ts";
 
@@ -40,7 +40,7 @@ export class KafkaJsClient implements KafkaClient {
 
   constructor(settings: KafkaJsSettings, log: Logger) {
     this.#log = log;
-    speedUpKafkaJsEncoder();
+    speedUpKafkaJs();
     this.#kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
@@ -208,10 +208,13 @@ export class KafkaJsClient implements KafkaClient {
               offset: nextOffset,
             }]);
           }
-          await payload.heartbeat();
         } catch (error) {
           fail(error);
+          return;
         }
+        // Outside the catch: a heartbeat refused because a slow batch outlived the session (the
+        // group rebalanced) goes to kafkajs, which rejoins and resumes from committed offsets.
+        await payload.heartbeat();
       },
     });
 

@@ -1,14 +1,16 @@
 /**
  * Per-message costs of kafkajs, cut without changing a byte on the wire (the profile is in
  * NOTES-processor.md): its Encoder allocates a Buffer for every varint it writes (six per
- * record) and goes through BigInt-backed Longs for the record's timestamp delta, and its default
+ * record) and goes through BigInt-backed Longs for every timestamp delta (written and read), and its default
  * partitioner hashes every key with Long arithmetic. The varint writers are replaced on the
  * Encoder's prototype with ones that write in place; the partitioner is a Java-compatible
  * murmur2 on 32-bit integers with a cache per key. tests/kafka/kafkajs_speedups_test.ts checks
  * both against kafkajs's own code.
  */
 import type { ICustomPartitioner, PartitionerArgs } from "kafkajs";
+import Decoder from "kafkajs/src/protocol/decoder.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
+import Long from "kafkajs/src/utils/long.js";
 
 interface EncoderInternals {
   buf: Uint8Array;
@@ -18,13 +20,41 @@ interface EncoderInternals {
   writeVarLong(value: unknown): EncoderInternals;
 }
 
+interface DecoderInternals {
+  buffer: Uint8Array;
+  offset: number;
+  readVarLong(): unknown;
+}
+
 const proto = (Encoder as unknown as { prototype: EncoderInternals }).prototype;
+const decoderProto = (Decoder as unknown as { prototype: DecoderInternals }).prototype;
+const LongClass = Long as unknown as new (value: bigint) => unknown;
 let installed = false;
 
-/** Installs the in-place varint writers once per process (idempotent). */
-export function speedUpKafkaJsEncoder(): void {
+/** Installs the in-place varint writers (and the varlong reader) once per process. */
+export function speedUpKafkaJs(): void {
   if (installed) return;
   installed = true;
+  const originalReadVarLong = decoderProto.readVarLong;
+  // Every record's timestamp delta is a varlong: kafkajs adds a BigInt-backed Long per byte.
+  // Up to 7 bytes (49 bits) the value is exact in a double; longer ones go the old way.
+  decoderProto.readVarLong = function (this: DecoderInternals) {
+    const buf = this.buffer;
+    const start = this.offset;
+    let zigzag = 0;
+    let scale = 1;
+    for (let i = start; i < start + 7 && i < buf.length; i++) {
+      const byte = buf[i];
+      zigzag += (byte & 0x7f) * scale;
+      if (byte < 0x80) {
+        this.offset = i + 1;
+        const value = zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2;
+        return new LongClass(BigInt(value));
+      }
+      scale *= 128;
+    }
+    return originalReadVarLong.call(this);
+  };
   const originalVarLong = proto.writeVarLong;
   // Same bytes as kafkajs's LEB128 loop, written into the buffer instead of a new Buffer.
   proto.writeUVarInt = function (this: EncoderInternals, value: number) {

@@ -1,12 +1,14 @@
 /** The kafkajs speed-ups write the same bytes and pick the same partitions as kafkajs itself. */
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { Partitioners } from "kafkajs";
+import Decoder from "kafkajs/src/protocol/decoder.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import kafkajsMurmur2 from "kafkajs/src/producer/partitioners/default/murmur2.js";
 import {
   cachedPartitioner,
   murmur2,
-  speedUpKafkaJsEncoder,
+  speedUpKafkaJs,
 } from "../../src/kafka/kafkajs_speedups.ts";
 import { MAX_CALL_TOPIC_BYTES, MAX_RECORD_BYTES, splitForProduce } from "../../src/kafka/limits.ts";
 import { DataError } from "../../src/core/errors.ts";
@@ -30,8 +32,8 @@ type AnyEncoder = {
 };
 const fresh = () => new (Encoder as unknown as new () => AnyEncoder)();
 
-Deno.test("speedUpKafkaJsEncoder: varints and varlongs are byte for byte the protocol's", () => {
-  speedUpKafkaJsEncoder();
+Deno.test("speedUpKafkaJs: varints and varlongs are byte for byte the protocol's", () => {
+  speedUpKafkaJs();
   const ints = [
     0,
     1,
@@ -55,6 +57,20 @@ Deno.test("speedUpKafkaJsEncoder: varints and varlongs are byte for byte the pro
   for (const v of longs) {
     assert.deepEqual([...fresh().writeVarLong(v).buffer], varlong(BigInt(v)), `varlong ${v}`);
   }
+  // And read back by kafkajs's decoder (its varlong reader is replaced too).
+  for (const v of longs) {
+    const decoder = new (Decoder as unknown as new (b: Uint8Array) => {
+      readVarLong(): { toString(): string };
+      offset: number;
+    })(Buffer.from([...varlong(BigInt(v)), 0x2a]));
+    assert.equal(decoder.readVarLong().toString(), String(v), `read varlong ${v}`);
+    assert.equal(decoder.offset, varlong(BigInt(v)).length);
+  }
+  const huge = 2n ** 62n + 12345n;
+  const decoder = new (Decoder as unknown as new (b: Uint8Array) => {
+    readVarLong(): { toString(): string };
+  })(Buffer.from(varlong(huge)));
+  assert.equal(decoder.readVarLong().toString(), String(huge));
   // Many values in one encoder, growing its buffer past the first allocation.
   const many = fresh();
   const expected: number[] = [];
@@ -89,7 +105,10 @@ Deno.test("cachedPartitioner: the same partition as kafkajs's DefaultPartitioner
     const bytes = new TextEncoder().encode(key);
     assert.equal(murmur2(bytes), kafkajsMurmur2(key));
   }
-  assert.equal(ours({ topic: "t", partitionMetadata, message: { key: "k", value: "v", partition: 3 } }), 3);
+  assert.equal(
+    ours({ topic: "t", partitionMetadata, message: { key: "k", value: "v", partition: 3 } }),
+    3,
+  );
   const spread = new Set<number>();
   for (let i = 0; i < 20; i++) {
     spread.add(ours({ topic: "t", partitionMetadata, message: { key: null, value: "v" } }));
