@@ -49,7 +49,7 @@ START=$(now)
 /usr/bin/time -v -o "$WORK/time.txt" deno task -q start process --once \
   >"$WORK/process.out" 2>"$WORK/process.err" || {
   echo "process failed:"
-  tail -20 "$WORK/process.err"
+  grep -v '^ *at ' "$WORK/process.err" | tail -8
   exit 1
 }
 WALL_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
