@@ -1,11 +1,11 @@
 /**
  * Per-message costs of kafkajs, cut without changing a byte on the wire (the profile is in
  * NOTES-processor.md): its Encoder allocates a Buffer for every varint it writes (six per
- * record) and goes through BigInt-backed Longs for every timestamp delta (written and read), and its default
- * partitioner hashes every key with Long arithmetic. The varint writers are replaced on the
- * Encoder's prototype with ones that write in place; the partitioner is a Java-compatible
- * murmur2 on 32-bit integers with a cache per key. tests/kafka/kafkajs_speedups_test.ts checks
- * both against kafkajs's own code.
+ * record), its varlong reader and writer go through BigInt-backed Longs for every timestamp
+ * delta, and its default partitioner hashes every key with Long arithmetic. The varint and
+ * varlong functions are replaced on the Encoder's and Decoder's prototypes by ones that work in
+ * place on numbers; the partitioner is a Java-compatible murmur2 on 32-bit integers with a cache
+ * per key. tests/kafka/kafkajs_speedups_test.ts checks them against the protocol and kafkajs.
  */
 import type { ICustomPartitioner, PartitionerArgs } from "kafkajs";
 import Decoder from "kafkajs/src/protocol/decoder.js";

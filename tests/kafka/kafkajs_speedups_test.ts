@@ -5,11 +5,7 @@ import { Partitioners } from "kafkajs";
 import Decoder from "kafkajs/src/protocol/decoder.js";
 import Encoder from "kafkajs/src/protocol/encoder.js";
 import kafkajsMurmur2 from "kafkajs/src/producer/partitioners/default/murmur2.js";
-import {
-  cachedPartitioner,
-  murmur2,
-  speedUpKafkaJs,
-} from "../../src/kafka/kafkajs_speedups.ts";
+import { cachedPartitioner, murmur2, speedUpKafkaJs } from "../../src/kafka/kafkajs_speedups.ts";
 import { MAX_CALL_TOPIC_BYTES, MAX_RECORD_BYTES, splitForProduce } from "../../src/kafka/limits.ts";
 import { DataError } from "../../src/core/errors.ts";
 
