@@ -35,8 +35,10 @@ kcat -b "$BROKERS" -P -t "$TOPIC" -l \
 
 echo "== kcat -C -e (to a file)"
 START=$(now)
-kcat -b "$BROKERS" -C -t "$TOPIC" -e -o beginning -q >"$WORK/kcat.jsonl"
+/usr/bin/time -v -o "$WORK/kcat_time.txt" \
+  kcat -b "$BROKERS" -C -t "$TOPIC" -e -o beginning -q >"$WORK/kcat.jsonl"
 KCAT_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
+KCAT_CPU_S=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/kcat_time.txt")
 KCAT_LINES=$(wc -l <"$WORK/kcat.jsonl")
 
 echo "== deno task start consume --once (into a fresh lake)"
@@ -72,6 +74,10 @@ echo "ours (consume):      $LAKE_LINES msg in $(printf %.2f "$OURS_S") s = $OURS
   "(steady state $(rate "$LAKE_LINES" "$STEADY_S") msg/s)"
 echo "ratio ours/kcat:     $(awk -v a="$OURS_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.2f", a / b }')"
 echo "our CPU time:        $CPU_S s user+sys ($(rate "$LAKE_LINES" "$CPU_S") msg per CPU second)"
+echo "kcat CPU time:       $KCAT_CPU_S s user+sys ($(rate "$KCAT_LINES" "$KCAT_CPU_S") msg per CPU second)"
+# On a loaded machine wall time measures the queue for the cores; CPU time measures the code.
+echo "CPU ratio kcat/ours: $(awk -v a="$CPU_S" -v b="$KCAT_CPU_S" 'BEGIN { printf "%.2f", b / a }')" \
+  "(wall-clock ratio above)"
 echo "our peak memory:     $((PEAK_KB / 1024)) MB"
 echo "load average:        $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lake lines:          $LAKE_LINES (rejected $REJECTED)"

@@ -40,8 +40,10 @@ kcat -b "$BROKERS" -P -t "$RAW_TOPIC" -K $'\t' -l \
 
 echo "== kcat -C -e (the peer: reading the same topic to a file)"
 START=$(now)
-kcat -b "$BROKERS" -C -t "$RAW_TOPIC" -e -o beginning -q >"$WORK/kcat.jsonl"
+/usr/bin/time -v -o "$WORK/kcat_time.txt" \
+  kcat -b "$BROKERS" -C -t "$RAW_TOPIC" -e -o beginning -q >"$WORK/kcat.jsonl"
 KCAT_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
+KCAT_CPU_S=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/kcat_time.txt")
 KCAT_LINES=$(wc -l <"$WORK/kcat.jsonl")
 
 echo "== process --once (fresh group $KAFKA_GROUP_ID.processor)"
@@ -67,6 +69,7 @@ echo "kcat -C -e:            $KCAT_LINES msg in $(printf %.2f "$KCAT_S") s = $KC
 echo "processor (own rate):  $OWN_RATE raw records/s in (after state restore)"
 echo "process (whole cmd):   $IN in $(printf %.2f "$WALL_S") s = $(rate "$IN" "$WALL_S") raw records/s"
 echo "process (per CPU s):   $(rate "$IN" "$CPU_S") raw records per CPU second ($CPU_S s user+sys)"
+echo "kcat (per CPU s):      $(rate "$KCAT_LINES" "$KCAT_CPU_S") msg per CPU second ($KCAT_CPU_S s)"
 echo "ratio own/kcat:        $(awk -v a="$OWN_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.3f", a / b }')"
 echo "load average:          $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "peak RSS:              $((PEAK_KB / 1024)) MB"
