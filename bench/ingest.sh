@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else printf "n/a" }'; }
 
 echo "== generating $COUNT messages"
 deno run --allow-write bench/ingest_gen.ts "$COUNT" "$WORK/input.jsonl"
@@ -76,7 +76,7 @@ echo "ratio ours/kcat:     $(awk -v a="$OURS_RATE" -v b="$KCAT_RATE" 'BEGIN { pr
 echo "our CPU time:        $CPU_S s user+sys ($(rate "$LAKE_LINES" "$CPU_S") msg per CPU second)"
 echo "kcat CPU time:       $KCAT_CPU_S s user+sys ($(rate "$KCAT_LINES" "$KCAT_CPU_S") msg per CPU second)"
 # On a loaded machine wall time measures the queue for the cores; CPU time measures the code.
-echo "CPU ratio kcat/ours: $(awk -v a="$CPU_S" -v b="$KCAT_CPU_S" 'BEGIN { printf "%.2f", b / a }')" \
+echo "CPU ratio kcat/ours: $(awk -v a="$CPU_S" -v b="$KCAT_CPU_S" 'BEGIN { if (a > 0) printf "%.2f", b / a; else printf "n/a" }')" \
   "(wall-clock ratio above)"
 echo "our peak memory:     $((PEAK_KB / 1024)) MB"
 echo "load average:        $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 now() { date +%s.%N; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else printf "n/a" }'; }
 
 echo "== generating $COUNT raw transactions; publishing currency rates"
 deno run --allow-read --allow-write bench/process_gen.ts "$COUNT" "$WORK/raw.tsv"
