@@ -76,8 +76,8 @@ echo "ratio ours/kcat:     $(awk -v a="$OURS_RATE" -v b="$KCAT_RATE" 'BEGIN { pr
 echo "our CPU time:        $CPU_S s user+sys ($(rate "$LAKE_LINES" "$CPU_S") msg per CPU second)"
 echo "kcat CPU time:       $KCAT_CPU_S s user+sys ($(rate "$KCAT_LINES" "$KCAT_CPU_S") msg per CPU second)"
 # On a loaded machine wall time measures the queue for the cores; CPU time measures the code.
-echo "CPU ratio kcat/ours: $(awk -v a="$CPU_S" -v b="$KCAT_CPU_S" 'BEGIN { if (a > 0) printf "%.2f", b / a; else printf "n/a" }')" \
-  "(wall-clock ratio above)"
+echo "ratio ours/kcat, per CPU second: $(awk -v a="$CPU_S" -v b="$KCAT_CPU_S" 'BEGIN { if (a > 0) printf "%.2f", b / a; else printf "n/a" }')" \
+  "(the ratio above is wall clock)"
 echo "our peak memory:     $((PEAK_KB / 1024)) MB"
 echo "load average:        $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lake lines:          $LAKE_LINES (rejected $REJECTED)"
