@@ -70,7 +70,6 @@ const decoder = new TextDecoder();
 const TRANSACTION_RECORDS = 5_000;
 /** Raw bytes fetched per partition: about TRANSACTION_RECORDS fake transactions (~440 B each). */
 const RAW_FETCH_BYTES = 2 * 1024 * 1024;
-const RESTORE_FETCH_BYTES = 1024 * 1024;
 
 export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const { config, kafka } = options;
@@ -239,8 +238,6 @@ async function restore(
     commit: false,
     readCommitted: true,
     stopWhenCaughtUp: true,
-    // Changelogs can be long (compaction is lazy): small fetches keep the restore's memory flat.
-    maxBytesPerPartition: RESTORE_FETCH_BYTES,
     onBatch: (batch) => {
       for (const record of batch.records) {
         if (batch.topic === topics.rates) {
