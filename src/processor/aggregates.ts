@@ -13,6 +13,7 @@
  * Number.MAX_SAFE_INTEGER micro-dollars (about 9.007 billion USD) is refused by `apply`, with a
  * reason, and changes nothing (the processor quarantines it).
  */
+import { requireFields, splitSpendingKey } from "./changelog_values.ts";
 import { toMicros, typeOrUnknown, type UsdTransaction } from "./transform.ts";
 
 const WINDOW_MS = 5 * 60 * 1000;
@@ -294,40 +295,6 @@ export class Aggregates {
       users: this.#users.size,
     };
   }
-}
-
-/**
- * Changelog values are checked before they become state: a record written to the topic by
- * something else must not turn a total into NaN. Throws a RangeError; the caller skips it.
- */
-function requireFields(value: Record<string, unknown>, texts: string[], numbers: string[]): void {
-  for (const field of texts) {
-    if (typeof value[field] !== "string") throw new RangeError(`${field} is not a string`);
-  }
-  for (const field of numbers) {
-    if (typeof value[field] !== "number" || !Number.isFinite(value[field])) {
-      throw new RangeError(`${field} is not a number`);
-    }
-  }
-  for (const field of texts.filter((f) => f.endsWith("_AT") || f === "WINDOW_START")) {
-    if (Number.isNaN(Date.parse(value[field] as string))) {
-      throw new RangeError(`${field} is not a time`);
-    }
-  }
-}
-
-/** USER_SPENDING_BY_TYPE's changelog key: a JSON array of the two, or the two joined by "|". */
-function splitSpendingKey(key: string): [string, string] {
-  if (key.startsWith("[")) {
-    try {
-      const parts = JSON.parse(key);
-      if (Array.isArray(parts) && parts.length === 2) return [String(parts[0]), String(parts[1])];
-    } catch {
-      // not JSON: read it as the joined form
-    }
-  }
-  const bar = key.indexOf("|");
-  return bar < 0 ? [key, ""] : [key.slice(0, bar), key.slice(bar + 1)];
 }
 
 function newWindow(type: string, startMs: number, micros: number, count: number): WindowState {
