@@ -19,7 +19,7 @@ cleanup() {
 trap cleanup EXIT
 
 now() { date +%s.%N; }
-rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", n / s }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", n / s; else printf "n/a" }'; }
 
 echo "== generating $COUNT messages"
 deno run --allow-write bench/ingest_gen.ts "$COUNT" "$WORK/input.jsonl"
@@ -35,8 +35,10 @@ kcat -b "$BROKERS" -P -t "$TOPIC" -l \
 
 echo "== kcat -C -e (to a file)"
 START=$(now)
-kcat -b "$BROKERS" -C -t "$TOPIC" -e -o beginning -q >"$WORK/kcat.jsonl"
+/usr/bin/time -v -o "$WORK/kcat_time.txt" \
+  kcat -b "$BROKERS" -C -t "$TOPIC" -e -o beginning -q >"$WORK/kcat.jsonl"
 KCAT_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
+KCAT_CPU_S=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/kcat_time.txt")
 KCAT_LINES=$(wc -l <"$WORK/kcat.jsonl")
 
 echo "== deno task start consume --once (into a fresh lake)"
@@ -55,6 +57,7 @@ FEEDS_FILE="$WORK/feeds.json" DATA_LAKE_DIR="$WORK/lake" KAFKA_BROKERS="$BROKERS
 }
 OURS_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
 PEAK_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")
+CPU_S=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$WORK/time.txt")
 LAKE_LINES=$(cat "$WORK"/lake/"$TOPIC"/*/*.jsonl | wc -l)
 REJECTED=$( (cat "$WORK"/lake/_rejected/"$TOPIC"/*/*.jsonl 2>/dev/null || true) | wc -l)
 # Steady state: first to last batch log line (leaves out process start and group join).
@@ -70,7 +73,13 @@ echo "kcat:                $KCAT_LINES msg in $(printf %.2f "$KCAT_S") s = $KCAT
 echo "ours (consume):      $LAKE_LINES msg in $(printf %.2f "$OURS_S") s = $OURS_RATE msg/s" \
   "(steady state $(rate "$LAKE_LINES" "$STEADY_S") msg/s)"
 echo "ratio ours/kcat:     $(awk -v a="$OURS_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.2f", a / b }')"
+echo "our CPU time:        $CPU_S s user+sys ($(rate "$LAKE_LINES" "$CPU_S") msg per CPU second)"
+echo "kcat CPU time:       $KCAT_CPU_S s user+sys ($(rate "$KCAT_LINES" "$KCAT_CPU_S") msg per CPU second)"
+# On a loaded machine wall time measures the queue for the cores; CPU time measures the code.
+echo "ratio ours/kcat, per CPU second: $(awk -v a="$CPU_S" -v b="$KCAT_CPU_S" 'BEGIN { if (a > 0) printf "%.2f", b / a; else printf "n/a" }')" \
+  "(the ratio above is wall clock)"
 echo "our peak memory:     $((PEAK_KB / 1024)) MB"
+echo "load average:        $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "lake lines:          $LAKE_LINES (rejected $REJECTED)"
 if [ "$LAKE_LINES" -ne "$COUNT" ] || [ "$KCAT_LINES" -ne "$COUNT" ]; then
   echo "FAIL: expected $COUNT lines in the lake and from kcat"

@@ -137,16 +137,15 @@ export function legacyRecordKey(
   return feed.primaryKey.map((field) => String(fieldOf(value, field) ?? "")).join("|");
 }
 
-/**
- * A table key as its parts joined by "|", whichever form it came in: the processor's in-memory
- * aggregates are keyed so (hashed ids and transaction types hold no "|").
- */
-export function joinedKey(key: string): string {
-  if (!key.startsWith("[")) return key;
+/** The texts of the key fields in a message key of either form (see normalizeKey). */
+export function keyParts(feed: Pick<Feed, "primaryKey">, key: string): string[] {
+  const normal = normalizeKey(feed, key);
+  if (feed.primaryKey.length === 1) return [normal];
   try {
-    const parsed: unknown = JSON.parse(key);
-    return Array.isArray(parsed) ? parsed.map(String).join("|") : key;
+    const parsed: unknown = JSON.parse(normal);
+    if (Array.isArray(parsed)) return parsed.map(String);
   } catch {
-    return key;
+    // neither form: the key as one part
   }
+  return [normal];
 }

@@ -5,7 +5,7 @@ import {
   Kafka,
   type LogEntry,
   logLevel,
-  Partitioners,
+  type Message,
   type Producer as KjsProducer,
 } from "kafkajs";
 import { UnavailableError } from "../core/errors.ts";
@@ -21,6 +21,9 @@ import type {
   TopicSpec,
   TransactionalProducer,
 } from "./client.ts";
+import { cachedPartitioner, speedUpKafkaJs } from "./kafkajs_speedups.ts";
+import { Buffer } from "node:buffer";
+import { headerBytes, RECORD_OVERHEAD, splitForProduce } from "./limits.ts";
 
 interface KafkaJsSettings {
   brokers: string[];
@@ -37,6 +40,7 @@ export class KafkaJsClient implements KafkaClient {
 
   constructor(settings: KafkaJsSettings, log: Logger) {
     this.#log = log;
+    speedUpKafkaJs();
     this.#kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
@@ -204,10 +208,13 @@ export class KafkaJsClient implements KafkaClient {
               offset: nextOffset,
             }]);
           }
-          await payload.heartbeat();
         } catch (error) {
           fail(error);
+          return;
         }
+        // Outside the catch: a heartbeat refused because a slow batch outlived the session (the
+        // group rebalanced) goes to kafkajs, which rejoins and resumes from committed offsets.
+        await payload.heartbeat();
       },
     });
 
@@ -247,14 +254,15 @@ export class KafkaJsClient implements KafkaClient {
     const producer = this.#kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: cachedPartitioner,
     });
     await connect(producer);
     this.#closers.push(() => producer.disconnect());
     return {
       send: async (records) => {
-        if (records.length === 0) return;
-        await producer.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+        for (const topicMessages of produceCalls(records)) {
+          await producer.sendBatch({ acks: -1, topicMessages });
+        }
       },
       close: () => producer.disconnect(),
     };
@@ -266,7 +274,7 @@ export class KafkaJsClient implements KafkaClient {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60000,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: cachedPartitioner,
     });
     await connect(producer);
     this.#closers.push(() => producer.disconnect());
@@ -274,8 +282,9 @@ export class KafkaJsClient implements KafkaClient {
       sendWithOffsets: async (records, commit) => {
         const tx = await producer.transaction();
         try {
-          if (records.length > 0) {
-            await tx.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+          // Several produce calls, one transaction: each call stays under the broker's limits.
+          for (const topicMessages of produceCalls(records)) {
+            await tx.sendBatch({ acks: -1, topicMessages });
           }
           if (commit.offsets.length > 0) {
             await tx.sendOffsets({
@@ -340,22 +349,49 @@ function decodeHeaders(headers: Record<string, unknown> | undefined): Record<str
   return out;
 }
 
-function toTopicMessages(records: OutgoingRecord[]) {
-  const byTopic = new Map<
-    string,
-    {
-      key: string | null;
-      value: string | null;
-      headers?: Record<string, string>;
-      timestamp?: string;
-    }[]
-  >();
+/**
+ * The records as kafkajs messages, in produce calls under the broker's limits (sized here, so a
+ * too-large call never reaches the broker). Keys and values become Buffers one call at a time
+ * (kafkajs would measure and encode each string twice), and a string equal to the previous
+ * record's is encoded once: the processor's SECURE, status and blacklist records share theirs.
+ */
+function* produceCalls(records: OutgoingRecord[]) {
+  let last: string | null = null;
+  let lastBytes = 0;
+  const utf8 = (text: string | null) => {
+    if (text === null) return 0;
+    if (text !== last) [last, lastBytes] = [text, Buffer.byteLength(text, "utf8")];
+    return lastBytes;
+  };
+  const sizes = new Map<OutgoingRecord, number>();
   for (const r of records) {
+    sizes.set(r, RECORD_OVERHEAD + utf8(r.key) + utf8(r.value) + headerBytes(r.headers));
+  }
+  for (const call of splitForProduce(records, (r) => r.topic, (r) => sizes.get(r)!)) {
+    yield toTopicMessages(call);
+  }
+}
+
+function toTopicMessages(records: OutgoingRecord[]) {
+  const byTopic = new Map<string, Message[]>();
+  let lastKey: string | null = null;
+  let keyBuffer: Buffer | null = null;
+  let lastValue: string | null = null;
+  let valueBuffer: Buffer | null = null;
+  for (const r of records) {
+    if (r.key !== lastKey || keyBuffer === null) {
+      lastKey = r.key;
+      keyBuffer = r.key === null ? null : Buffer.from(r.key, "utf8");
+    }
+    if (r.value !== lastValue || valueBuffer === null) {
+      lastValue = r.value;
+      valueBuffer = r.value === null ? null : Buffer.from(r.value, "utf8");
+    }
     let list = byTopic.get(r.topic);
     if (!list) byTopic.set(r.topic, list = []);
     list.push({
-      key: r.key,
-      value: r.value,
+      key: keyBuffer,
+      value: valueBuffer,
       headers: r.headers,
       timestamp: r.timestamp === undefined ? undefined : String(r.timestamp),
     });

@@ -4,10 +4,26 @@
  * survive a restart. `apply` folds one converted transaction in; `drain` hands out what changed
  * since the last drain, one update per key (per window), as Kafka Streams' cache would: the
  * updates of one batch go out in one Kafka transaction, so intermediate values are never visible.
+ *
+ * Bounded: windows that end more than the grace period (WINDOW_GRACE_MS, 7 days of event time)
+ * before the newest event seen are evicted at each drain. A later event for an evicted window is
+ * left out of the windows table (counted in `lateEvents`, logged by the processor); it still
+ * reaches every stream, USER_SPENDING_BY_TYPE and USERS, so nothing is lost but its stale window.
+ * Sums are exact integers of micro-dollars: a record that would take a total past
+ * Number.MAX_SAFE_INTEGER micro-dollars (about 9.007 billion USD) is refused by `apply`, with a
+ * reason, and changes nothing (the processor quarantines it).
  */
+import { keyParts } from "../contract/record.ts";
+import { requireFields } from "./changelog_values.ts";
 import { toMicros, typeOrUnknown, type UsdTransaction } from "./transform.ts";
 
 const WINDOW_MS = 5 * 60 * 1000;
+/** How far behind the newest event time a window is still kept and updated. */
+export const WINDOW_GRACE_MS = 7 * 24 * 60 * 60 * 1000;
+/** The largest exact total, in micro-dollars. */
+const MAX_MICROS = Number.MAX_SAFE_INTEGER;
+/** USER_SPENDING_BY_TYPE's key fields, to read its changelog keys in either form. */
+const SPENDING_KEY = { primaryKey: ["USER_ID_HASHED", "TRANSACTION_TYPE"] };
 
 export interface UserSpending {
   USER_ID_HASHED: string;
@@ -47,6 +63,9 @@ interface WindowState {
   startMs: number;
   micros: number;
   count: number;
+  /** WINDOW_START and WINDOW_END, formatted once. */
+  startIso: string;
+  endIso: string;
 }
 interface UserState {
   row: Omit<UserRow, "FIRST_SEEN_AT" | "LAST_SEEN_AT">;
@@ -67,35 +86,85 @@ export function windowStart(ms: number): number {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export class Aggregates {
-  #spending = new Map<string, SpendingState>();
-  #windows = new Map<string, WindowState>();
-  #users = new Map<string, UserState>();
-  #dirtySpending = new Set<string>();
-  #dirtyWindows = new Set<string>();
-  #dirtyUsers = new Set<string>();
+export interface AggregatesOptions {
+  /** Windows ending this far before the newest event time are evicted (default 7 days). */
+  graceMs?: number;
+}
 
-  /** Folds one converted transaction (event time `eventMs`) into the three tables. */
-  apply(tx: UsdTransaction, eventMs: number): void {
+export class Aggregates {
+  readonly #graceMs: number;
+  /** Newest event time seen (applied or restored): eviction and lateness are relative to it. */
+  #newestMs = -Infinity;
+  #late = 0;
+  #evicted = 0;
+  /** user → type → totals (nested: no composite key string built per record). */
+  #spending = new Map<string, Map<string, SpendingState>>();
+  #spendingCount = 0;
+  /** type → window start → totals. */
+  #windows = new Map<string, Map<number, WindowState>>();
+  #windowCount = 0;
+  #users = new Map<string, UserState>();
+  // Dirty states themselves, in order of first change since the last drain.
+  #dirtySpending = new Set<SpendingState>();
+  #dirtyWindows = new Set<WindowState>();
+  #dirtyUsers = new Set<UserState>();
+
+  constructor(options: AggregatesOptions = {}) {
+    this.#graceMs = options.graceMs ?? WINDOW_GRACE_MS;
+  }
+
+  /**
+   * Folds one converted transaction (event time `eventMs`) into the three tables. Returns the
+   * reason when it cannot (a total would leave the exact range); nothing is changed then.
+   */
+  apply(tx: UsdTransaction, eventMs: number): string | undefined {
     const type = typeOrUnknown(tx.TRANSACTION_TYPE);
     const micros = toMicros(tx.AMOUNT_USD);
-
-    const spendingKey = `${tx.USER_ID_HASHED}|${type}`;
-    const spending = this.#spending.get(spendingKey) ??
-      { user: tx.USER_ID_HASHED, type, micros: 0, count: 0, lastMs: eventMs };
-    spending.micros += micros;
-    spending.count += 1;
-    spending.lastMs = Math.max(spending.lastMs, eventMs);
-    this.#spending.set(spendingKey, spending);
-    touch(this.#dirtySpending, spendingKey);
-
+    if (!Number.isSafeInteger(micros) || micros < 0) {
+      return `AMOUNT_USD ${tx.AMOUNT_USD} is outside the range the totals keep exactly`;
+    }
+    let byType = this.#spending.get(tx.USER_ID_HASHED);
+    const spending = byType?.get(type);
+    if ((spending?.micros ?? 0) + micros > MAX_MICROS) {
+      return `AMOUNT_USD ${tx.AMOUNT_USD} would take TOTAL_AMOUNT_USD of USER_SPENDING_BY_TYPE ` +
+        `past ${MAX_MICROS / 1e6}`;
+    }
     const startMs = windowStart(eventMs);
-    const windowKey = `${type}|${startMs}`;
-    const window = this.#windows.get(windowKey) ?? { type, startMs, micros: 0, count: 0 };
-    window.micros += micros;
-    window.count += 1;
-    this.#windows.set(windowKey, window);
-    touch(this.#dirtyWindows, windowKey);
+    const late = startMs + WINDOW_MS <= this.#newestMs - this.#graceMs;
+    let byStart = this.#windows.get(type);
+    const window = late ? undefined : byStart?.get(startMs);
+    if ((window?.micros ?? 0) + micros > MAX_MICROS) {
+      return `AMOUNT_USD ${tx.AMOUNT_USD} would take TOTAL_AMOUNT_USD of the ${type} window ` +
+        `at ${iso(startMs)} past ${MAX_MICROS / 1e6}`;
+    }
+
+    let s = spending;
+    if (!s) {
+      s = { user: tx.USER_ID_HASHED, type, micros: 0, count: 0, lastMs: eventMs };
+      if (!byType) this.#spending.set(tx.USER_ID_HASHED, byType = new Map());
+      byType.set(type, s);
+      this.#spendingCount++;
+    }
+    s.micros += micros;
+    s.count += 1;
+    if (eventMs > s.lastMs) s.lastMs = eventMs;
+    this.#dirtySpending.add(s);
+
+    if (late) {
+      this.#late++;
+    } else {
+      let w = window;
+      if (!w) {
+        w = newWindow(type, startMs, 0, 0);
+        if (!byStart) this.#windows.set(type, byStart = new Map());
+        byStart.set(startMs, w);
+        this.#windowCount++;
+      }
+      w.micros += micros;
+      w.count += 1;
+      this.#dirtyWindows.add(w);
+      if (eventMs > this.#newestMs) this.#newestMs = eventMs;
+    }
 
     const user = this.#users.get(tx.USER_ID_HASHED);
     const row = {
@@ -106,33 +175,62 @@ export class Aggregates {
       COUNTRY: tx.COUNTRY,
     };
     if (!user) {
-      this.#users.set(tx.USER_ID_HASHED, { row, firstMs: eventMs, lastMs: eventMs });
+      const fresh = { row, firstMs: eventMs, lastMs: eventMs };
+      this.#users.set(tx.USER_ID_HASHED, fresh);
+      this.#dirtyUsers.add(fresh);
     } else {
       // Name, email and place are those of the user's latest transaction by event time.
       if (eventMs >= user.lastMs) user.row = row;
       user.firstMs = Math.min(user.firstMs, eventMs);
       user.lastMs = Math.max(user.lastMs, eventMs);
+      this.#dirtyUsers.add(user);
     }
-    touch(this.#dirtyUsers, tx.USER_ID_HASHED);
+    return undefined;
   }
 
-  /** The current value of every key changed since the last drain, in order of last change. */
+  /**
+   * The current value of every key changed since the last drain, in order of first change; then
+   * windows past the grace period are evicted.
+   */
   drain(): AggregateUpdates {
     const updates: AggregateUpdates = {
-      userSpending: [...this.#dirtySpending].map((k) => spendingValue(this.#spending.get(k)!)),
-      windows: [...this.#dirtyWindows].map((k) => windowValue(this.#windows.get(k)!)),
-      users: [...this.#dirtyUsers].map((k) => userValue(this.#users.get(k)!)),
+      userSpending: [...this.#dirtySpending].map(spendingValue),
+      windows: [...this.#dirtyWindows].map(windowValue),
+      users: [...this.#dirtyUsers].map(userValue),
     };
     this.#dirtySpending.clear();
     this.#dirtyWindows.clear();
     this.#dirtyUsers.clear();
+    this.evict();
     return updates;
   }
 
-  /** Rebuilds USER_SPENDING_BY_TYPE from its changelog (key hash|type; null deletes). */
+  /** Drops windows that ended more than the grace period before the newest event time. */
+  evict(): void {
+    const horizon = this.#newestMs - this.#graceMs;
+    for (const [type, byStart] of this.#windows) {
+      for (const startMs of byStart.keys()) {
+        if (startMs + WINDOW_MS > horizon) continue;
+        byStart.delete(startMs);
+        this.#windowCount--;
+        this.#evicted++;
+      }
+      if (byStart.size === 0) this.#windows.delete(type);
+    }
+  }
+
+  /** Events left out of the windows table for being late, and windows evicted, so far. */
+  counters(): { lateEvents: number; evictedWindows: number } {
+    return { lateEvents: this.#late, evictedWindows: this.#evicted };
+  }
+
+  /** Rebuilds USER_SPENDING_BY_TYPE from its changelog (key: user and type; null deletes). */
   restoreUserSpending(key: string, value: Record<string, unknown> | null): void {
     if (value === null) {
-      this.#spending.delete(key);
+      const [user, type = ""] = keyParts(SPENDING_KEY, key);
+      const byType = this.#spending.get(user);
+      if (byType?.delete(type)) this.#spendingCount--;
+      if (byType?.size === 0) this.#spending.delete(user);
       return;
     }
     const v = value as unknown as UserSpending;
@@ -140,7 +238,10 @@ export class Aggregates {
       "TOTAL_AMOUNT_USD",
       "TRANSACTION_COUNT",
     ]);
-    this.#spending.set(key, {
+    let byType = this.#spending.get(v.USER_ID_HASHED);
+    if (!byType) this.#spending.set(v.USER_ID_HASHED, byType = new Map());
+    if (!byType.has(v.TRANSACTION_TYPE)) this.#spendingCount++;
+    byType.set(v.TRANSACTION_TYPE, {
       user: v.USER_ID_HASHED,
       type: v.TRANSACTION_TYPE,
       micros: toMicros(v.TOTAL_AMOUNT_USD),
@@ -152,7 +253,8 @@ export class Aggregates {
   /** Rebuilds the windows: every window update is on the topic; a tombstone drops the type. */
   restoreWindow(key: string, value: Record<string, unknown> | null): void {
     if (value === null) {
-      for (const [k, w] of this.#windows) if (w.type === key) this.#windows.delete(k);
+      this.#windowCount -= this.#windows.get(key)?.size ?? 0;
+      this.#windows.delete(key);
       return;
     }
     const v = value as unknown as WindowSpend;
@@ -161,12 +263,18 @@ export class Aggregates {
       "TRANSACTION_COUNT",
     ]);
     const startMs = Date.parse(v.WINDOW_START);
-    this.#windows.set(`${v.TRANSACTION_TYPE}|${startMs}`, {
-      type: v.TRANSACTION_TYPE,
+    // The newest restored window stands for the newest event time (its start is a lower bound).
+    if (startMs > this.#newestMs) this.#newestMs = startMs;
+    let byStart = this.#windows.get(v.TRANSACTION_TYPE);
+    if (!byStart) this.#windows.set(v.TRANSACTION_TYPE, byStart = new Map());
+    if (!byStart.has(startMs)) this.#windowCount++;
+    const window = newWindow(
+      v.TRANSACTION_TYPE,
       startMs,
-      micros: toMicros(v.TOTAL_AMOUNT_USD),
-      count: v.TRANSACTION_COUNT,
-    });
+      toMicros(v.TOTAL_AMOUNT_USD),
+      v.TRANSACTION_COUNT,
+    );
+    byStart.set(startMs, window);
   }
 
   restoreUser(key: string, value: Record<string, unknown> | null): void {
@@ -185,37 +293,15 @@ export class Aggregates {
 
   sizes(): { userSpending: number; windows: number; users: number } {
     return {
-      userSpending: this.#spending.size,
-      windows: this.#windows.size,
+      userSpending: this.#spendingCount,
+      windows: this.#windowCount,
       users: this.#users.size,
     };
   }
 }
 
-/**
- * Changelog values are checked before they become state: a record written to the topic by
- * something else must not turn a total into NaN. Throws a RangeError; the caller skips it.
- */
-function requireFields(value: Record<string, unknown>, texts: string[], numbers: string[]): void {
-  for (const field of texts) {
-    if (typeof value[field] !== "string") throw new RangeError(`${field} is not a string`);
-  }
-  for (const field of numbers) {
-    if (typeof value[field] !== "number" || !Number.isFinite(value[field])) {
-      throw new RangeError(`${field} is not a number`);
-    }
-  }
-  for (const field of texts.filter((f) => f.endsWith("_AT") || f === "WINDOW_START")) {
-    if (Number.isNaN(Date.parse(value[field] as string))) {
-      throw new RangeError(`${field} is not a time`);
-    }
-  }
-}
-
-/** Moves `key` to the end of the set, so drains list keys in order of their last change. */
-function touch(set: Set<string>, key: string): void {
-  set.delete(key);
-  set.add(key);
+function newWindow(type: string, startMs: number, micros: number, count: number): WindowState {
+  return { type, startMs, micros, count, startIso: iso(startMs), endIso: iso(startMs + WINDOW_MS) };
 }
 
 function spendingValue(s: SpendingState): UserSpending {
@@ -233,8 +319,8 @@ function windowValue(w: WindowState): WindowSpend {
     TRANSACTION_TYPE: w.type,
     TOTAL_AMOUNT_USD: w.micros / 1e6,
     TRANSACTION_COUNT: w.count,
-    WINDOW_START: iso(w.startMs),
-    WINDOW_END: iso(w.startMs + WINDOW_MS),
+    WINDOW_START: w.startIso,
+    WINDOW_END: w.endIso,
   };
 }
 

@@ -21,18 +21,30 @@ export function maskStreet(street: string): string {
   return street.replace(/[0-9]/g, "n");
 }
 
-/** Four decimal octets 0-255, no leading zeros (which some parsers read as octal). */
+/**
+ * Four decimal octets 0-255, no leading zeros (which some parsers read as octal). A loop over
+ * the characters: this runs twice per transaction (validation, then masking).
+ */
 function parseIpv4(text: string): number[] | undefined {
-  const parts = text.split(".");
-  if (parts.length !== 4) return undefined;
   const octets: number[] = [];
-  for (const part of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
-    const n = Number(part);
-    if (n > 255) return undefined;
-    octets.push(n);
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // a final "." closes the last octet
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && value === 0) return undefined; // leading zero
+      value = value * 10 + (c - 48);
+      if (++digits > 3 || value > 255) return undefined;
+    } else if (c === 46) {
+      if (digits === 0 || octets.length === 4) return undefined;
+      octets.push(value);
+      value = 0;
+      digits = 0;
+    } else {
+      return undefined;
+    }
   }
-  return octets;
+  return octets.length === 4 ? octets : undefined;
 }
 
 /** Eight 16-bit groups; accepts "::" compression and a trailing dotted IPv4 (::ffff:1.2.3.4). */

@@ -6,13 +6,12 @@
  * tables' own changelogs (read_committed), so it always matches the committed offsets.
  */
 import type { Config } from "../config/config.ts";
-import { type Feed, recordKey } from "../config/feeds.ts";
-import { joinedKey } from "../contract/record.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import type { ConsumerHandle, KafkaClient, KafkaRecord, OutgoingRecord } from "../kafka/client.ts";
-import { Aggregates } from "./aggregates.ts";
-import { importHmacKey } from "./pseudonymize.ts";
+import type { ConsumerHandle, KafkaClient } from "../kafka/client.ts";
+import { Aggregates, WINDOW_GRACE_MS } from "./aggregates.ts";
+import { batchTransformer } from "./batch.ts";
+import { hmacKey } from "./pseudonymize.ts";
 import { applyRateRecord, type RateTable } from "./rates.ts";
 import {
   processorFeeds,
@@ -20,8 +19,7 @@ import {
   processorTopics,
   processorTopicSpecs,
 } from "./topics.ts";
-import { cachingHasher, type Hasher, isBlacklisted, pseudonymize, toUsd } from "./transform.ts";
-import { validateRaw } from "./validate.ts";
+import { cachingHasher } from "./transform.ts";
 
 export interface ProcessorOptions {
   config: Config;
@@ -39,10 +37,16 @@ export interface ProcessorStats {
   /** Records written per output topic (quarantine included). */
   out: Record<string, number>;
   rejected: number;
+  /** Events too late for their window (beyond the grace period): left out of the windows table. */
+  lateEvents: number;
   /** Kafka transactions committed. */
   batches: number;
   /** Milliseconds spent consuming the raw topic (after the state was rebuilt). */
   processingMs: number;
+  /** Of processingMs: turning raw records into outputs (validate, HMAC, aggregate, JSON). */
+  transformMs: number;
+  /** Of processingMs: Kafka transactions (produce calls, offsets, commit). */
+  transactionMs: number;
 }
 
 export interface ProcessorHandle {
@@ -58,8 +62,19 @@ function processorGroupId(config: Pick<Config, "kafka">): string {
 }
 
 const decoder = new TextDecoder();
-/** Raw records per Kafka transaction: their outputs stay well under 1 MB per partition. */
-const TRANSACTION_RECORDS = 1000;
+/**
+ * Raw records per Kafka transaction. Each transaction costs a few round trips and a commit
+ * marker per partition, so they are large; the client splits their records into produce calls
+ * under the broker's size limits (src/kafka/limits.ts).
+ */
+const TRANSACTION_RECORDS = 5_000;
+/** Raw bytes fetched per partition: about TRANSACTION_RECORDS fake transactions (~440 B each). */
+const RAW_FETCH_BYTES = 2 * 1024 * 1024;
+/**
+ * Restore fetches per partition. Changelogs can be long (compaction is lazy): with 4 MiB fetches
+ * the bench's restore of 1.4M changelog records peaked at 536 MB, with 1 MiB at 315–339 MB.
+ */
+const RESTORE_FETCH_BYTES = 1024 * 1024;
 
 export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const { config, kafka } = options;
@@ -78,8 +93,11 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     recordsIn: 0,
     out: {},
     rejected: 0,
+    lateEvents: 0,
     batches: 0,
     processingMs: 0,
+    transformMs: 0,
+    transactionMs: 0,
   };
   let processingSince: number | undefined;
   const snapshot = (): ProcessorStats => {
@@ -97,12 +115,13 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   options.signal?.addEventListener("abort", () => void stop(), { once: true });
 
   const run = async (): Promise<ProcessorStats> => {
-    const hash = cachingHasher(await importHmacKey(secret));
+    const hash = cachingHasher(hmacKey(secret));
     await kafka.ensureTopics(processorTopicSpecs(feeds, topics));
 
     const rates: RateTable = new Map();
     const aggregates = new Aggregates();
     await restore(kafka, topics, groupId, rates, aggregates, log);
+    aggregates.evict();
     log.info("processor.restored", { rates: rates.size, ...aggregates.sizes() });
     if (rates.size === 0) {
       log.warn("processor.no_rates", {
@@ -138,6 +157,9 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
         commit: false,
         readCommitted: true,
         stopWhenCaughtUp: options.once,
+        // About one transaction per fetch: the consumer heartbeats between batches, so a batch
+        // must stay well inside the session timeout even on a loaded machine.
+        maxBytesPerPartition: RAW_FETCH_BYTES,
         onBatch: async (batch) => {
           // One transaction per chunk keeps every produce request under the broker's size
           // limit, whatever the fetch size; each chunk commits the offset just past it.
@@ -149,16 +171,29 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
             const next = last
               ? batch.nextOffset
               : (BigInt(chunk[chunk.length - 1].offset) + 1n).toString();
-            const { records, rejected } = await transform(chunk);
+            const started = performance.now();
+            const { records, rejected } = transform(chunk);
+            const transformed = performance.now();
             await tx.sendWithOffsets(records, {
               groupId,
               offsets: [{ topic: batch.topic, partition: batch.partition, offset: next }],
             });
+            stats.transformMs += transformed - started;
+            stats.transactionMs += performance.now() - transformed;
             // Counted only once committed, so the counters never run ahead of the outputs.
             stats.batches++;
             stats.recordsIn += chunk.length;
             stats.rejected += rejected;
             for (const r of records) stats.out[r.topic] = (stats.out[r.topic] ?? 0) + 1;
+            const late = aggregates.counters().lateEvents;
+            if (late > stats.lateEvents) {
+              log.warn("processor.late_events", {
+                events: late - stats.lateEvents,
+                total: late,
+                graceHours: WINDOW_GRACE_MS / 3_600_000,
+              });
+              stats.lateEvents = late;
+            }
           }
         },
       });
@@ -173,85 +208,17 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     const final = snapshot();
     stats.processingMs = final.processingMs;
     processingSince = undefined;
-    log.info("processor.stopped", { ...final, processingMs: Math.round(final.processingMs) });
+    log.info("processor.stopped", {
+      ...final,
+      processingMs: Math.round(final.processingMs),
+      transformMs: Math.round(final.transformMs),
+      transactionMs: Math.round(final.transactionMs),
+      evictedWindows: aggregates.counters().evictedWindows,
+    });
     return final;
   };
 
   return { done: run(), stop, stats: snapshot };
-}
-
-interface TransformContext {
-  config: Config;
-  feeds: ReturnType<typeof processorFeeds>;
-  topics: ProcessorTopics;
-  rates: RateTable;
-  aggregates: Aggregates;
-  hash: Hasher;
-  log: Logger;
-}
-
-/** Turns one raw batch into every output record (streams, quarantine, table updates). */
-function batchTransformer(ctx: TransformContext) {
-  const { topics, feeds, aggregates } = ctx;
-  const json = (value: unknown) => JSON.stringify(value);
-  const table = (feed: Feed, topic: string, value: Record<string, unknown>): OutgoingRecord => ({
-    topic,
-    key: recordKey(feed, value),
-    value: json(value),
-  });
-
-  return async (batch: KafkaRecord[]) => {
-    const out: OutgoingRecord[] = [];
-    let rejected = 0;
-    for (const record of batch) {
-      const checked = validateRaw(record.value, ctx.rates, ctx.config.timeWindow);
-      if (!checked.ok) {
-        rejected++;
-        out.push(quarantine(topics.rejected, record, checked.reason));
-        ctx.log.warn("processor.record_rejected", {
-          topic: record.topic,
-          partition: record.partition,
-          offset: record.offset,
-          reason: checked.reason,
-        });
-        continue;
-      }
-      const secure = await pseudonymize(checked.tx, ctx.hash);
-      const usd = toUsd(secure, checked.rate);
-      // Derived streams are keyed by the hashed user: per-user order survives, no raw id leaks.
-      const key = secure.USER_ID_HASHED;
-      const value = json(secure);
-      out.push({ topic: topics.secure, key, value });
-      out.push({ topic: topics.usd, key, value: json(usd) });
-      out.push({ topic: topics.byStatus[secure.STATUS], key, value });
-      if (isBlacklisted(checked.tx, ctx.config.blacklist)) {
-        out.push({ topic: topics.blacklisted, key, value });
-      }
-      aggregates.apply(usd, checked.eventTime);
-    }
-    const updates = aggregates.drain();
-    for (const v of updates.userSpending) {
-      out.push(table(feeds.userSpending, topics.userSpending, { ...v }));
-    }
-    for (const v of updates.windows) out.push(table(feeds.windows, topics.windows, { ...v }));
-    for (const v of updates.users) out.push(table(feeds.users, topics.users, { ...v }));
-    return { records: out, rejected };
-  };
-}
-
-/** The raw record as it came (personal data included: this topic never reaches the lake). */
-function quarantine(topic: string, record: KafkaRecord, reason: string): OutgoingRecord {
-  return {
-    topic,
-    key: record.key === null ? null : decoder.decode(record.key),
-    value: record.value === null ? null : decoder.decode(record.value),
-    headers: {
-      reason,
-      source_topic: record.topic,
-      source_partition: String(record.partition),
-      source_offset: record.offset,
-    },
-  };
 }
 
 /** Reads rates and the three tables' changelogs to their end (read_committed). */
@@ -276,14 +243,14 @@ async function restore(
     commit: false,
     readCommitted: true,
     stopWhenCaughtUp: true,
+    maxBytesPerPartition: RESTORE_FETCH_BYTES,
     onBatch: (batch) => {
       for (const record of batch.records) {
         if (batch.topic === topics.rates) {
           if (!applyRateRecord(rates, record)) skipped++;
           continue;
         }
-        // Changelog keys are recordKeys (JSON arrays when composite); the aggregates join by "|".
-        const key = record.key === null ? null : joinedKey(decoder.decode(record.key));
+        const key = record.key === null ? null : decoder.decode(record.key);
         if (key === null) {
           skipped++;
           continue;
@@ -295,6 +262,8 @@ async function restore(
           skipped++;
         }
       }
+      // Windows already past the grace period are dropped as they are read, not at the end.
+      if (batch.topic === topics.windows) aggregates.evict();
       return Promise.resolve();
     },
   });

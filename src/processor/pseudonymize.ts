@@ -1,25 +1,32 @@
 /**
  * Pseudonymization of personal fields (DESIGN.md, "The processor"). HMAC, not a bare hash: without
- * the key nobody can rebuild the hash of a guessed id. The key is imported once and reused.
+ * the key nobody can rebuild the hash of a guessed id. node:crypto's HMAC is synchronous, so the
+ * processor hashes a batch without an await per value (WebCrypto's sign is async only).
  */
-const encoder = new TextEncoder();
+import { createHmac } from "node:crypto";
 
-export type HmacKey = CryptoKey;
+/** The HMAC key, kept opaque so callers cannot log it by accident. */
+export interface HmacKey {
+  readonly kind: "hmac-sha256";
+  readonly secret: string;
+  toJSON(): string;
+}
 
-export async function importHmacKey(secret: string): Promise<HmacKey> {
-  return await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+export function hmacKey(secret: string): HmacKey {
+  return { kind: "hmac-sha256", secret, toJSON: () => "[hmac key]" };
+}
+
+/** Kept async for callers that imported a WebCrypto key before (erasure, benches). */
+export function importHmacKey(secret: string): Promise<HmacKey> {
+  return Promise.resolve(hmacKey(secret));
 }
 
 /** Lowercase hex HMAC-SHA256 of `value`. */
-export async function hmacHex(key: HmacKey, value: string): Promise<string> {
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(value)));
-  let hex = "";
-  for (const byte of signature) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+export function hmacHexSync(key: HmacKey, value: string): string {
+  return createHmac("sha256", key.secret).update(value, "utf8").digest("hex");
+}
+
+/** Lowercase hex HMAC-SHA256 of `value` (the same as hmacHexSync, as a promise). */
+export function hmacHex(key: HmacKey, value: string): Promise<string> {
+  return Promise.resolve(hmacHexSync(key, value));
 }

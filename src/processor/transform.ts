@@ -2,7 +2,7 @@
  * The per-record transformations of the processor, free of Kafka so they can be tested alone:
  * pseudonymize (TRANSACTIONS_SECURE), convert (TRANSACTIONS_USD) and route (blacklist, status).
  */
-import { hmacHex, type HmacKey } from "./pseudonymize.ts";
+import { hmacHexSync, type HmacKey } from "./pseudonymize.ts";
 import { maskIp, maskStreet } from "./mask.ts";
 import type { RawTransaction } from "./validate.ts";
 
@@ -34,36 +34,35 @@ export interface Blacklist {
 }
 
 /** HMAC of a value, remembered: the same few thousand users come back again and again. */
-export type Hasher = (value: string) => Promise<string>;
+export type Hasher = (value: string) => string;
 
-/** Values a cachingHasher remembers before it starts over. */
+/** Values a cachingHasher remembers (least recently used go first). */
 const HASH_CACHE_ENTRIES = 100_000;
 
-export function cachingHasher(key: HmacKey): Hasher {
+export function cachingHasher(key: HmacKey, entries = HASH_CACHE_ENTRIES): Hasher {
   const cache = new Map<string, string>();
-  return async (value) => {
+  return (value) => {
     const known = cache.get(value);
-    if (known !== undefined) return known;
-    const hash = await hmacHex(key, value);
-    // Bounded: dropping everything at the limit is crude but keeps memory flat and costs little.
-    if (cache.size >= HASH_CACHE_ENTRIES) cache.clear();
+    if (known !== undefined) {
+      // A Map iterates in insertion order: re-inserting keeps the oldest entry first.
+      cache.delete(value);
+      cache.set(value, known);
+      return known;
+    }
+    const hash = hmacHexSync(key, value);
+    if (cache.size >= entries) cache.delete(cache.keys().next().value!);
     cache.set(value, hash);
     return hash;
   };
 }
 
 /** Replaces USER_ID, USER_NAME, EMAIL by HMACs and IP_ADDRESS, STREET by masked forms. */
-export async function pseudonymize(tx: RawTransaction, hash: Hasher): Promise<SecureTransaction> {
-  const [userId, userName, email] = await Promise.all([
-    hash(tx.USER_ID),
-    hash(tx.USER_NAME),
-    hash(tx.EMAIL),
-  ]);
+export function pseudonymize(tx: RawTransaction, hash: Hasher): SecureTransaction {
   return {
     TRANSACTION_ID: tx.TRANSACTION_ID,
-    USER_ID_HASHED: userId,
-    USER_NAME_HASHED: userName,
-    EMAIL_HASHED: email,
+    USER_ID_HASHED: hash(tx.USER_ID),
+    USER_NAME_HASHED: hash(tx.USER_NAME),
+    EMAIL_HASHED: hash(tx.EMAIL),
     TRANSACTION_TYPE: tx.TRANSACTION_TYPE,
     AMOUNT: tx.AMOUNT,
     CURRENCY: tx.CURRENCY,
@@ -88,6 +87,16 @@ export function toMicros(usd: number): number {
 
 export function toUsd(secure: SecureTransaction, rateToUsd: number): UsdTransaction {
   return { ...secure, AMOUNT_USD: round6(secure.AMOUNT * rateToUsd), TARGET_CURRENCY: "USD" };
+}
+
+/**
+ * JSON of toUsd(secure) from the JSON of `secure`, without serializing the record twice: the same
+ * text JSON.stringify gives (the two fields come last, in this order).
+ */
+export function usdJson(secureJson: string, usd: UsdTransaction): string {
+  return `${secureJson.slice(0, -1)},"AMOUNT_USD":${
+    JSON.stringify(usd.AMOUNT_USD)
+  },"TARGET_CURRENCY":"USD"}`;
 }
 
 /** Blacklisting looks at the raw user id (the configured list holds raw ids) and the country. */

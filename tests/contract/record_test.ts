@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { validateFeed } from "../../src/config/feeds.ts";
 import { feedNameProblem, fieldNameProblem } from "../../src/contract/names.ts";
 import {
-  joinedKey,
+  keyParts,
   legacyRecordKey,
   normalizeKey,
   recordKey,
@@ -116,8 +116,9 @@ Deno.test("contract: composite keys never collide; old '|' keys are read as the 
   assert.equal(normalizeKey(table, '["a","1"]'), '["a","1"]');
   assert.equal(normalizeKey(table, "a|b|c"), "a|b|c", "ambiguous: left alone");
   assert.equal(legacyRecordKey(table, { A: "a", B: 1 }), "a|1");
-  assert.equal(joinedKey('["h","purchase"]'), "h|purchase");
-  assert.equal(joinedKey("h|purchase"), "h|purchase");
+  const spending = { primaryKey: ["USER_ID_HASHED", "TRANSACTION_TYPE"] };
+  assert.deepEqual(keyParts(spending, '["h","purchase"]'), ["h", "purchase"]);
+  assert.deepEqual(keyParts(spending, "h|purchase"), ["h", "purchase"]);
 });
 
 Deno.test("contract: strict UTF-8, and a BOM is refused the same way everywhere", () => {
