@@ -18,7 +18,7 @@ export const auditPiiCommand: Command = {
       ? await openWarehouseFromConfig(ctx.config, { readOnly: true })
       : undefined;
     // A line on a terminal only (nothing in pipes and logs); Ctrl-C/SIGTERM stop the scan.
-    const progress = createProgress("audit-pii");
+    const progress = createProgress("audit-pii", undefined, "lines");
     try {
       let report;
       try {

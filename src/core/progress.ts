@@ -13,7 +13,7 @@ export interface Progress {
 }
 
 /** What `done` and `total` count: bytes are shown as MB and MB/s. */
-export type ProgressUnit = "bytes" | "records" | "rows";
+export type ProgressUnit = "bytes" | "records" | "rows" | "lines";
 
 export interface ProgressOptions {
   unit?: ProgressUnit;

@@ -52,9 +52,10 @@ function writeStderr(bytes: Uint8Array): void {
   while (offset < bytes.length) offset += Deno.stderr.writeSync(bytes.subarray(offset));
 }
 
+/** The terminal's width; 80 when it is unknown (a pty whose size was never set reports 0). */
 function stderrColumns(): number {
   try {
-    return Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || 80;
   } catch {
     return 80;
   }

@@ -55,10 +55,11 @@ const TYPE_SET: ReadonlySet<string> = new Set(TRANSACTION_TYPES);
 /** ISO 8601 date and time with seconds and an explicit zone (Z or an offset). */
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 /**
- * Largest AMOUNT accepted, in its currency: sums over users and windows stay finite and exact
- * to the cent, and AMOUNT_USD stays inside the contract's number range for any sane rate.
+ * Largest AMOUNT accepted, in its currency: one transaction always fits the processor's exact
+ * micro-dollar totals (aggregates.ts, MAX_SAFE_INTEGER micro-dollars ≈ 9e9 USD), and AMOUNT_USD
+ * stays inside the contract's number range for any sane rate.
  */
-export const MAX_AMOUNT = 1e12;
+export const MAX_AMOUNT = 1e9;
 
 /**
  * Parses and checks one raw record value against the current currency rates. The record

@@ -94,8 +94,8 @@ Deno.test("audit-pii: on a terminal a progress line is drawn; in a pipe nothing 
     }).output();
     const seen = new TextDecoder().decode(tty.stdout);
     assert.equal(tty.code, 0, seen);
-    assert.ok(seen.includes(`\r${ERASE_LINE}audit-pii `), JSON.stringify(seen.slice(0, 300)));
-    assert.match(seen, /audit-pii \d+ \(\d+\/s\) 1 file\(s\)/);
+    assert.ok(seen.includes(`\r${ERASE_LINE}audit-pii`), JSON.stringify(seen.slice(0, 300)));
+    assert.match(seen, /audit-pii +\d+ lines +\d+ lines\/s +1 file\(s\)/);
     const piped = await runMain(["audit-pii"], env);
     assert.ok(!(piped.stderr + piped.stdout).includes(ERASE_LINE));
   } finally {

@@ -290,7 +290,7 @@ Deno.test(`fuzz (seed ${SEED}): hostile raw transactions through process, then c
         USER_NAME: r.pick(["Jane Doe", "é😀", "x".repeat(r.int(1, 50_000))]),
         EMAIL: "jane.doe@example.org",
         TRANSACTION_TYPE: r.pick(["purchase", "transfer", null]),
-        AMOUNT: r.pick([0.01, 1, 999.99, 1e12, r.next() * 1e6 + 0.01]),
+        AMOUNT: r.pick([0.01, 1, 999.99, 1e9, r.next() * 1e6 + 0.01]),
         CURRENCY: r.pick(RATES).CURRENCY,
         STATUS: r.pick(["completed", "failed", "pending"]),
         CITY: "Paris",

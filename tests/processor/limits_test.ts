@@ -130,18 +130,20 @@ Deno.test("processor: an amount that would overflow a total is quarantined; tota
   const values = [
     raw("TXN-00000011", 10),
     raw("TXN-00000012", 1e303),
-    raw("TXN-00000013", 8e9),
-    raw("TXN-00000014", 8e9), // 16 billion: past the exact range of the user's total
+    // Nine of the largest amount accepted (1e9): 9 billion, just inside the exact range...
+    ...Array.from({ length: 9 }, (_, i) => raw(`TXN-0000010${i}`, 1e9)),
+    raw("TXN-00000014", 1e9), // ...and a tenth: past the exact range of the user's total
     raw("TXN-00000015", 5),
   ].map((v) => ({ key: v.USER_ID, value: JSON.stringify(v) }));
   await produceRaw(topics, values);
 
   const stats = await runOnce(topics);
-  assert.equal(stats.recordsIn, 5);
+  assert.equal(stats.recordsIn, 13);
   const ids = await secureIds(topics);
-  assert.deepEqual(ids.sort(), ["TXN-00000011", "TXN-00000013", "TXN-00000015"]);
+  const nine = Array.from({ length: 9 }, (_, i) => `TXN-0000010${i}`);
+  assert.deepEqual(ids.sort(), [...nine, "TXN-00000011", "TXN-00000015"].sort());
   const rejected = await quarantined(topics);
-  assert.deepEqual(rejected.map((r) => r.headers.source_offset).sort(), ["1", "3"]);
+  assert.deepEqual(rejected.map((r) => r.headers.source_offset).sort(), ["1", "11"]);
   for (const r of rejected) assert.ok(r.headers.reason.length > 0);
 
   const kafka = testKafka();
@@ -149,10 +151,10 @@ Deno.test("processor: an amount that would overflow a total is quarantined; tota
     const spending = [...latestByKey(await readTopic(kafka, topics.userSpending)).values()];
     const windows = [...latestByKey(await readTopic(kafka, topics.windows)).values()];
     assert.equal(spending.length, 1);
-    assert.equal(spending[0].TOTAL_AMOUNT_USD, 8e9 + 15);
-    assert.equal(spending[0].TRANSACTION_COUNT, 3);
+    assert.equal(spending[0].TOTAL_AMOUNT_USD, 9e9 + 15);
+    assert.equal(spending[0].TRANSACTION_COUNT, 11);
     assert.equal(windows.length, 1);
-    assert.equal(windows[0].TOTAL_AMOUNT_USD, 8e9 + 15);
+    assert.equal(windows[0].TOTAL_AMOUNT_USD, 9e9 + 15);
     for (const row of [...spending, ...windows]) {
       assert.ok(Number.isFinite(row.TOTAL_AMOUNT_USD), JSON.stringify(row));
     }
