@@ -21,6 +21,7 @@ import type {
   TopicSpec,
   TransactionalProducer,
 } from "./client.ts";
+import { fixKafkaJsRequestQueue } from "./request_queue_fix.ts";
 
 interface KafkaJsSettings {
   brokers: string[];
@@ -37,6 +38,7 @@ export class KafkaJsClient implements KafkaClient {
 
   constructor(settings: KafkaJsSettings, log: Logger) {
     this.#log = log;
+    fixKafkaJsRequestQueue();
     this.#kafka = new Kafka({
       clientId: settings.clientId,
       brokers: settings.brokers,
