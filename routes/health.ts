@@ -13,6 +13,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
         db: deps.db,
         kafka: deps.kafka,
         kafkaTimeoutMs: deps.kafkaTimeoutMs,
+        kafkaHealth: deps.stats?.kafka?.(),
       }),
     ));
   return app;

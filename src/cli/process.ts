@@ -1,6 +1,8 @@
 import { createProgress } from "../core/progress.ts";
-import { connectKafka } from "../kafka/connect.ts";
-import { startProcessor } from "../processor/processor.ts";
+import { closeWithin, connectKafka } from "../kafka/connect.ts";
+import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { supervise } from "../kafka/supervise.ts";
+import { type ProcessorStats, startProcessor } from "../processor/processor.ts";
 import type { Command } from "./command.ts";
 
 export const processCommand: Command = {
@@ -11,15 +13,26 @@ export const processCommand: Command = {
     const once = values.once === true;
     const kafka = connectKafka(config, log);
     try {
-      const processor = startProcessor({ config, kafka, log, once, signal });
+      // Waits out Kafka outages: forever, or with --once a bounded time, then one error line.
+      const processor = supervise(
+        "processor",
+        () => startProcessor({ config, kafka, log, once, signal }),
+        {
+          policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+          log: log.child({ component: "kafka" }),
+          brokers: config.kafka.brokers,
+          signal,
+        },
+      );
       const progress = createProgress("process");
       const timer = setInterval(() => {
-        const s = processor.stats();
-        progress.update(s.recordsIn, `rejected ${s.rejected}`);
+        const s = processor.current()?.stats();
+        if (s) progress.update(s.recordsIn, `rejected ${s.rejected}`);
       }, 200);
       try {
-        const stats = await processor.done;
+        const stats = await processor.done as ProcessorStats | undefined;
         progress.finish();
+        if (!stats) return; // stopped while waiting for Kafka
         const out = Object.values(stats.out).reduce((a, b) => a + b, 0);
         const seconds = Math.max(stats.processingMs / 1000, 0.001);
         print(
@@ -33,7 +46,7 @@ export const processCommand: Command = {
         progress.finish();
       }
     } finally {
-      await kafka.close();
+      await closeWithin(kafka);
     }
   },
 };

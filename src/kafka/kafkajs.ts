@@ -22,6 +22,7 @@ import type {
   TransactionalProducer,
 } from "./client.ts";
 import { fixKafkaJsRequestQueue } from "./request_queue_fix.ts";
+import { isTransientKafkaError, type KafkaHealth } from "./retry.ts";
 
 interface KafkaJsSettings {
   brokers: string[];
@@ -35,9 +36,11 @@ export class KafkaJsClient implements KafkaClient {
   #log: Logger;
   #admin?: Promise<Admin>;
   #closers: (() => Promise<void>)[] = [];
+  #health?: KafkaHealth;
 
-  constructor(settings: KafkaJsSettings, log: Logger) {
+  constructor(settings: KafkaJsSettings, log: Logger, health?: KafkaHealth) {
     this.#log = log;
+    this.#health = health;
     fixKafkaJsRequestQueue();
     this.#kafka = new Kafka({
       clientId: settings.clientId,
@@ -153,8 +156,11 @@ export class KafkaJsClient implements KafkaClient {
     };
 
     consumer.on(consumer.events.CRASH, (event) => {
+      if (isTransientKafkaError(event.payload.error)) this.#health?.down(event.payload.error);
       if (!event.payload.restart) fail(event.payload.error);
     });
+    // Every answered fetch shows Kafka up (kafkajs restarts its fetch loop after outages).
+    if (this.#health) consumer.on(consumer.events.FETCH, () => this.#health?.up());
     if (tracker) {
       consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
         const { topic, partition, lastOffset } = event.payload;
@@ -311,16 +317,15 @@ async function connect(producer: KjsProducer): Promise<void> {
 
 /**
  * Retries a call that fails while a fresh broker is still settling (the group coordinator loads,
- * a new topic has no leader yet); kafkajs retries some of these itself, not all.
+ * a new topic has no leader yet); kafkajs retries some of these itself, not all. Short and
+ * bounded: longer outages are waited out by the parts' supervisor (supervise.ts).
  */
 async function retryTransient<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
       return await call();
     } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true ||
-        /coordinator|leader|not available|loading/i.test(String((error as Error).message));
-      if (!retriable || attempt >= attempts) throw error;
+      if (!isTransientKafkaError(error) || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }

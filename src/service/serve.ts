@@ -13,6 +13,8 @@ import { audit } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { connectKafka } from "../kafka/connect.ts";
+import { KafkaHealth, type RetryContext, WAIT_FOREVER } from "../kafka/retry.ts";
+import { supervise } from "../kafka/supervise.ts";
 import { startLakeConsumer } from "../lake/consumer.ts";
 import { startProcessor } from "../processor/processor.ts";
 import { JobRunner } from "../scheduler/runner.ts";
@@ -40,7 +42,8 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<void> {
   const { config, signal } = options;
   const log = options.log.child({ component: "serve" });
-  const kafka = options.kafka ?? connectKafka(config, options.log);
+  const health = new KafkaHealth();
+  const kafka = options.kafka ?? connectKafka(config, options.log, health);
   const db = openWarehouse(config.warehousePath);
   const stop = new AbortController();
   const stopAll = () => stop.abort();
@@ -57,6 +60,7 @@ export async function serve(options: ServeOptions): Promise<void> {
 
     // The API first: a port already in use fails before anything reads Kafka.
     const stats = new ServiceStats();
+    stats.kafka = () => health.snapshot();
     runner = new JobRunner({
       warehousePath: config.warehousePath,
       log: options.log,
@@ -79,24 +83,38 @@ export async function serve(options: ServeOptions): Promise<void> {
       );
     }
 
-    const consumer = await startLakeConsumer({
-      config,
-      kafka,
-      log: options.log,
-      feeds: config.feeds,
+    // Kafka may be down or still settling: the parts wait for it and restart after outages.
+    const retry: RetryContext = {
+      policy: WAIT_FOREVER,
+      log: options.log.child({ component: "kafka" }),
+      brokers: config.kafka.brokers,
+      health,
       signal: stop.signal,
-    });
-    parts.push({ name: "lake", ...consumer });
+    };
+    const lake = supervise("lake consumer", () =>
+      startLakeConsumer({
+        config,
+        kafka,
+        log: options.log,
+        feeds: config.feeds,
+        signal: stop.signal,
+      }), retry);
+    parts.push({ name: "lake", ...lake });
     stats.lake = () =>
       Object.fromEntries(
-        Object.entries(consumer.stats()).map((
+        Object.entries(lake.current()?.stats() ?? {}).map((
           [feed, c],
         ) => [feed, { consumed: c.written, rejected: c.rejected }]),
       );
     if (options.process ?? true) {
-      const processor = startProcessor({ config, kafka, log: options.log, signal: stop.signal });
+      const processor = supervise(
+        "processor",
+        () => startProcessor({ config, kafka, log: options.log, signal: stop.signal }),
+        retry,
+      );
       parts.push({ name: "processor", ...processor });
-      stats.processor = () => processor.stats();
+      stats.processor = () =>
+        processor.current()?.stats() ?? { recordsIn: 0, rejected: 0, out: {} };
     }
 
     startSchedule({
