@@ -37,7 +37,8 @@ KAFKA_PORT="$KPORT" scripts/kafka.sh reset >/dev/null
 KAFKA_PORT="$KPORT" scripts/kafka.sh start >/dev/null
 
 source scripts/start_flags.sh
-deno run "${FLAGS[@]}" main.ts serve 2>"$WORK/serve.log" &
+# --trace-gc: V8 prints the JS heap after each collection, to tell heap growth from native.
+deno run "${FLAGS[@]}" --v8-flags=--trace-gc main.ts serve >"$WORK/gc.log" 2>"$WORK/serve.log" &
 serve_pid=$!
 pids+=("$serve_pid")
 for _ in $(seq 1 120); do
@@ -49,6 +50,8 @@ done
 deno run "${FLAGS[@]}" main.ts produce --rate "$RATE" >/dev/null 2>"$WORK/produce.log" &
 pids+=("$!")
 
+# JS heap in use after the last full (mark-compact) collection, from --trace-gc.
+heap_mib() { grep -a 'Mark-Compact' "$WORK/gc.log" | tail -n 1 | sed -nE 's/.* -> ([0-9.]+) \(.*/\1/p'; }
 rss_mib() { awk '{printf "%.1f", $1 / 1024}' < <(ps -o rss= -p "$serve_pid"); }
 lake_records() {
   find "$DATA_LAKE_DIR" -path "$DATA_LAKE_DIR/_*" -prune -o -name '*.jsonl' -print0 |
@@ -57,11 +60,11 @@ lake_records() {
 
 echo "== serve pid $serve_pid, producer at $RATE/s for $DURATION s, RSS every $SAMPLE s"
 start=$(date +%s)
-printf 'seconds\trss_mib\n' >"$RSS_LOG"
+printf 'seconds\trss_mib\theap_mib\n' >"$RSS_LOG"
 while :; do
   now=$(($(date +%s) - start))
   kill -0 "$serve_pid" 2>/dev/null || { tail -n 20 "$WORK/serve.log"; echo "serve died" >&2; exit 1; }
-  printf '%s\t%s\n' "$now" "$(rss_mib)" >>"$RSS_LOG"
+  printf '%s\t%s\t%s\n' "$now" "$(rss_mib)" "$(heap_mib)" >>"$RSS_LOG"
   ((now >= DURATION)) && break
   sleep "$SAMPLE"
 done
@@ -72,6 +75,7 @@ echo "   RSS at 1 minute: $(at 60) MiB"
 echo "   RSS at the end:  $(tail -n 1 "$RSS_LOG" | cut -f2) MiB (${DURATION} s)"
 echo "   RSS peak:        $(awk 'NR > 1 && $2 > m {m = $2} END {print m}' "$RSS_LOG") MiB"
 echo "   RSS samples (s:MiB): $(awk 'NR > 1 {printf "%s:%s ", $1, $2}' "$RSS_LOG")"
+echo "   JS heap after last full GC (s:MiB): $(awk 'NR > 1 {printf "%s:%s ", $1, $3}' "$RSS_LOG")"
 echo "   records in the lake: $(lake_records) (all feeds, quarantine excluded)"
 curl -fsS "http://127.0.0.1:$PORT/metrics" 2>/dev/null |
   grep -E '^datalake_(records_consumed_total|processor_records_in_total|kafka_up)' |

@@ -30,6 +30,8 @@ interface KafkaJsSettings {
 }
 
 const decoder = new TextDecoder();
+/** The consumers' heartbeat interval (well under the 10 s session). */
+const HEARTBEAT_MS = 2000;
 
 export class KafkaJsClient implements KafkaClient {
   #kafka: Kafka;
@@ -126,7 +128,7 @@ export class KafkaJsClient implements KafkaClient {
       groupId: options.groupId,
       readUncommitted: options.readCommitted === false,
       sessionTimeout: 10000,
-      heartbeatInterval: 2000,
+      heartbeatInterval: HEARTBEAT_MS,
       rebalanceTimeout: 20000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
@@ -196,6 +198,9 @@ export class KafkaJsClient implements KafkaClient {
           headers: decodeHeaders(m.headers),
         }));
         const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+        // A long batch (the processor commits it in many transactions) must not outlast the
+        // session: without heartbeats the coordinator drops us ("not aware of this member").
+        const beat = setInterval(() => void payload.heartbeat().catch(() => {}), HEARTBEAT_MS);
         try {
           await options.onBatch({
             topic: batch.topic,
@@ -215,6 +220,8 @@ export class KafkaJsClient implements KafkaClient {
           await payload.heartbeat();
         } catch (error) {
           fail(error);
+        } finally {
+          clearInterval(beat);
         }
       },
     });

@@ -67,11 +67,16 @@ function watch(served: Served) {
       polls++;
       if (res.status !== 200) failures.push(`status ${res.status}`);
     } catch (error) {
-      if (exited === null) failures.push(String(error));
+      failures.push(String(error));
     }
   }, 1000);
   return {
-    exited: () => exited,
+    /** Throws as soon as serve has exited (no need to wait out a timeout). */
+    alive() {
+      if (exited !== null) {
+        throw new Error(`serve exited with ${exited}:\n${served.output.join("\n")}`);
+      }
+    },
     assertHealthy(what: string) {
       assert.equal(exited, null, `serve exited (${what}):\n${served.output.join("\n")}`);
       assert.deepEqual(failures, [], `/health failed (${what})`);
@@ -115,7 +120,10 @@ Deno.test({
       await produce(env, 200);
       await waitFor(
         "records in the lake",
-        async () => (await lakeRecords(env.DATA_LAKE_DIR)) >= 200 ? true : undefined,
+        async () => {
+          watcher.alive();
+          return (await lakeRecords(env.DATA_LAKE_DIR)) >= 200 ? true : undefined;
+        },
         120_000,
       );
       watcher.assertHealthy("after the broker came up");
@@ -143,7 +151,10 @@ Deno.test({
     try {
       await waitFor(
         "records in the lake",
-        async () => (await lakeRecords(env.DATA_LAKE_DIR)) >= 300 ? true : undefined,
+        async () => {
+          watcher.alive();
+          return (await lakeRecords(env.DATA_LAKE_DIR)) >= 300 ? true : undefined;
+        },
         120_000,
       );
       watcher.assertHealthy("fresh broker");
