@@ -2,7 +2,7 @@
 import { feedList, selectFeeds } from "../config/config.ts";
 import { ValidationError } from "../core/errors.ts";
 import { closeWithin, connectKafka } from "../kafka/connect.ts";
-import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { KafkaHealth, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
 import { supervise } from "../kafka/supervise.ts";
 import { type LakeStats, startLakeConsumer } from "../lake/consumer.ts";
 import type { Command } from "./command.ts";
@@ -19,7 +19,8 @@ export const consumeCommand: Command = {
       names,
       (unknown) => `--feeds: unknown feed${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`,
     );
-    const kafka = connectKafka(ctx.config, ctx.log);
+    const health = new KafkaHealth();
+    const kafka = connectKafka(ctx.config, ctx.log, health);
     const once = ctx.values.once === true;
     try {
       // Waits out Kafka outages: forever, or with --once a bounded time, then one error line.
@@ -36,6 +37,7 @@ export const consumeCommand: Command = {
         policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
         log: ctx.log.child({ component: "kafka" }),
         brokers: ctx.config.kafka.brokers,
+        health,
         signal: ctx.signal,
       });
       const stats = (await consumer.done as LakeStats | undefined) ?? {};

@@ -1,6 +1,6 @@
 import { createProgress } from "../core/progress.ts";
 import { closeWithin, connectKafka } from "../kafka/connect.ts";
-import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { KafkaHealth, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
 import { supervise } from "../kafka/supervise.ts";
 import { type ProcessorStats, startProcessor } from "../processor/processor.ts";
 import type { Command } from "./command.ts";
@@ -11,7 +11,8 @@ export const processCommand: Command = {
   options: { once: { type: "boolean" } },
   run: async ({ config, log, values, print, signal }) => {
     const once = values.once === true;
-    const kafka = connectKafka(config, log);
+    const health = new KafkaHealth();
+    const kafka = connectKafka(config, log, health);
     try {
       // Waits out Kafka outages: forever, or with --once a bounded time, then one error line.
       const processor = supervise(
@@ -21,6 +22,7 @@ export const processCommand: Command = {
           policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
           log: log.child({ component: "kafka" }),
           brokers: config.kafka.brokers,
+          health,
           signal,
         },
       );

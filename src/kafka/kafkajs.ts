@@ -30,7 +30,7 @@ interface KafkaJsSettings {
 }
 
 const decoder = new TextDecoder();
-/** The consumers' heartbeat interval (well under the 10 s session). */
+/** The consumers' heartbeat interval (well under the 30 s session). */
 const HEARTBEAT_MS = 2000;
 
 export class KafkaJsClient implements KafkaClient {
@@ -127,7 +127,8 @@ export class KafkaJsClient implements KafkaClient {
     const consumer = this.#kafka.consumer({
       groupId: options.groupId,
       readUncommitted: options.readCommitted === false,
-      sessionTimeout: 10000,
+      // Generous: a stalled event loop (a long synchronous step) must not get us evicted.
+      sessionTimeout: 30000,
       heartbeatInterval: HEARTBEAT_MS,
       rebalanceTimeout: 20000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,

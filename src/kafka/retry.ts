@@ -26,7 +26,7 @@ export interface RetryPolicy {
 /** `serve`, `consume` and `process` without --once: wait for Kafka forever. */
 export const WAIT_FOREVER: RetryPolicy = { initialMs: 500, maxMs: 10_000, logWindowMs: 60_000 };
 
-/** `--once` modes: wait at most 30 s of outage (plus the attempt in hand), then fail. */
+/** `--once` modes: give up once an outage has lasted 30 s (about 40 s with the last attempt). */
 export const WAIT_BOUNDED: RetryPolicy = { ...WAIT_FOREVER, giveUpAfterMs: 30_000 };
 
 /** Kafka error codes (kafkajs `type`) that a healthy cluster clears by itself. */
@@ -122,9 +122,12 @@ export interface KafkaHealthSnapshot {
 export class KafkaHealth {
   #up = true;
   #since = Date.now();
+  #lastUp = 0;
   #error?: string;
 
+  /** Kafka answered (called on every fetch: keep it cheap). */
   up(): void {
+    this.#lastUp = Date.now();
     if (this.#up) return;
     this.#up = true;
     this.#since = Date.now();
@@ -136,6 +139,11 @@ export class KafkaHealth {
     if (!this.#up) return;
     this.#up = false;
     this.#since = Date.now();
+  }
+
+  /** When Kafka last answered (0: never). */
+  lastUpAt(): number {
+    return this.#lastUp;
   }
 
   snapshot(): KafkaHealthSnapshot {
@@ -168,13 +176,15 @@ export class Outage {
 
   /**
    * Records a failure: rethrows it when it is not transient or the policy gives up, else
-   * resolves after the backoff (early when the signal aborts).
+   * resolves after the backoff (early when the signal aborts). `startedAt`: when the failed
+   * attempt began (kafkajs retries inside one call for about 20 s), so the outage counts
+   * from there.
    */
-  async failed(error: unknown): Promise<void> {
+  async failed(error: unknown, startedAt?: number): Promise<void> {
     const { policy, log, health } = this.#ctx;
     if (!isTransientKafkaError(error)) throw error;
     const now = Date.now();
-    if (this.#attempts === 0) this.#since = now;
+    if (this.#attempts === 0) this.#since = startedAt ?? now;
     this.#attempts++;
     health?.down(error);
     const downMs = now - this.#since;
@@ -219,13 +229,14 @@ export async function retryKafka<T>(
 ): Promise<T> {
   const outage = new Outage(what, ctx);
   while (true) {
+    const startedAt = Date.now();
     try {
       const result = await call();
       outage.succeeded();
       return result;
     } catch (error) {
       if (ctx.signal?.aborted) throw error;
-      await outage.failed(error);
+      await outage.failed(error, startedAt);
     }
   }
 }

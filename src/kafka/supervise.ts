@@ -6,7 +6,7 @@
  * the lake from its checkpoint and group offsets, the processor from its transaction offsets
  * and changelogs. Any other error ends the part, as before.
  */
-import { Outage, type RetryContext } from "./retry.ts";
+import { isTransientKafkaError, Outage, type RetryContext } from "./retry.ts";
 
 export interface Part<R> {
   done: Promise<R>;
@@ -22,7 +22,7 @@ export interface Supervised<P> {
   current(): P | undefined;
 }
 
-/** A run this long without failing ends the outage (resets backoff and log window). */
+/** A run this long without failing, with Kafka answering, ends the outage. */
 const STABLE_MS = 15_000;
 
 export function supervise<P extends Part<unknown>>(
@@ -38,30 +38,43 @@ export function supervise<P extends Part<unknown>>(
   const run = async (): Promise<unknown> => {
     while (true) {
       let part: P;
+      const startedAt = Date.now();
       try {
         part = await start();
       } catch (error) {
         if (signal.aborted) return undefined;
-        await outage.failed(error);
+        await outage.failed(error, startedAt);
         continue;
       }
       current = part;
       if (signal.aborted) await part.stop();
-      const stable = setTimeout(() => outage.succeeded(), STABLE_MS);
+      // A part may start before it reaches Kafka (the processor connects inside `done`): only
+      // Kafka answering since the start (health, fed by every fetch) proves the outage over.
+      let healthy = false;
+      const check = setInterval(() => {
+        const answered = !ctx.health || ctx.health.lastUpAt() >= startedAt;
+        if (!healthy && answered && Date.now() - startedAt >= STABLE_MS) {
+          healthy = true;
+          outage.succeeded();
+        }
+      }, 1000);
       try {
         const result = await part.done;
         outage.succeeded();
         return result;
       } catch (error) {
-        if (signal.aborted) throw error;
+        if (signal.aborted) {
+          if (isTransientKafkaError(error)) return undefined; // stopped during an outage
+          throw error;
+        }
         // Fully down before the next instance opens the same lake, group and transactional id.
         await part.stop().catch(() => {});
         await part.done.catch(() => {});
         current = undefined;
-        await outage.failed(error);
+        await outage.failed(error, healthy ? undefined : startedAt);
         if (signal.aborted) return undefined;
       } finally {
-        clearTimeout(stable);
+        clearInterval(check);
       }
     }
   };
