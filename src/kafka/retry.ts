@@ -96,7 +96,8 @@ export function isTransientKafkaError(error: unknown): boolean {
     if ((e as Error) instanceof DomainError && !((e as Error) instanceof UnavailableError)) {
       return false;
     }
-    if (e.type && TRANSIENT_TYPES.has(e.type)) return true;
+    // Kafka's own error table (kafkajs `retriable`) marks the codes a client should retry.
+    if (e.type && (TRANSIENT_TYPES.has(e.type) || e.retriable === true)) return true;
     if (TRANSIENT_NAMES.has(e.name)) return true;
     if (e.code && TRANSIENT_CODES.test(e.code)) return true;
     if (e.name.startsWith("KafkaJS") && e.retriable === true && e.type === undefined) return true;
