@@ -9,9 +9,9 @@ import { findFeed } from "../src/config/config.ts";
 import { type Feed, recordKey } from "../src/config/feeds.ts";
 import { NotFoundError, ValidationError } from "../src/core/errors.ts";
 import { can } from "../src/governance/permissions.ts";
-import type { Producer } from "../src/kafka/client.ts";
 import { fieldNameProblem, shown } from "../src/contract/names.ts";
 import { recordProblem } from "../src/contract/record.ts";
+import { lazyProducer } from "../src/kafka/lazy_producer.ts";
 import { readRows } from "../src/warehouse/query.ts";
 import { allowed, requireAccount } from "./auth.ts";
 import { jsonBody } from "./body.ts";
@@ -24,7 +24,8 @@ const PAGING_PARAMS = new Set(["limit", "cursor"]);
 export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requireAccount);
-  let producer: Promise<Producer> | undefined;
+  // Connects on first use and again after an outage (a failed connection is not kept).
+  const producer = lazyProducer(deps.kafka);
 
   app.get("/", (c) => {
     const permissions = c.get("permissions");
@@ -72,8 +73,7 @@ export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
     const feed = feedOf(deps, c);
     allowed(c, "write", feed.name);
     const records = validateRecords(feed, await jsonBody(c));
-    producer ??= deps.kafka.producer();
-    await (await producer).send(records.map((value) => ({
+    await producer.send(records.map((value) => ({
       topic: feed.name,
       key: recordKey(feed, value),
       value: JSON.stringify(value),

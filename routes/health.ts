@@ -25,6 +25,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
       kafka: deps.kafka,
       kafkaTimeoutMs: deps.kafkaTimeoutMs,
       cache,
+      kafkaHealth: deps.stats?.kafka?.(),
     });
     if (wantsText(c)) return c.text(formatStatus(status).join("\n") + "\n");
     return prettyJson(c, status);

@@ -1,8 +1,10 @@
 /** `consume [--once] [--feeds A,B]`: Kafka feed topics → the data lake. */
 import { feedList, selectFeeds } from "../config/config.ts";
 import { UsageError } from "../core/errors.ts";
-import { connectKafka } from "../kafka/connect.ts";
-import { startLakeConsumer } from "../lake/consumer.ts";
+import { closeWithin, connectKafka } from "../kafka/connect.ts";
+import { KafkaHealth, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { supervise } from "../kafka/supervise.ts";
+import { type LakeStats, startLakeConsumer } from "../lake/consumer.ts";
 import type { Command } from "./command.ts";
 
 export const consumeCommand: Command = {
@@ -17,18 +19,28 @@ export const consumeCommand: Command = {
       names,
       (unknown) => `--feeds: unknown feed${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}`,
     );
-    const kafka = connectKafka(ctx.config, ctx.log);
+    const health = new KafkaHealth();
+    const kafka = connectKafka(ctx.config, ctx.log, health);
+    const once = ctx.values.once === true;
     try {
-      const consumer = await startLakeConsumer({
-        config: ctx.config,
-        kafka,
-        log: ctx.log,
-        feeds,
-        once: ctx.values.once === true,
+      // Waits out Kafka outages: forever, or with --once a bounded time, then one error line.
+      const consumer = supervise("lake consumer", () =>
+        startLakeConsumer({
+          config: ctx.config,
+          kafka,
+          log: ctx.log,
+          feeds,
+          once,
+          signal: ctx.signal,
+          progress: true,
+        }), {
+        policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+        log: ctx.log.child({ component: "kafka" }),
+        brokers: ctx.config.kafka.brokers,
+        health,
         signal: ctx.signal,
-        progress: true,
       });
-      const stats = await consumer.done;
+      const stats = (await consumer.done as LakeStats | undefined) ?? {};
       ctx.print(
         `${"feed".padEnd(32)} ${"written".padStart(10)} ${"rejected".padStart(10)} ${
           "ignored".padStart(10)
@@ -43,7 +55,7 @@ export const consumeCommand: Command = {
       }
       return 0;
     } finally {
-      await kafka.close();
+      await closeWithin(kafka);
     }
   },
 };

@@ -1,6 +1,8 @@
 import { createProgress } from "../core/progress.ts";
-import { connectKafka } from "../kafka/connect.ts";
-import { startProcessor } from "../processor/processor.ts";
+import { closeWithin, connectKafka } from "../kafka/connect.ts";
+import { KafkaHealth, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { supervise } from "../kafka/supervise.ts";
+import { type ProcessorStats, startProcessor } from "../processor/processor.ts";
 import type { Command } from "./command.ts";
 
 export const processCommand: Command = {
@@ -9,17 +11,30 @@ export const processCommand: Command = {
   options: { once: { type: "boolean" } },
   run: async ({ config, log, values, print, signal }) => {
     const once = values.once === true;
-    const kafka = connectKafka(config, log);
+    const health = new KafkaHealth();
+    const kafka = connectKafka(config, log, health);
     try {
-      const processor = startProcessor({ config, kafka, log, once, signal });
+      // Waits out Kafka outages: forever, or with --once a bounded time, then one error line.
+      const processor = supervise(
+        "processor",
+        () => startProcessor({ config, kafka, log, once, signal }),
+        {
+          policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+          log: log.child({ component: "kafka" }),
+          brokers: config.kafka.brokers,
+          health,
+          signal,
+        },
+      );
       const progress = createProgress("process", undefined, "records");
       const timer = setInterval(() => {
-        const s = processor.stats();
-        progress.update(s.recordsIn, `rejected ${s.rejected}`);
+        const s = processor.current()?.stats();
+        if (s) progress.update(s.recordsIn, `rejected ${s.rejected}`);
       }, 200);
       try {
-        const stats = await processor.done;
+        const stats = await processor.done as ProcessorStats | undefined;
         progress.finish();
+        if (!stats) return; // stopped while waiting for Kafka
         const out = Object.values(stats.out).reduce((a, b) => a + b, 0);
         const seconds = Math.max(stats.processingMs / 1000, 0.001);
         print(
@@ -33,7 +48,7 @@ export const processCommand: Command = {
         progress.finish();
       }
     } finally {
-      await kafka.close();
+      await closeWithin(kafka);
     }
   },
 };

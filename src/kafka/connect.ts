@@ -3,9 +3,15 @@ import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient } from "./client.ts";
 import { KafkaJsClient } from "./kafkajs.ts";
+import type { KafkaHealth } from "./retry.ts";
 
-export function connectKafka(config: Pick<Config, "kafka">, log: Logger): KafkaClient {
-  return new KafkaJsClient(config.kafka, log.child({ component: "kafka" }));
+/** `health`, when given, is told when the client's consumers reach Kafka or lose it. */
+export function connectKafka(
+  config: Pick<Config, "kafka">,
+  log: Logger,
+  health?: KafkaHealth,
+): KafkaClient {
+  return new KafkaJsClient(config.kafka, log.child({ component: "kafka" }), health);
 }
 
 /**

@@ -24,6 +24,8 @@ import type {
 import { cachedPartitioner, speedUpKafkaJs } from "./kafkajs_speedups.ts";
 import { Buffer } from "node:buffer";
 import { headerBytes, RECORD_OVERHEAD, splitForProduce } from "./limits.ts";
+import { fixKafkaJsRequestQueue } from "./request_queue_fix.ts";
+import { isTransientKafkaError, type KafkaHealth } from "./retry.ts";
 
 interface KafkaJsSettings {
   brokers: string[];
@@ -31,15 +33,20 @@ interface KafkaJsSettings {
 }
 
 const decoder = new TextDecoder();
+/** The consumers' heartbeat interval (well under the 30 s session). */
+const HEARTBEAT_MS = 2000;
 
 export class KafkaJsClient implements KafkaClient {
   #kafka: Kafka;
   #log: Logger;
   #admin?: Promise<Admin>;
   #closers: (() => Promise<void>)[] = [];
+  #health?: KafkaHealth;
 
-  constructor(settings: KafkaJsSettings, log: Logger) {
+  constructor(settings: KafkaJsSettings, log: Logger, health?: KafkaHealth) {
     this.#log = log;
+    this.#health = health;
+    fixKafkaJsRequestQueue();
     speedUpKafkaJs();
     this.#kafka = new Kafka({
       clientId: settings.clientId,
@@ -124,8 +131,9 @@ export class KafkaJsClient implements KafkaClient {
     const consumer = this.#kafka.consumer({
       groupId: options.groupId,
       readUncommitted: options.readCommitted === false,
-      sessionTimeout: 10000,
-      heartbeatInterval: 2000,
+      // Generous: a stalled event loop (a long synchronous step) must not get us evicted.
+      sessionTimeout: 30000,
+      heartbeatInterval: HEARTBEAT_MS,
       rebalanceTimeout: 20000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
       maxBytes: 64 * 1024 * 1024,
@@ -155,8 +163,11 @@ export class KafkaJsClient implements KafkaClient {
     };
 
     consumer.on(consumer.events.CRASH, (event) => {
+      if (isTransientKafkaError(event.payload.error)) this.#health?.down(event.payload.error);
       if (!event.payload.restart) fail(event.payload.error);
     });
+    // Every answered fetch shows Kafka up (kafkajs restarts its fetch loop after outages).
+    if (this.#health) consumer.on(consumer.events.FETCH, () => this.#health?.up());
     if (tracker) {
       consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
         const { topic, partition, lastOffset } = event.payload;
@@ -192,6 +203,9 @@ export class KafkaJsClient implements KafkaClient {
           headers: decodeHeaders(m.headers),
         }));
         const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+        // A long batch (the processor commits it in many transactions) must not outlast the
+        // session: without heartbeats the coordinator drops us ("not aware of this member").
+        const beat = setInterval(() => void payload.heartbeat().catch(() => {}), HEARTBEAT_MS);
         try {
           await options.onBatch({
             topic: batch.topic,
@@ -211,6 +225,8 @@ export class KafkaJsClient implements KafkaClient {
         } catch (error) {
           fail(error);
           return;
+        } finally {
+          clearInterval(beat);
         }
         // Outside the catch: a heartbeat refused because a slow batch outlived the session (the
         // group rebalanced) goes to kafkajs, which rejoins and resumes from committed offsets.
@@ -318,16 +334,15 @@ async function connect(producer: KjsProducer): Promise<void> {
 
 /**
  * Retries a call that fails while a fresh broker is still settling (the group coordinator loads,
- * a new topic has no leader yet); kafkajs retries some of these itself, not all.
+ * a new topic has no leader yet); kafkajs retries some of these itself, not all. Short and
+ * bounded: longer outages are waited out by the parts' supervisor (supervise.ts).
  */
 async function retryTransient<T>(call: () => Promise<T>, attempts = 10): Promise<T> {
   for (let attempt = 1;; attempt++) {
     try {
       return await call();
     } catch (error) {
-      const retriable = (error as { retriable?: boolean }).retriable === true ||
-        /coordinator|leader|not available|loading/i.test(String((error as Error).message));
-      if (!retriable || attempt >= attempts) throw error;
+      if (!isTransientKafkaError(error) || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
     }
   }

@@ -13,6 +13,8 @@ import { audit } from "../governance/audit.ts";
 import { ensureGovernanceSchema } from "../governance/schema.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { connectKafka } from "../kafka/connect.ts";
+import { KafkaHealth, type RetryContext, WAIT_FOREVER } from "../kafka/retry.ts";
+import { supervise } from "../kafka/supervise.ts";
 import { startLakeConsumer } from "../lake/consumer.ts";
 import { startProcessor } from "../processor/processor.ts";
 import { JobRunner } from "../scheduler/runner.ts";
@@ -42,6 +44,7 @@ export interface ServeOptions {
 export async function serve(options: ServeOptions): Promise<void> {
   const { config, signal } = options;
   const log = options.log.child({ component: "serve" });
+  const health = new KafkaHealth();
   const stop = new AbortController();
   const stopAll = () => stop.abort();
   signal.addEventListener("abort", stopAll, { once: true });
@@ -54,7 +57,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     signal.removeEventListener("abort", stopAll);
     throw error;
   }
-  const kafka = options.kafka ?? connectKafka(config, options.log);
+  const kafka = options.kafka ?? connectKafka(config, options.log, health);
 
   let server: Deno.HttpServer | undefined;
   let runner: JobRunner | undefined;
@@ -68,6 +71,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     const stats = new ServiceStats();
     logStart(config, log, options.process ?? true);
     const history = startFlowReport({ stats, log, signal: stop.signal });
+    stats.kafka = () => health.snapshot();
     runner = new JobRunner({
       open: () => openWarehouseFromConfig(config),
       log: options.log,
@@ -90,24 +94,38 @@ export async function serve(options: ServeOptions): Promise<void> {
       );
     }
 
-    const consumer = await startLakeConsumer({
-      config,
-      kafka,
-      log: options.log,
-      feeds: config.feeds,
+    // Kafka may be down or still settling: the parts wait for it and restart after outages.
+    const retry: RetryContext = {
+      policy: WAIT_FOREVER,
+      log: options.log.child({ component: "kafka" }),
+      brokers: config.kafka.brokers,
+      health,
       signal: stop.signal,
-    });
-    parts.push({ name: "lake", ...consumer });
+    };
+    const lake = supervise("lake consumer", () =>
+      startLakeConsumer({
+        config,
+        kafka,
+        log: options.log,
+        feeds: config.feeds,
+        signal: stop.signal,
+      }), retry);
+    parts.push({ name: "lake", ...lake });
     stats.lake = () =>
       Object.fromEntries(
-        Object.entries(consumer.stats()).map((
+        Object.entries(lake.current()?.stats() ?? {}).map((
           [feed, c],
         ) => [feed, { consumed: c.written, rejected: c.rejected }]),
       );
     if (options.process ?? true) {
-      const processor = startProcessor({ config, kafka, log: options.log, signal: stop.signal });
+      const processor = supervise(
+        "processor",
+        () => startProcessor({ config, kafka, log: options.log, signal: stop.signal }),
+        retry,
+      );
       parts.push({ name: "processor", ...processor });
-      stats.processor = () => processor.stats();
+      stats.processor = () =>
+        processor.current()?.stats() ?? { recordsIn: 0, rejected: 0, out: {} };
     }
 
     startSchedule({

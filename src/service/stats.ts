@@ -2,6 +2,8 @@
  * Counters of the parts running in this process, read when /metrics or /status is asked for.
  * The consumer and processor keep their own counters; loads add theirs here.
  */
+import type { KafkaHealthSnapshot } from "../kafka/retry.ts";
+
 export interface FeedCounters {
   consumed: number;
   rejected: number;
@@ -15,6 +17,8 @@ export interface ProcessorCounters {
 }
 
 export class ServiceStats {
+  /** Whether Kafka answers, as the running parts see it (down during an outage). */
+  kafka?: () => KafkaHealthSnapshot;
   /** Per-feed counters of the lake consumer, when one runs in this process. */
   lake?: () => Record<string, FeedCounters>;
   /** Counters of the processor, when one runs in this process. */

@@ -5,6 +5,7 @@
 import type { Config } from "../config/config.ts";
 import { nextRun } from "../config/cron.ts";
 import type { KafkaClient } from "../kafka/client.ts";
+import type { KafkaHealthSnapshot } from "../kafka/retry.ts";
 import { lakeSizes } from "../lake/layout.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
@@ -42,6 +43,8 @@ export interface StatusOptions {
   kafka: KafkaClient;
   /** How long Kafka gets to answer before it is shown down (default 2000 ms). */
   kafkaTimeoutMs?: number;
+  /** What serve's running parts saw (an outage they are waiting out shows Kafka down). */
+  kafkaHealth?: KafkaHealthSnapshot;
   now?: Date;
   /** Keeps the Kafka, lake and row-count figures for a few seconds (serve); default: none. */
   cache?: Pick<TtlCache, "get">;
@@ -64,8 +67,10 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
     kafka: {
       brokers: config.kafka.brokers,
       groupId: config.kafka.groupId,
-      connected: lag.connected,
-      ...(lag.error ? { error: lag.error } : {}),
+      connected: lag.connected && options.kafkaHealth?.up !== false,
+      ...(lag.error ?? options.kafkaHealth?.error
+        ? { error: lag.error ?? options.kafkaHealth?.error }
+        : {}),
     },
     running: running ?? null,
     jobs: JOB_NAMES.map((job) => ({

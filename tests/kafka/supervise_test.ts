@@ -1,0 +1,117 @@
+import assert from "node:assert/strict";
+import { UnavailableError } from "../../src/core/errors.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import type { OutgoingRecord, Producer } from "../../src/kafka/client.ts";
+import { lazyProducer } from "../../src/kafka/lazy_producer.ts";
+import { KafkaHealth, type RetryContext } from "../../src/kafka/retry.ts";
+import { type Part, supervise } from "../../src/kafka/supervise.ts";
+
+function refused(): Error {
+  return Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:19092"), {
+    name: "KafkaJSConnectionError",
+    code: "ECONNREFUSED",
+  });
+}
+
+function ctx(extra: Partial<RetryContext> = {}): RetryContext {
+  return {
+    policy: { initialMs: 5, maxMs: 20, logWindowMs: 60_000 },
+    log: silentLogger,
+    brokers: ["127.0.0.1:19092"],
+    ...extra,
+  };
+}
+
+/** A part that fails (or ends) when told to. */
+function part() {
+  let settle!: { resolve: (v: string) => void; reject: (e: unknown) => void };
+  const done = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+  let stops = 0;
+  const p: Part<string> & { stops(): number } = {
+    done,
+    stop() {
+      stops++;
+      settle.resolve("stopped");
+      return Promise.resolve();
+    },
+    stops: () => stops,
+  };
+  return { p, fail: (e: unknown) => settle.reject(e), end: (v: string) => settle.resolve(v) };
+}
+
+Deno.test("supervise: a start that fails with an outage is retried; a part that fails is restarted", async () => {
+  const health = new KafkaHealth();
+  const made: ReturnType<typeof part>[] = [];
+  let starts = 0;
+  const sup = supervise("lake consumer", () => {
+    starts++;
+    if (starts <= 2) throw refused(); // broker not there yet
+    const next = part();
+    made.push(next);
+    return next.p;
+  }, ctx({ health }));
+
+  while (made.length < 1) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(health.snapshot().up, false);
+  made[0].fail(refused()); // a broker restart under the running part
+  while (made.length < 2) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(made[0].p.stops(), 1, "the failed instance is stopped before the next starts");
+  assert.equal(sup.current(), made[1].p);
+  made[1].end("caught up");
+  assert.equal(await sup.done, "caught up");
+});
+
+Deno.test("supervise: any other error ends it; stop() during the wait returns promptly", async () => {
+  const fatal = part();
+  const sup = supervise("processor", () => fatal.p, ctx());
+  fatal.fail(new Error("disk full"));
+  await assert.rejects(sup.done, /disk full/);
+
+  const waiting = supervise(
+    "processor",
+    () => Promise.reject(refused()),
+    ctx({ policy: { initialMs: 60_000, maxMs: 60_000, logWindowMs: 60_000 } }),
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  const started = Date.now();
+  await waiting.stop();
+  assert.equal(await waiting.done, undefined);
+  assert.ok(Date.now() - started < 5000);
+});
+
+Deno.test("lazy producer: a failed connection is not kept; the next send connects again", async () => {
+  const sent: OutgoingRecord[][] = [];
+  let connects = 0;
+  let kafkaUp = false;
+  const kafka = {
+    producer(): Promise<Producer> {
+      connects++;
+      if (!kafkaUp) {
+        return Promise.reject(
+          new UnavailableError("Kafka is not reachable: x", { cause: refused() }),
+        );
+      }
+      return Promise.resolve({
+        send: (records: OutgoingRecord[]) => {
+          if (!kafkaUp) return Promise.reject(refused());
+          sent.push(records);
+          return Promise.resolve();
+        },
+        close: () => Promise.resolve(),
+      });
+    },
+  };
+  const producer = lazyProducer(kafka);
+  const record = [{ topic: "T", key: "k", value: "{}" }];
+  await assert.rejects(producer.send(record), UnavailableError);
+  kafkaUp = true;
+  await producer.send(record);
+  await producer.send(record);
+  assert.equal(connects, 2, "connects again after the outage, then reuses the connection");
+  kafkaUp = false; // a later outage during a send
+  await assert.rejects(producer.send(record), UnavailableError);
+  kafkaUp = true;
+  await producer.send(record);
+  assert.equal(connects, 3);
+  assert.equal(sent.length, 3);
+});
