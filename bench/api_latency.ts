@@ -1,8 +1,8 @@
 /**
  * API latency during a load (issue 9): the real API on a real port (Deno.serve) and the real
  * JobRunner over one SQLite file; a TRANSACTIONS_USD lake of BENCH_ROWS lines (default 300,000);
- * POST /jobs/load/run, then a call every 100 ms (health, status, row read in turn) while the load
- * runs, each timed from when it was due. Prints median, p90 and worst for the calls made during
+ * POST /jobs/load/run, then 60 calls, one every 100 ms (health, status, row read in turn), each
+ * timed from when it was due (a blocked event loop counts). Prints median, p90 and worst for the calls made during
  * the load, the same with no load (the peer: this API when idle), the load time, and whether every
  * row read has its AUDIT_LOG row. Run: `bash bench/api_latency.sh` (KAFKA_BROKERS as for tests).
  */
@@ -106,7 +106,8 @@ const finished = (async () => {
   }
   return performance.now() - loadStarted;
 })();
-const during = await calls(60, () => !running);
+// As issue 9 measured it: 60 calls over the first 6 s of the load.
+const during = await calls(60, () => true);
 const loadMs = await finished;
 
 const reads = [...idle, ...during].filter((r) => r.path.startsWith("/feeds")).length;
