@@ -70,6 +70,14 @@ noop_ms=$(grep -o '"event":"warehouse.load_done".*' "$WORK/noop.err" |
 
 rate() { awk -v r="$1" -v ms="$2" 'BEGIN { printf "%.0f", r / (ms / 1000) }'; }
 su_rate=$(rate "$su_rows" "$su_ms")
+raw_rate=$(rate "$raw_rows" "$raw_ms")
 our_rate=$(rate "$our_rows" "$our_ms")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "sqlite-utils upsert: $su_rows rows in $su_ms ms = $su_rate rows/s"
+echo "raw node:sqlite (bench/load_raw.ts): $raw_rows rows in $raw_ms ms = $raw_rate rows/s, peak RSS $((raw_rss_kb / 1024)) MB"
+echo "deno task start load: $our_rows rows in $our_ms ms = $our_rate rows/s"
+echo "ratio: $(ratio "$our_rate" "$su_rate")x sqlite-utils (target >= 4x)"
+echo "ratio: $(ratio "$our_rate" "$raw_rate")x raw node:sqlite (target >= 0.9x)"
+echo "peak RSS (load): $((rss_kb / 1024)) MB (target <= 200 MB)"
 
 echo "no-op reload: ${noop_ms} ms in the loader, ${noop_wall_ms} ms for the whole process incl. Deno start (target < 100 ms)"
