@@ -11,7 +11,10 @@ export interface LoadLock {
 
 const encoder = new TextEncoder();
 
-/** Takes the lock, waiting up to `waitMs`, else throws ConflictError naming the holder. */
+/**
+ * Takes the lock, waiting up to `waitMs`, else throws ConflictError naming the holder. Its place
+ * in the lock order: job lock (JOB_LOCKS row) → this load lock → lake lock (_state/lake.lock).
+ */
 export async function acquireLoadLock(warehousePath: string, waitMs: number): Promise<LoadLock> {
   if (warehousePath === ":memory:") return { release() {} };
   const path = `${warehousePath}.load.lock`;
@@ -28,10 +31,15 @@ export async function acquireLoadLock(warehousePath: string, waitMs: number): Pr
     locked.then(() => file.close(), () => file.close());
     throw new ConflictError(`Cannot load: another load is running (${holderOf(path)})`);
   }
-  await file.truncate(0);
-  await file.write(
-    encoder.encode(JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() })),
-  );
+  try {
+    await file.truncate(0);
+    await file.write(
+      encoder.encode(JSON.stringify({ pid: Deno.pid, since: new Date().toISOString() })),
+    );
+  } catch {
+    // Who holds the lock is only for the second loader's message; on a full disk the lock still
+    // holds, and the load's own write fails with the clear error.
+  }
   return {
     release() {
       try {

@@ -4,7 +4,9 @@
  * - append (streams): every partition; a grown file resumes at the byte offset already loaded;
  *   rows are upserted by key (a duplicate key in the lake is an update, never a second row).
  * - overwrite (tables): only the latest snapshot file, read whole; upserted, and the last batch
- *   deletes the keys the snapshot no longer holds.
+ *   deletes the keys the snapshot no longer holds. A snapshot larger than one batch is applied
+ *   over several short transactions (so no apply stalls the process): until the last one
+ *   commits, readers may see new rows beside keys that are about to go.
  * - ignore (static): every partition, each row inserted once (later versions left out).
  */
 import type { Feed, LakeMode } from "../../config/feeds.ts";

@@ -15,8 +15,8 @@ import { strategyOf } from "./modes.ts";
 import type { Batch, BatchRow, FeedPlan, FileWork, LineRejection } from "./types.ts";
 
 export interface ReadOptions {
-  /** Lines per batch (written, rejected or blank). */
-  batchRows: number;
+  /** Lines for the next batch (written, rejected or blank): asked again for every batch. */
+  batchRows: () => number;
   loadedAt: string;
 }
 
@@ -75,7 +75,7 @@ class BatchReader {
   }
 
   async *batches(): AsyncGenerator<Batch> {
-    const { batchRows } = this.#options;
+    let batchRows = this.#options.batchRows();
     for (const work of this.#plan.work) {
       if (work.reset) this.#resets.push(work.relative);
       const touched: Touched = {
@@ -93,6 +93,7 @@ class BatchReader {
           touched.lines = line.number;
           if (this.#lines >= batchRows) {
             yield await this.#take();
+            batchRows = this.#options.batchRows();
             // The file goes on in the next batch, from here.
             touched.start = touched.bytesRead;
             this.#touched.set(work.relative, touched);

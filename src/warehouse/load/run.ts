@@ -28,8 +28,9 @@ export interface LoadOptions {
   feeds?: string[];
   signal?: AbortSignal;
   /**
-   * Lines per batch (one transaction each; default 5,000). Small enough that one batch is
-   * written in a few tens of milliseconds, so other connections of the process never wait long.
+   * Lines per batch (one transaction each). By default the size adapts so that applying one
+   * batch takes about APPLY_TARGET_MS, however busy the machine: the event loop (the API in
+   * `serve`) never waits longer than that for the load.
    */
   batchRows?: number;
   /** How long to wait for another running load before a ConflictError (default 5 s). */
@@ -45,7 +46,11 @@ export interface LoadOptions {
   progress?: (label: string, totalBytes: number) => Progress;
 }
 
-export const DEFAULT_BATCH_ROWS = 5_000;
+/** How long one batch's apply step should take (it blocks the event loop meanwhile on SQLite). */
+export const APPLY_TARGET_MS = 40;
+const FIRST_BATCH_ROWS = 1_000;
+const MIN_BATCH_ROWS = 100;
+const MAX_BATCH_ROWS = 50_000;
 const MAX_LISTED_REJECTIONS = 1000;
 const MAX_LOGGED_REJECTIONS = 20;
 
@@ -119,12 +124,15 @@ async function loadFeed(
   let aborted = false;
   try {
     let done = 0;
+    const size = new BatchSize(options.batchRows);
     const read = readBatches(plan, state.columns, {
-      batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
+      batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
     });
     for await (const batch of read) {
+      const applyStarted = performance.now();
       const counts = await engine.apply(batch);
+      size.observe(batch.lines, performance.now() - applyStarted);
       // Counted only now: a batch that failed to commit rejected nothing.
       report.inserted += counts.inserted;
       report.updated += counts.updated;
@@ -171,6 +179,31 @@ function loadError(error: unknown, feed: Feed): unknown {
   const typed = asStorageError(error, `Cannot load ${feed.name}: cannot read the lake`);
   if (typed instanceof DomainError) return typed;
   return new DataError(`Cannot load ${feed.name}: ${(error as Error).message}`, { cause: error });
+}
+
+/** Lines per batch: fixed when given, else sized from how fast the last batches were applied. */
+class BatchSize {
+  readonly #fixed: boolean;
+  #rows: number;
+  /** Lines applied per millisecond, smoothed. */
+  #rate = 0;
+
+  constructor(fixed: number | undefined) {
+    this.#fixed = fixed !== undefined;
+    this.#rows = fixed ?? FIRST_BATCH_ROWS;
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  observe(lines: number, ms: number): void {
+    if (this.#fixed || lines < MIN_BATCH_ROWS) return;
+    const rate = lines / Math.max(ms, 1);
+    this.#rate = this.#rate === 0 ? rate : 0.5 * this.#rate + 0.5 * rate;
+    const rows = Math.round(this.#rate * APPLY_TARGET_MS);
+    this.#rows = Math.min(MAX_BATCH_ROWS, Math.max(MIN_BATCH_ROWS, rows));
+  }
 }
 
 /** A macrotask turn: timers and incoming requests run between two batches. */

@@ -54,7 +54,22 @@ export function asStorageError(error: unknown, doing: string): unknown {
   return error;
 }
 
+/** SQLite's own texts of the codes above, for errors that come without `errcode` (COMMIT's). */
+const MESSAGES: [RegExp, number][] = [
+  [/^database or disk is full/, 13],
+  [/^disk I\/O error/, 10],
+  [/^attempt to write a readonly database/, 8],
+  [/^database is locked/, 5],
+  [/^database disk image is malformed/, 11],
+  [/^unable to open database file/, 14],
+  [/^file is not a database/, 26],
+  [/^out of memory/, 7],
+];
+
 function sqliteCode(error: unknown): number | undefined {
-  const e = error as { code?: unknown; errcode?: unknown };
-  return e?.code === "ERR_SQLITE_ERROR" && typeof e.errcode === "number" ? e.errcode : undefined;
+  const e = error as { code?: unknown; errcode?: unknown; message?: unknown };
+  if (e?.code !== "ERR_SQLITE_ERROR") return undefined;
+  if (typeof e.errcode === "number") return e.errcode;
+  const message = String(e.message);
+  return MESSAGES.find(([pattern]) => pattern.test(message))?.[1] ?? 1;
 }
