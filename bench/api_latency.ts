@@ -17,7 +17,7 @@ import { connectKafka } from "../src/kafka/connect.ts";
 import { JobRunner } from "../src/scheduler/runner.ts";
 import { ensureJobTables } from "../src/scheduler/store.ts";
 import { warehouseJobs } from "../src/service/jobs.ts";
-import { openWarehouse } from "../src/warehouse/db.ts";
+import { openSqliteWarehouse } from "../src/warehouse/sqlite.ts";
 
 const USD = "TRANSACTIONS_USD";
 const ADMIN = "admin-token-for-the-latency-bench-0123456789";
@@ -44,20 +44,20 @@ const gen = await new Deno.Command(Deno.execPath(), {
 }).output();
 if (!gen.success) throw new Error("lake generation failed");
 
-const db = openWarehouse(config.warehousePath);
-ensureGovernanceSchema(db);
-ensureJobTables(db);
-bootstrapAdmin(db, ADMIN, silentLogger);
-const reader = createAccount(db, "reader", "bench").token;
-grant(db, config, "reader", USD, "read", "bench");
+const db = openSqliteWarehouse(config.warehousePath);
+await ensureGovernanceSchema(db);
+await ensureJobTables(db);
+await bootstrapAdmin(db, ADMIN, silentLogger);
+const reader = (await createAccount(db, "reader", "bench")).token;
+await grant(db, config, "reader", USD, "read", "bench");
 const kafka = connectKafka(config, silentLogger);
 const runner = new JobRunner({
-  warehousePath: config.warehousePath,
+  open: () => Promise.resolve(openSqliteWarehouse(config.warehousePath)),
   log: silentLogger,
   jobs: warehouseJobs(config),
-  audit: (jobDb, entry) => audit(jobDb, entry),
+  audit,
 });
-const app = createApp({ config, db, log: silentLogger, kafka, runner });
+const app = createApp({ config, warehouse: db, log: silentLogger, kafka, runner });
 const server = Deno.serve({ port: 0, hostname: "127.0.0.1", onListen() {} }, app.fetch);
 const base = `http://127.0.0.1:${server.addr.port}`;
 const paths = ["/health", "/status", `/feeds/${USD}/rows?limit=5`];
@@ -100,7 +100,7 @@ const runId = (await started.json()).run.id;
 let running = true;
 const finished = (async () => {
   while (running) {
-    const row = db.prepare("SELECT OUTCOME FROM JOB_RUNS WHERE RUN_ID = ?").get(runId);
+    const row = await db.get("SELECT OUTCOME FROM JOB_RUNS WHERE RUN_ID = ?", [runId]);
     if (row?.OUTCOME !== "running") running = false;
     else await new Promise((r) => setTimeout(r, 50));
   }
@@ -112,10 +112,12 @@ const loadMs = await finished;
 
 const reads = [...idle, ...during].filter((r) => r.path.startsWith("/feeds")).length;
 const audited = Number(
-  db.prepare("SELECT count(*) AS n FROM AUDIT_LOG WHERE ACTOR = 'reader' AND TARGET = ?")
-    .get(`GET /feeds/${USD}/rows`)!.n,
+  (await db.get(
+    "SELECT count(*) AS n FROM AUDIT_LOG WHERE ACTOR = 'reader' AND TARGET = ?",
+    [`GET /feeds/${USD}/rows`],
+  ))!.n,
 );
-const loaded = Number(db.prepare(`SELECT count(*) AS n FROM ${USD}`).get()!.n);
+const loaded = Number((await db.get(`SELECT count(*) AS n FROM ${USD}`))!.n);
 console.log(summary("idle API (peer)", idle));
 console.log(summary(`API during a ${rows}-line load`, during));
 for (const path of paths) {
@@ -129,5 +131,5 @@ console.log(`peak-ish RSS now: ${(Deno.memoryUsage().rss / 1048576).toFixed(0)} 
 await runner.shutdown();
 await server.shutdown();
 await kafka.close();
-db.close();
+await db.close();
 await Deno.remove(work, { recursive: true });

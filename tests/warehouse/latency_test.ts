@@ -15,7 +15,7 @@ import { JobRunner } from "../../src/scheduler/runner.ts";
 import { ensureJobTables } from "../../src/scheduler/store.ts";
 import { warehouseJobs } from "../../src/service/jobs.ts";
 import { ServiceStats } from "../../src/service/stats.ts";
-import { openWarehouse } from "../../src/warehouse/db.ts";
+import { openSqliteWarehouse } from "../../src/warehouse/sqlite.ts";
 import { REPO_ROOT, testConfig, testKafka } from "../helpers/env.ts";
 
 const USD = "TRANSACTIONS_USD";
@@ -42,22 +42,29 @@ Deno.test({
     }).output();
     assert.equal(gen.code, 0, "lake generated");
 
-    const db = openWarehouse(config.warehousePath);
-    ensureGovernanceSchema(db);
-    ensureJobTables(db);
-    bootstrapAdmin(db, ADMIN_TOKEN, silentLogger);
-    const reader = createAccount(db, "reader", "test").token;
-    grant(db, config, "reader", USD, "read", "test");
+    const db = openSqliteWarehouse(config.warehousePath);
+    await ensureGovernanceSchema(db);
+    await ensureJobTables(db);
+    await bootstrapAdmin(db, ADMIN_TOKEN, silentLogger);
+    const reader = (await createAccount(db, "reader", "test")).token;
+    await grant(db, config, "reader", USD, "read", "test");
     const kafka = testKafka();
     const runner = new JobRunner({
-      warehousePath: config.warehousePath,
+      open: () => Promise.resolve(openSqliteWarehouse(config.warehousePath)),
       log: silentLogger,
       jobs: warehouseJobs(config, new ServiceStats()),
-      audit: (jobDb, entry) => audit(jobDb, entry),
+      audit,
     });
     // /status waits up to kafkaTimeoutMs for the (shared, busy) broker: kept short, so what is
     // measured is the warehouse side and the event loop, not Kafka's answer time.
-    const app = createApp({ config, db, log: silentLogger, kafka, runner, kafkaTimeoutMs: 300 });
+    const app = createApp({
+      config,
+      warehouse: db,
+      log: silentLogger,
+      kafka,
+      runner,
+      kafkaTimeoutMs: 300,
+    });
     const call = (path: string, token?: string, method = "GET") =>
       Promise.resolve(app.request(path, {
         method,
@@ -71,7 +78,7 @@ Deno.test({
       let running = true;
       const finished = (async () => {
         while (true) {
-          const row = db.prepare("SELECT OUTCOME FROM JOB_RUNS WHERE RUN_ID = ?").get(runId);
+          const row = await db.get("SELECT OUTCOME FROM JOB_RUNS WHERE RUN_ID = ?", [runId]);
           if (row?.OUTCOME !== "running") return row?.OUTCOME;
           await new Promise((r) => setTimeout(r, 50));
         }
@@ -116,18 +123,21 @@ Deno.test({
       assert.ok(median < 250, `median call took ${median.toFixed(0)} ms (bound 250)`);
 
       const reads = results.filter((r) => r.path.startsWith("/feeds")).length;
-      const audited = db.prepare(
-        `SELECT count(*) AS n FROM AUDIT_LOG WHERE ACTOR = 'reader' AND ACTION = 'api.call'
+      const audited = Number(
+        (await db.get(
+          `SELECT count(*) AS n FROM AUDIT_LOG WHERE ACTOR = 'reader' AND ACTION = 'api.call'
          AND TARGET = ?`,
-      ).get(`GET /feeds/${USD}/rows`)!.n;
+          [`GET /feeds/${USD}/rows`],
+        ))!.n,
+      );
       assert.equal(audited, reads, "every authenticated row read has its AUDIT_LOG row");
-      const loaded = db.prepare(`SELECT count(*) AS n FROM ${USD}`).get()!.n;
+      const loaded = (await db.get(`SELECT count(*) AS n FROM ${USD}`))!.n;
       // The generator's 8-hex-digit ids repeat a few times in 300,000: those are updates.
       assert.ok(Number(loaded) > LINES * 0.999, `${loaded} rows loaded`);
     } finally {
       await runner.shutdown();
       await kafka.close();
-      db.close();
+      await db.close();
       await Deno.remove(config.root, { recursive: true }).catch(() => {});
     }
   },
