@@ -4,9 +4,13 @@
  * (its batch in hand finished or dropped, its consumers gone) and started again after the
  * backoff of retry.ts. Restarting is safe because both parts resume from what they committed:
  * the lake from its checkpoint and group offsets, the processor from its transaction offsets
- * and changelogs. Any other error ends the part, as before.
+ * and changelogs. With `retryStorageAfterMs`, a storage failure (disk full, I/O error) restarts
+ * the part after that pause too: `serve` keeps running while an operator frees space, and the
+ * lake consumer repairs its files from the checkpoint when it opens again. Any other error ends
+ * the part, as before.
  */
-import { isTransientKafkaError, Outage, type RetryContext } from "./retry.ts";
+import { StorageError } from "../core/errors.ts";
+import { isTransientKafkaError, Outage, type RetryContext, sleep } from "./retry.ts";
 
 export interface Part<R> {
   done: Promise<R>;
@@ -25,10 +29,16 @@ export interface Supervised<P> {
 /** A run this long without failing, with Kafka answering, ends the outage. */
 const STABLE_MS = 15_000;
 
+export interface SuperviseOptions {
+  /** Restart after a StorageError, this long after it (default: a StorageError ends the part). */
+  retryStorageAfterMs?: number;
+}
+
 export function supervise<P extends Part<unknown>>(
   name: string,
   start: () => Promise<P> | P,
   ctx: RetryContext,
+  options: SuperviseOptions = {},
 ): Supervised<P> {
   const stopping = new AbortController();
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, stopping.signal]) : stopping.signal;
@@ -71,6 +81,13 @@ export function supervise<P extends Part<unknown>>(
         await part.stop().catch(() => {});
         await part.done.catch(() => {});
         current = undefined;
+        const pause = options.retryStorageAfterMs;
+        if (pause !== undefined && error instanceof StorageError) {
+          ctx.log.error("storage.failed", { what: name, error: error.message, retryInMs: pause });
+          await sleep(pause, signal);
+          if (signal.aborted) return undefined;
+          continue;
+        }
         await outage.failed(error, healthy ? undefined : startedAt);
         if (signal.aborted) return undefined;
       } finally {

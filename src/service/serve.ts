@@ -41,6 +41,9 @@ export interface ServeOptions {
   onListen?: (port: number) => void;
 }
 
+/** A full or failing disk under the lake: serve tries again this often, losing nothing. */
+const STORAGE_RETRY_MS = 30_000;
+
 export async function serve(options: ServeOptions): Promise<void> {
   const { config, signal } = options;
   const log = options.log.child({ component: "serve" });
@@ -102,14 +105,19 @@ export async function serve(options: ServeOptions): Promise<void> {
       health,
       signal: stop.signal,
     };
-    const lake = supervise("lake consumer", () =>
-      startLakeConsumer({
-        config,
-        kafka,
-        log: options.log,
-        feeds: config.feeds,
-        signal: stop.signal,
-      }), retry);
+    const lake = supervise(
+      "lake consumer",
+      () =>
+        startLakeConsumer({
+          config,
+          kafka,
+          log: options.log,
+          feeds: config.feeds,
+          signal: stop.signal,
+        }),
+      retry,
+      { retryStorageAfterMs: STORAGE_RETRY_MS },
+    );
     parts.push({ name: "lake", ...lake });
     stats.lake = () =>
       Object.fromEntries(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnavailableError } from "../../src/core/errors.ts";
+import { StorageError, UnavailableError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { OutgoingRecord, Producer } from "../../src/kafka/client.ts";
 import { lazyProducer } from "../../src/kafka/lazy_producer.ts";
@@ -114,4 +114,31 @@ Deno.test("lazy producer: a failed connection is not kept; the next send connect
   await producer.send(record);
   assert.equal(connects, 3);
   assert.equal(sent.length, 3);
+});
+
+Deno.test("supervise: a storage failure ends the part, unless a pause is given; then it restarts", async () => {
+  const diskFull = () =>
+    new StorageError("Cannot append to /lake/X.jsonl: No space left on device");
+  const once = part();
+  const plain = supervise("lake consumer", () => once.p, ctx());
+  once.fail(diskFull());
+  await assert.rejects(plain.done, StorageError);
+
+  const made: ReturnType<typeof part>[] = [];
+  const patient = supervise(
+    "lake consumer",
+    () => {
+      const next = part();
+      made.push(next);
+      return next.p;
+    },
+    ctx(),
+    { retryStorageAfterMs: 10 },
+  );
+  while (made.length < 1) await new Promise((r) => setTimeout(r, 5));
+  made[0].fail(diskFull());
+  while (made.length < 2) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(made[0].p.stops(), 1, "the failed instance is stopped before the next starts");
+  made[1].end("caught up");
+  assert.equal(await patient.done, "caught up");
 });
