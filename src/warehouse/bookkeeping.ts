@@ -30,6 +30,11 @@ export function lakeRelative(path: string): string {
 
 export function readFileStates(db: Database, feed: string): Map<string, FileState> {
   const rows = db.prepare(`SELECT * FROM ${LOADER_FILES} WHERE FEED = ?`).all(feed);
+  return fileStatesOf(rows);
+}
+
+/** `_LOADER_FILES` rows (either engine) by lake path. */
+export function fileStatesOf(rows: Record<string, unknown>[]): Map<string, FileState> {
   return new Map(rows.map((row) => {
     const state: FileState = {
       path: String(row.PATH),

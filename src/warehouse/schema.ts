@@ -6,6 +6,7 @@
 import type { ColumnType, Feed } from "../config/feeds.ts";
 import { ConfigError } from "../core/errors.ts";
 import { type Database, quoteIdent } from "./db.ts";
+import { type Dialect, sqliteDialect } from "./dialect.ts";
 
 /** Lineage columns every feed table carries: where a row came from and when it was loaded. */
 export const LINEAGE_COLUMNS = ["_SOURCE_FILE", "_SOURCE_LINE", "_LOADED_AT"] as const;
@@ -110,20 +111,30 @@ export function createForeignKeyIndex(db: Database, table: string, column: strin
   );
 }
 
-/** The CREATE TABLE statement of a feed. */
-export function createTableSql(feed: Feed, feeds: readonly Feed[]): string {
+/** The CREATE TABLE statement of a feed, in an engine's dialect (SQLite's by default). */
+export function createTableSql(
+  feed: Feed,
+  feeds: readonly Feed[],
+  dialect: Dialect = sqliteDialect,
+): string {
+  const keys = new Set([...feed.primaryKey, ...feed.foreignKeys.map((fk) => fk.column)]);
   const columns = new Map<string, ColumnType>();
-  for (const key of feed.primaryKey) columns.set(key, feed.columns[key] ?? "TEXT");
-  for (const fk of feed.foreignKeys) {
-    if (!columns.has(fk.column)) columns.set(fk.column, feed.columns[fk.column] ?? "TEXT");
-  }
+  for (const key of keys) columns.set(key, feed.columns[key] ?? "TEXT");
   for (const [name, type] of Object.entries(feed.columns)) columns.set(name, type);
 
   const lines = [...columns].map(([name, type]) =>
-    `${quoteIdent(name)} ${type}${feed.primaryKey.includes(name) ? " NOT NULL" : ""}`
+    `${quoteIdent(name)} ${dialect.columnType(type, keys.has(name))}${
+      feed.primaryKey.includes(name) ? " NOT NULL" : ""
+    }`
   );
-  lines.push(...LINEAGE_COLUMNS.map((name) => `${quoteIdent(name)} ${LINEAGE_TYPES[name]}`));
-  if (isReferenced(feed, feeds)) lines.push(`"${INFERRED_COLUMN}" INTEGER NOT NULL DEFAULT 0`);
+  lines.push(
+    ...LINEAGE_COLUMNS.map((name) =>
+      `${quoteIdent(name)} ${dialect.columnType(LINEAGE_TYPES[name], false)}`
+    ),
+  );
+  if (isReferenced(feed, feeds)) {
+    lines.push(`${quoteIdent(INFERRED_COLUMN)} ${dialect.types.integer} NOT NULL DEFAULT 0`);
+  }
   lines.push(`PRIMARY KEY (${feed.primaryKey.map(quoteIdent).join(", ")})`);
   for (const fk of feed.foreignKeys) {
     const target = feeds.find((f) => f.name === fk.references);
@@ -139,7 +150,9 @@ export function createTableSql(feed: Feed, feeds: readonly Feed[]): string {
       })`,
     );
   }
-  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(feed.name)} (\n  ${lines.join(",\n  ")}\n)`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdent(feed.name)} (\n  ${
+    lines.join(",\n  ")
+  }\n)${dialect.tableOptions}`;
 }
 
 /** Data columns of a table (lineage and `_INFERRED` left out), in table order. */

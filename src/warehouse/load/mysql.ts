@@ -14,7 +14,7 @@
 import { type Feed, recordKey } from "../../config/feeds.ts";
 import type { ColumnType } from "../../config/feeds.ts";
 import type { Logger } from "../../core/log.ts";
-import type { FileState } from "../bookkeeping.ts";
+import { type FileState, fileStatesOf } from "../bookkeeping.ts";
 import { quoteIdent } from "../db.ts";
 import type { Sql, SqlValue, Warehouse } from "../engine.ts";
 import { ensureFeedSchema } from "../feed_schema.ts";
@@ -71,19 +71,7 @@ export class MysqlLoadEngine implements LoadEngine {
       .filter((c) => !RESERVED_COLUMNS.has(c.name.toUpperCase()))
       .map((c) => ({ name: c.name, type: columnType(c.type) }));
     const rows = await w.all(`SELECT * FROM ${LOADER_FILES} WHERE "FEED" = ?`, [feed.name]);
-    const files = new Map(rows.map((row) => {
-      const state: FileState = {
-        path: String(row.PATH),
-        feed: String(row.FEED),
-        size: Number(row.SIZE),
-        mtime: row.MTIME === null ? null : Number(row.MTIME),
-        lines: Number(row.LINES),
-        bytesRead: Number(row.BYTES_READ),
-        headHash: String(row.HEAD_HASH),
-        loadedAt: String(row.LOADED_AT),
-      };
-      return [state.path, state];
-    }));
+    const files = fileStatesOf(rows);
     const count = await w.get(`SELECT "ROW_COUNT" AS n FROM ${LOADER_TABLES} WHERE "FEED" = ?`, [
       feed.name,
     ]);
