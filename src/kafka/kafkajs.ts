@@ -152,8 +152,12 @@ export class KafkaJsClient implements KafkaClient {
     let stopping: Promise<void> | undefined;
     let failed = false;
 
+    /** Batches being handled: a stop lets them finish (written, committed) before leaving. */
+    const inFlight = new Set<Promise<void>>();
     const stop = (): Promise<void> => {
-      stopping ??= consumer.disconnect().then(() => settle.resolve(), (e) => settle.reject(e));
+      stopping ??= Promise.allSettled([...inFlight])
+        .then(() => consumer.disconnect())
+        .then(() => settle.resolve(), (e) => settle.reject(e));
       return stopping.then(() => done).catch(() => {});
     };
     const fail = (error: unknown) => {
@@ -190,47 +194,51 @@ export class KafkaJsClient implements KafkaClient {
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConcurrently ?? 1,
-      eachBatch: async (payload: EachBatchPayload) => {
-        if (failed || stopping) return;
-        const { batch } = payload;
-        const records: KafkaRecord[] = batch.messages.map((m) => ({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key ?? null,
-          value: m.value ?? null,
-          timestamp: Number(m.timestamp),
-          headers: decodeHeaders(m.headers),
-        }));
-        const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-        // A long batch (the processor commits it in many transactions) must not outlast the
-        // session: without heartbeats the coordinator drops us ("not aware of this member").
-        const beat = setInterval(() => void payload.heartbeat().catch(() => {}), HEARTBEAT_MS);
-        try {
-          await options.onBatch({
+      eachBatch: (payload: EachBatchPayload) => {
+        const work = (async () => {
+          if (failed || stopping) return;
+          const { batch } = payload;
+          const records: KafkaRecord[] = batch.messages.map((m) => ({
             topic: batch.topic,
             partition: batch.partition,
-            records,
-            nextOffset,
-            highWatermark: batch.highWatermark,
-          });
-          payload.resolveOffset(batch.lastOffset());
-          if (commit) {
-            await consumer.commitOffsets([{
+            offset: m.offset,
+            key: m.key ?? null,
+            value: m.value ?? null,
+            timestamp: Number(m.timestamp),
+            headers: decodeHeaders(m.headers),
+          }));
+          const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
+          // A long batch (the processor commits it in many transactions) must not outlast the
+          // session: without heartbeats the coordinator drops us ("not aware of this member").
+          const beat = setInterval(() => void payload.heartbeat().catch(() => {}), HEARTBEAT_MS);
+          try {
+            await options.onBatch({
               topic: batch.topic,
               partition: batch.partition,
-              offset: nextOffset,
-            }]);
+              records,
+              nextOffset,
+              highWatermark: batch.highWatermark,
+            });
+            payload.resolveOffset(batch.lastOffset());
+            if (commit) {
+              await consumer.commitOffsets([{
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: nextOffset,
+              }]);
+            }
+          } catch (error) {
+            fail(error);
+            return;
+          } finally {
+            clearInterval(beat);
           }
-        } catch (error) {
-          fail(error);
-          return;
-        } finally {
-          clearInterval(beat);
-        }
-        // Outside the catch: a heartbeat refused because a slow batch outlived the session (the
-        // group rebalanced) goes to kafkajs, which rejoins and resumes from committed offsets.
-        await payload.heartbeat();
+          // Outside the catch: a heartbeat refused because a slow batch outlived the session (the
+          // group rebalanced) goes to kafkajs, which rejoins and resumes from committed offsets.
+          await payload.heartbeat();
+        })();
+        inFlight.add(work);
+        return work.finally(() => inFlight.delete(work));
       },
     });
 

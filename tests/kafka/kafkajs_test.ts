@@ -81,11 +81,13 @@ Deno.test("kafka client: a transaction commits records and offsets together; rea
         ),
     });
     await handle.done;
-    assert.deepEqual(await kafka.committedOffsets(groupId, [input]), [{
-      topic: input,
-      partition: 0,
-      offset: "2",
-    }]);
+    // Offsets sent in a transaction become visible once its markers are written: wait for them.
+    let committed = await kafka.committedOffsets(groupId, [input]);
+    for (let i = 0; i < 100 && committed.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      committed = await kafka.committedOffsets(groupId, [input]);
+    }
+    assert.deepEqual(committed, [{ topic: input, partition: 0, offset: "2" }]);
 
     const out: string[] = [];
     const reader = await kafka.consume({
