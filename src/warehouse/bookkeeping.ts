@@ -9,7 +9,8 @@
  * feed rows (retention, erasure) adjusts or recounts them with the functions at the end.
  */
 import { type Database, quoteIdent } from "./db.ts";
-import type { Sql } from "./engine.ts";
+import { type Dialect, sqliteDialect } from "./dialect.ts";
+import type { Sql, SqlValue } from "./engine.ts";
 import { LOADER_FILES, LOADER_TABLES } from "./schema.ts";
 
 export interface FileState {
@@ -50,23 +51,38 @@ export function fileStatesOf(rows: Record<string, unknown>[]): Map<string, FileS
   }));
 }
 
+const FILE_STATE_COLUMNS = [
+  "PATH",
+  "FEED",
+  "SIZE",
+  "MTIME",
+  "LINES",
+  "BYTES_READ",
+  "HEAD_HASH",
+  "LOADED_AT",
+];
+
+/** The upsert of one `_LOADER_FILES` row in an engine's dialect, and its parameters. */
+export function fileStateUpsert(dialect: Dialect, state: FileState): [string, SqlValue[]] {
+  return [
+    dialect.upsert(LOADER_FILES, FILE_STATE_COLUMNS, ["PATH"]),
+    [
+      state.path,
+      state.feed,
+      state.size,
+      state.mtime,
+      state.lines,
+      state.bytesRead,
+      state.headHash,
+      state.loadedAt,
+    ],
+  ];
+}
+
+/** The SQLite loader's side, on its connection inside its own transaction. */
 export function saveFileState(db: Database, state: FileState): void {
-  db.prepare(
-    `INSERT INTO ${LOADER_FILES} (PATH, FEED, SIZE, MTIME, LINES, BYTES_READ, HEAD_HASH, LOADED_AT)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (PATH) DO UPDATE SET FEED = excluded.FEED, SIZE = excluded.SIZE,
-       MTIME = excluded.MTIME, LINES = excluded.LINES, BYTES_READ = excluded.BYTES_READ,
-       HEAD_HASH = excluded.HEAD_HASH, LOADED_AT = excluded.LOADED_AT`,
-  ).run(
-    state.path,
-    state.feed,
-    state.size,
-    state.mtime,
-    state.lines,
-    state.bytesRead,
-    state.headHash,
-    state.loadedAt,
-  );
+  const [sql, params] = fileStateUpsert(sqliteDialect, state);
+  db.prepare(sql).run(...params);
 }
 
 /**

@@ -14,7 +14,7 @@
 import { type Feed, recordKey } from "../../config/feeds.ts";
 import type { ColumnType } from "../../config/feeds.ts";
 import type { Logger } from "../../core/log.ts";
-import { type FileState, fileStatesOf } from "../bookkeeping.ts";
+import { type FileState, fileStatesOf, fileStateUpsert } from "../bookkeeping.ts";
 import { quoteIdent } from "../db.ts";
 import type { Sql, SqlValue, Warehouse } from "../engine.ts";
 import { ensureFeedSchema } from "../feed_schema.ts";
@@ -283,23 +283,7 @@ function isRowError(error: unknown): boolean {
 }
 
 async function saveFileState(sql: Sql, state: FileState): Promise<void> {
-  await sql.run(
-    sql.dialect.upsert(
-      LOADER_FILES,
-      ["PATH", "FEED", "SIZE", "MTIME", "LINES", "BYTES_READ", "HEAD_HASH", "LOADED_AT"],
-      ["PATH"],
-    ),
-    [
-      state.path,
-      state.feed,
-      state.size,
-      state.mtime,
-      state.lines,
-      state.bytesRead,
-      state.headHash,
-      state.loadedAt,
-    ],
-  );
+  await sql.run(...fileStateUpsert(sql.dialect, state));
 }
 
 async function addRowCount(sql: Sql, feed: string, delta: number): Promise<void> {
