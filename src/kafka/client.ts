@@ -23,6 +23,11 @@ export interface OutgoingRecord {
   headers?: Record<string, string>;
   /** Milliseconds since the epoch; defaults to now. */
   timestamp?: number;
+  /**
+   * Explicit partition (co-partitioning: the processor writes per-user outputs to the partition
+   * its input came from). Unset: the default partitioner (murmur2 of the key, as the Java client).
+   */
+  partition?: number;
 }
 
 /** A position in a partition: `offset` is the next offset to read. */
@@ -30,6 +35,21 @@ export interface PartitionOffset {
   topic: string;
   partition: number;
   offset: string;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/**
+ * The consumer group generation a batch was fetched under. A transactional offset commit carries
+ * it (KIP-447), so the broker fences a zombie whose partitions were given to another member.
+ */
+export interface GroupGeneration {
+  groupId: string;
+  memberId: string;
+  generationId: number;
 }
 
 /** Records of one topic-partition, delivered in offset order. */
@@ -40,6 +60,8 @@ export interface RecordBatch {
   /** Where the consumer continues after this batch (past any transaction markers). */
   nextOffset: string;
   highWatermark: string;
+  /** The generation of the group member that fetched this batch. */
+  generation: GroupGeneration;
 }
 
 export interface ConsumeOptions {
@@ -65,6 +87,16 @@ export interface ConsumeOptions {
    * different partitions may overlap; those of one partition never do, and stay in order.
    */
   partitionsConcurrently?: number;
+  /**
+   * Called after a rebalance with the partitions this member now owns, before any of their
+   * batches is handed to `onBatch` (the processor loads their state here).
+   */
+  onAssigned?(partitions: TopicPartition[]): Promise<void>;
+  /**
+   * Called with the partitions this member loses, once their batches in hand have finished and
+   * before another member may read them (the processor drops their state here).
+   */
+  onRevoked?(partitions: TopicPartition[]): Promise<void>;
 }
 
 export interface ConsumerHandle {
@@ -83,11 +115,13 @@ export interface Producer {
 export interface TransactionalProducer {
   /**
    * Produces `records` and commits the consumer group's `offsets` in one Kafka transaction: both
-   * happen or neither does.
+   * happen or neither does. The commit carries `generation` (KIP-447): if the group has moved on
+   * (the partitions now belong to another member), the broker refuses it and the transaction
+   * aborts, so a zombie cannot commit.
    */
   sendWithOffsets(
     records: OutgoingRecord[],
-    commit: { groupId: string; offsets: PartitionOffset[] },
+    commit: { generation: GroupGeneration; offsets: PartitionOffset[] },
   ): Promise<void>;
   close(): Promise<void>;
 }
@@ -97,6 +131,8 @@ export interface TopicSpec {
   partitions?: number;
   /** Log compaction, for changelog (table) topics. */
   compact?: boolean;
+  /** Replication factor; default from the config (`min(3, brokers)`). */
+  replicationFactor?: number;
 }
 
 export interface KafkaClient {

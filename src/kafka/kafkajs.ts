@@ -218,6 +218,8 @@ export class KafkaJsClient implements KafkaClient {
               records,
               nextOffset,
               highWatermark: batch.highWatermark,
+              // kafkajs cannot send the generation with a transactional commit (no KIP-447).
+              generation: { groupId: options.groupId, memberId: "", generationId: -1 },
             });
             payload.resolveOffset(batch.lastOffset());
             if (commit) {
@@ -312,7 +314,7 @@ export class KafkaJsClient implements KafkaClient {
           }
           if (commit.offsets.length > 0) {
             await tx.sendOffsets({
-              consumerGroupId: commit.groupId,
+              consumerGroupId: commit.generation.groupId,
               topics: groupByTopic(commit.offsets),
             });
           }

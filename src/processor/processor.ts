@@ -175,7 +175,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
             const { records, rejected } = transform(chunk);
             const transformed = performance.now();
             await tx.sendWithOffsets(records, {
-              groupId,
+              generation: batch.generation,
               offsets: [{ topic: batch.topic, partition: batch.partition, offset: next }],
             });
             stats.transformMs += transformed - started;

@@ -41,6 +41,7 @@ function batch(topic: string, first: number, values: object[], partition = 0): R
     topic,
     partition,
     records,
+    generation: { groupId: "test", memberId: "", generationId: -1 },
     nextOffset: String(first + values.length),
     highWatermark: "0",
   };

@@ -75,7 +75,7 @@ Deno.test("kafka client: a transaction commits records and offsets together; rea
             value: decoder.decode(r.value!).toUpperCase(),
           })),
           {
-            groupId,
+            generation: { groupId, memberId: "", generationId: -1 },
             offsets: [{ topic: input, partition: batch.partition, offset: batch.nextOffset }],
           },
         ),

@@ -32,7 +32,14 @@ function batch(topic: string, first: number, count: number, pad = 400): RecordBa
       headers: {},
     });
   }
-  return { topic, partition: 0, records, nextOffset: String(first + count), highWatermark: "0" };
+  return {
+    topic,
+    partition: 0,
+    records,
+    nextOffset: String(first + count),
+    highWatermark: "0",
+    generation: { groupId: "test", memberId: "", generationId: -1 },
+  };
 }
 
 async function ids(path: string): Promise<string[]> {
@@ -213,6 +220,7 @@ Deno.test("storage: a table snapshot that cannot be written stops the writer; a 
         topic: feed.name,
         partition: 0,
         records,
+        generation: { groupId: "test", memberId: "", generationId: -1 },
         nextOffset: String(from + count),
         highWatermark: "0",
       };

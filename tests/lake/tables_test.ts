@@ -28,6 +28,7 @@ function batch(topic: string, first: number, rows: [string, number | null][]): R
     topic,
     partition: 0,
     records,
+    generation: { groupId: "test", memberId: "", generationId: -1 },
     nextOffset: String(first + rows.length),
     highWatermark: "0",
   };

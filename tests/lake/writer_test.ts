@@ -28,6 +28,7 @@ function batch(
     topic,
     partition: 0,
     records,
+    generation: { groupId: "test", memberId: "", generationId: -1 },
     nextOffset: String(first + values.length),
     highWatermark: "0",
   };

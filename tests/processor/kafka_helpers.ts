@@ -24,7 +24,10 @@ export async function readTopic(
   const groupId = uniqueName("read").toLowerCase();
   if (from && from.length > 0) {
     const tx = await kafka.transactionalProducer(uniqueName("seek"));
-    await tx.sendWithOffsets([], { groupId, offsets: from });
+    await tx.sendWithOffsets([], {
+      generation: { groupId, memberId: "", generationId: -1 },
+      offsets: from,
+    });
     await tx.close();
   }
   const out: ReadRecord[] = [];
