@@ -139,6 +139,11 @@ export interface KafkaClient {
   /** Creates the topics that do not exist yet; existing ones are left as they are. */
   ensureTopics(specs: TopicSpec[]): Promise<void>;
   listTopics(): Promise<string[]>;
+  /**
+   * Kafka's topic ids (UUIDs) of those of `topics` that exist. A topic deleted and created again
+   * under the same name gets a new id: the lake's checkpoint compares them to notice it.
+   */
+  topicIds(topics: string[]): Promise<Map<string, string>>;
   /** The high watermark (next offset to be written) of every partition of `topic`. */
   endOffsets(topic: string): Promise<PartitionOffset[]>;
   /** Committed offsets of a group; partitions without a commit are left out. */

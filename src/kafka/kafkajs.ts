@@ -103,6 +103,11 @@ export class KafkaJsClient implements KafkaClient {
     return await (await this.#adminClient()).listTopics();
   }
 
+  /** kafkajs' metadata request predates topic ids: none is known (identity is not checked). */
+  topicIds(_topics: string[]): Promise<Map<string, string>> {
+    return Promise.resolve(new Map());
+  }
+
   async endOffsets(topic: string): Promise<PartitionOffset[]> {
     const offsets = await this.#topicOffsets(topic);
     return offsets.map((o) => ({ topic, partition: o.partition, offset: o.high }));
