@@ -174,6 +174,10 @@ class GroupConsumer {
   async #beforeJoin(): Promise<Buffer> {
     this.#rebalancing = true;
     this.#epoch++;
+    this.#deps.log.debug("kafka.rebalance", {
+      group: this.#options.groupId,
+      batchesInHand: this.#handlers.size,
+    });
     await this.#assigning.catch(() => {});
     for (const owned of this.#owned.values()) owned.queue.length = 0;
     await Promise.allSettled([...this.#handlers]);
