@@ -13,6 +13,3 @@ export class KafkaAccessError extends ConfigError {
     this.setting = setting;
   }
 }
-
-/** A topic we read or write does not exist (deleted while we ran, or never created). */
-export class KafkaTopicError extends ConfigError {}
