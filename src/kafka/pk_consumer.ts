@@ -30,6 +30,7 @@ import { assignBySubscription } from "./pk_assign.ts";
 import { baseOptions } from "./pk_options.ts";
 import { toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
+import { KafkaTopicMissingError } from "./errors.ts";
 import { kafkaError } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
 
@@ -71,7 +72,7 @@ class GroupConsumer {
   #deps: ConsumerDeps;
   #options: ConsumeOptions;
   #client: Consumer;
-  /** Commits of a standalone (`assignAll`) consumer. */
+  /** Topic checks, and the commits of a standalone (`assignAll`) consumer. */
   #admin?: Admin;
   #pool: ConnectionPool;
   #settle!: { resolve: () => void; reject: (e: unknown) => void };
@@ -128,6 +129,10 @@ class GroupConsumer {
   async start(): Promise<void> {
     const { options } = this;
     try {
+      // The library reports a missing topic without a code: look for it ourselves.
+      const existing = new Set(await this.#adminClient.listTopics());
+      const missing = options.topics.filter((topic) => !existing.has(topic));
+      if (missing.length > 0) throw new KafkaTopicMissingError(missing);
       if (options.stopWhenCaughtUp) {
         this.#catchUp = await CatchUp.measure(this.#client, options);
       }
@@ -142,6 +147,10 @@ class GroupConsumer {
     }
     if (this.#catchUp?.caughtUp()) void this.stop();
     void this.#fetchLoop();
+  }
+
+  get #adminClient(): Admin {
+    return this.#admin ??= new Admin(baseOptions(this.#deps.settings, "consumer-admin"));
   }
 
   get options(): ConsumeOptions {
@@ -413,14 +422,13 @@ class GroupConsumer {
     if (this.#options.commit ?? true) {
       const offset = BigInt(batch.nextOffset);
       const commit = (this.#options.assignAll
-        ? (this.#admin ??= new Admin(baseOptions(this.#deps.settings, "commits")))
-          .alterConsumerGroupOffsets({
-            groupId: this.#options.groupId,
-            topics: [{
-              name: batch.topic,
-              partitionOffsets: [{ partition: batch.partition, offset }],
-            }],
-          })
+        ? this.#adminClient.alterConsumerGroupOffsets({
+          groupId: this.#options.groupId,
+          topics: [{
+            name: batch.topic,
+            partitionOffsets: [{ partition: batch.partition, offset }],
+          }],
+        })
         : this.#client.commit({
           offsets: [{ topic: batch.topic, partition: batch.partition, offset, leaderEpoch: -1 }],
         })).catch((error) => {

@@ -11,7 +11,7 @@
  */
 import { DomainError, UnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { KafkaAccessError } from "./errors.ts";
+import { KafkaAccessError, KafkaTopicMissingError } from "./errors.ts";
 import { errorTree } from "./pk_errors.ts";
 
 export interface RetryPolicy {
@@ -122,6 +122,7 @@ const UNDECODABLE = new Set([
  */
 export function isTopicKafkaError(error: unknown): boolean {
   return errorTree(error).some((e) => {
+    if (e instanceof KafkaTopicMissingError) return true;
     const d = e as Described & { hasStaleMetadata?: boolean };
     return (d.apiId !== undefined && TOPIC_CODES.has(d.apiId)) ||
       (d.code !== undefined && UNDECODABLE.has(d.code)) ||
@@ -241,7 +242,7 @@ export class Outage {
       this.#loggedAt = now;
       const event = access
         ? "kafka.access_refused"
-        : transient
+        : transient && !isTopicKafkaError(error)
         ? "kafka.unavailable"
         : this.#ctx.failureEvent ?? "kafka.part_failed";
       log.warn(event, {
