@@ -31,7 +31,7 @@ import { baseOptions } from "./pk_options.ts";
 import { toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
 import { KafkaTopicMissingError } from "./errors.ts";
-import { kafkaError } from "./pk_errors.ts";
+import { explainedKafkaError, kafkaError } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
 
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
@@ -143,7 +143,7 @@ class GroupConsumer {
       await this.#client.close(true).catch(() => {});
       await this.#pool.close().catch(() => {});
       await this.#admin?.close().catch(() => {});
-      throw kafkaError(error, this.#deps.settings);
+      throw await explainedKafkaError(error, this.#deps.settings);
     }
     if (this.#catchUp?.caughtUp()) void this.stop();
     void this.#fetchLoop();
