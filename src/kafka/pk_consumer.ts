@@ -39,6 +39,9 @@ import type { KafkaHealth } from "./retry.ts";
 const SESSION_TIMEOUT_MS = 30_000;
 const REBALANCE_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 3000;
+/** How long the broker may hold an empty fetch answer: all partitions asked for, or some. */
+const LONG_POLL_MS = 500;
+const SHORT_POLL_MS = 10;
 /** Batches fetched ahead per partition while one is being handled. */
 const PREFETCH = 1;
 
@@ -273,7 +276,9 @@ class GroupConsumer {
 
   /** One round of fetches; answers of an older assignment (a rebalance since) are dropped. */
   async #fetchOnce(wanted: Owned[], epoch: number): Promise<void> {
-    await this.#fetcher.fetch(wanted, (owned, answer) => {
+    // A long poll only when no partition waits outside it (see Fetcher.fetch).
+    const maxWaitMs = wanted.length === this.#owned.size ? LONG_POLL_MS : SHORT_POLL_MS;
+    await this.#fetcher.fetch(wanted, maxWaitMs, (owned, answer) => {
       if (epoch !== this.#epoch || this.#stopping) return;
       if (this.#owned.get(`${owned.topic}:${owned.partition}`) !== owned) return;
       this.#accept(owned, answer);

@@ -35,9 +35,14 @@ export class Fetcher {
     this.#log = log;
   }
 
-  /** Fetches `wanted`; `deliver` gets each partition's answer. */
+  /**
+   * Fetches `wanted`; `deliver` gets each partition's answer. The broker holds an answer without
+   * records up to `maxWaitMs`: long when every partition of the consumer is asked for, short when
+   * some are left out (their batches in hand), so that those are asked for again soon.
+   */
   async fetch<T extends FetchTarget>(
     wanted: T[],
+    maxWaitMs: number,
     deliver: (target: T, answer: FetchedPartition) => void,
   ): Promise<void> {
     const metadata = await this.#client.metadata({ topics: this.#options.topics });
@@ -60,7 +65,7 @@ export class Fetcher {
         }
         entry.partitions.push(t);
       }
-      const response = await this.#fetchOrReset(node, topics);
+      const response = await this.#fetchOrReset(node, topics, maxWaitMs);
       if (!response) return;
       const names = new Map([...topics].map(([name, { topicId }]) => [topicId, name]));
       for (const topicResponse of response.responses) {
@@ -78,11 +83,13 @@ export class Fetcher {
   async #fetchOrReset<T extends FetchTarget>(
     node: number,
     topics: Map<string, { topicId: string; partitions: T[] }>,
+    maxWaitTime: number,
   ): Promise<FetchResponse | undefined> {
     const maxBytes = this.#options.maxBytesPerPartition ?? 4 * 1024 * 1024;
     try {
       return await this.#client.fetch({
         node,
+        maxWaitTime,
         connectionPool: this.#pool,
         topics: [...topics.values()].map(({ topicId, partitions }) => ({
           topicId,
