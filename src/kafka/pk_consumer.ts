@@ -27,7 +27,7 @@ import type {
 } from "./client.ts";
 import { assignBySubscription } from "./pk_assign.ts";
 import { baseOptions } from "./pk_options.ts";
-import { Fetcher } from "./pk_fetch.ts";
+import { DEFAULT_PARTITION_BYTES, Fetcher } from "./pk_fetch.ts";
 import { startPositions } from "./pk_positions.ts";
 import { type FetchedPartition, toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
@@ -87,6 +87,7 @@ class GroupConsumer {
   #handlers = new Set<Promise<void>>();
   #commits = new Set<Promise<void>>();
   #running = 0;
+  #round = 0;
   #stopping?: Promise<void>;
   #failed = false;
   #wake?: () => void;
@@ -109,7 +110,9 @@ class GroupConsumer {
         ? FetchIsolationLevels.READ_UNCOMMITTED
         : FetchIsolationLevels.READ_COMMITTED,
       minBytes: 1,
-      maxBytes: 64 * 1024 * 1024,
+      // One partition's worth per answer: its buffers stay small (peak memory), and no partition's
+      // batch waits for the decoding of all the others'.
+      maxBytes: options.maxBytesPerPartition ?? DEFAULT_PARTITION_BYTES,
       maxWaitTime: 500,
       partitionAssigner: assignBySubscription,
       protocolsMetadata: () => this.#beforeJoin(),
@@ -255,9 +258,14 @@ class GroupConsumer {
 
   async #fetchLoop(): Promise<void> {
     while (!this.#stopping && !this.#failed) {
+      const owned = [...this.#owned.values()];
+      // A new first partition each round: an answer is one partition's worth, filled in order.
+      const first = owned.length > 0 ? this.#round++ % owned.length : 0;
       const wanted = this.#rebalancing
         ? []
-        : [...this.#owned.values()].filter((o) => o.queue.length < PREFETCH);
+        : [...owned.slice(first), ...owned.slice(0, first)].filter((o) =>
+          o.queue.length < PREFETCH
+        );
       if (wanted.length === 0) {
         await new Promise<void>((resolve) => (this.#wake = resolve));
         this.#wake = undefined;

@@ -12,6 +12,9 @@ import type { FetchedPartition } from "./pk_records.ts";
 
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
 
+/** Bytes fetched per partition per request unless the caller says. */
+export const DEFAULT_PARTITION_BYTES = 4 * 1024 * 1024;
+
 /** A partition to fetch, and where from (moved when its position is reset). */
 export interface FetchTarget extends TopicPartition {
   fetchOffset: bigint;
@@ -85,7 +88,7 @@ export class Fetcher {
     topics: Map<string, { topicId: string; partitions: T[] }>,
     maxWaitTime: number,
   ): Promise<FetchResponse | undefined> {
-    const maxBytes = this.#options.maxBytesPerPartition ?? 4 * 1024 * 1024;
+    const maxBytes = this.#options.maxBytesPerPartition ?? DEFAULT_PARTITION_BYTES;
     try {
       return await this.#client.fetch({
         node,
