@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds one self-contained executable, dist/data-platform, from main.ts: the code, its npm
-# packages (kafkajs, hono) and node:sqlite are embedded; nothing is downloaded when it runs.
+# packages (@platformatic/kafka, hono) and node:sqlite are embedded; nothing is downloaded when it runs.
 #
 # The permission and unstable flags are read from the `start` task in deno.json, so
 # `deno task start` and the binary always run with exactly the same permissions.
