@@ -47,9 +47,13 @@ export async function produceWithTimestamps(
   }
   const producer = new Producer({ ...options, serializers: stringSerializers });
   try {
-    await producer.send({
-      messages: records.map((r) => ({ topic, value: r.value, timestamp: BigInt(r.timestamp) })),
-    });
+    // One record per call: each its own batch, so each timestamp is its batch's base (the
+    // library mis-encodes a timestamp delta this far from the batch's first, 9e15 ms).
+    for (const r of records) {
+      await producer.send({
+        messages: [{ topic, value: r.value, timestamp: BigInt(r.timestamp) }],
+      });
+    }
   } finally {
     await producer.close();
   }
