@@ -47,7 +47,12 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     log,
     now: options.now,
   });
-  await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+  try {
+    await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+  } catch (error) {
+    await writer.close().catch(() => {}); // gives the lake back before a restart claims it
+    throw error;
+  }
 
   const progress = (options.progress ?? once)
     ? createProgress("lake", undefined, "records")
@@ -83,6 +88,9 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
         ms: Math.round(performance.now() - started),
       });
     },
+  }).catch(async (error) => {
+    await writer.close().catch(() => {}); // gives the lake back before a restart claims it
+    throw error;
   });
 
   const onAbort = () => void handle.stop();

@@ -33,6 +33,7 @@ import {
   truncateTo,
 } from "./durable.ts";
 import { withLakeLock } from "./lock.ts";
+import { claimLake, type LakeOwner } from "./owner.ts";
 import {
   assertSafeFeedName,
   checkpointPath,
@@ -73,6 +74,11 @@ export interface LakeWriterOptions {
   now?: () => number;
   /** Least time between two rewrites of one table feed's snapshot (default 5 s; 0: every batch). */
   snapshotIntervalMs?: number;
+  /**
+   * The claim on the root, when the caller holds it for longer than this writer (a restart
+   * after an outage keeps it). Without it the writer claims the root itself until `close()`.
+   */
+  owner?: LakeOwner;
 }
 
 /** Default least time between two snapshot rewrites of one overwrite feed. */
@@ -94,6 +100,8 @@ export class LakeWriter {
   /** Set once the lake could not be put back after a failure: every later batch is refused. */
   #broken: StorageError | undefined;
   #closed = false;
+  /** The claim this writer took itself (released on close); none when the caller holds it. */
+  #claim: LakeOwner | undefined;
 
   private constructor(options: LakeWriterOptions, root: string, checkpoint: Checkpoint) {
     this.root = root;
@@ -113,11 +121,22 @@ export class LakeWriter {
   static async open(options: LakeWriterOptions): Promise<LakeWriter> {
     const root = normalizeRoot(options.root);
     await ensureDir(root);
-    const checkpoint = await Checkpoint.open(checkpointPath(root, options.groupId));
-    const writer = new LakeWriter(options, root, checkpoint);
-    // Lake lock order: job lock (JOB_LOCKS row) → load lock (kernel file lock) → lake lock.
-    await withLakeLock(root, () => writer.#recover());
-    return writer;
+    if (options.owner && (options.owner.root !== root || !options.owner.held())) {
+      throw new DataError(`Cannot write the lake ${root}: the claim given is not on it`);
+    }
+    // One writer per root, before anything is read or repaired (owner.ts).
+    const claim = options.owner ? undefined : await claimLake(root);
+    try {
+      const checkpoint = await Checkpoint.open(checkpointPath(root, options.groupId));
+      const writer = new LakeWriter(options, root, checkpoint);
+      writer.#claim = claim;
+      // Lake lock order: job lock (JOB_LOCKS row) → load lock (kernel file lock) → lake lock.
+      await withLakeLock(root, () => writer.#recover());
+      return writer;
+    } catch (error) {
+      claim?.release();
+      throw error;
+    }
   }
 
   async #recover(): Promise<void> {
@@ -154,10 +173,14 @@ export class LakeWriter {
 
   /** Writes the snapshots still pending and stops the timers. The writer takes no more batches. */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#schedule.cancel();
-    if (this.#broken) return;
-    await withLakeLock(this.root, () => this.#flushDirty());
+    try {
+      if (!this.#broken) await withLakeLock(this.root, () => this.#flushDirty());
+    } finally {
+      this.#claim?.release();
+    }
   }
 
   #prepare(batch: RecordBatch): Prepared {
