@@ -9,7 +9,7 @@
  * (`updateFileLengths`, under the lake lock); a running writer notices the checkpoint file
  * changed under it (`refresh`, under the lake lock) and takes the new lengths.
  */
-import { DataError, StorageError } from "../core/errors.ts";
+import { DataError, DomainError } from "../core/errors.ts";
 import {
   ensureDir,
   type FileStamp,
@@ -19,6 +19,7 @@ import {
   stampOf,
   storageError,
 } from "./durable.ts";
+import { readRegular } from "./entries.ts";
 import { normalizeRoot, STATE_DIR } from "./layout.ts";
 
 interface CheckpointData {
@@ -100,10 +101,12 @@ async function readCheckpoint(
   let stamp: FileStamp | undefined;
   try {
     stamp = await stampOf(path);
-    text = await Deno.readTextFile(path);
+    const bytes = await readRegular(path); // never through a link
+    if (!bytes) return undefined;
+    text = new TextDecoder().decode(bytes);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error instanceof StorageError ? error : storageError("read", path, error);
+    throw error instanceof DomainError ? error : storageError("read", path, error);
   }
   let data: CheckpointData;
   try {

@@ -22,7 +22,7 @@ import type { Feed } from "../config/feeds.ts";
 import { DataError, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { RecordBatch } from "../kafka/client.ts";
-import { appendAll, Pending, repairAppends, type Target } from "./appends.ts";
+import { appendAll, clearPaths, Pending, repairAppends, type Target } from "./appends.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import {
   ensureDir,
@@ -140,6 +140,11 @@ export class LakeWriter {
   }
 
   async #recover(): Promise<void> {
+    const journals = [...this.#feeds.values()].filter((f) => f.mode === "overwrite")
+      .map((feed) => journalPath(this.root, this.#groupId, feed));
+    if (await clearPaths(this.root, this.#checkpoint, journals, this.#log)) {
+      await this.#checkpoint.save();
+    }
     await repairAppends(this.root, this.#checkpoint, this.#log);
     // Changes journaled but not yet in a snapshot reach the lake now, not at the next batch.
     for (const feed of this.#feeds.values()) {
@@ -229,6 +234,17 @@ export class LakeWriter {
     const { feed, result, now, lines, rejects, changes } = prepared;
     // Erasure may have rewritten files (and their lengths) since our last batch.
     await this.#checkpoint.refresh();
+
+    // Only real folders and regular files on the way: anything else is set aside and reported.
+    const paths = [...rejects.keys()].map((date) => rejectedPath(this.root, feed, date));
+    if (feed.mode !== "overwrite") {
+      paths.push(...[...lines.keys()].map((date) => partitionPath(this.root, feed, date)));
+    } else if (changes.length > 0) {
+      paths.push(journalPath(this.root, this.#groupId, feed), partitionPath(this.root, feed, now));
+    }
+    if (await clearPaths(this.root, this.#checkpoint, paths, this.#log)) {
+      await this.#guarded(() => this.#checkpoint.save());
+    }
 
     if (feed.mode === "ignore") {
       for (const [date, pending] of lines) {
@@ -337,9 +353,11 @@ export class LakeWriter {
     const table = await this.#table(feed);
     const now = this.#now();
     const path = partitionPath(this.root, feed, dayOf(now));
-    await ensureDir(parentOf(path));
+    const journal = journalPath(this.root, this.#groupId, feed);
+    // A timer's snapshot may come long after the batch that cleared its way.
+    await clearPaths(this.root, this.#checkpoint, [path, journal], this.#log);
     await replaceAtomically(path, table.chunks());
-    const relative = this.#relative(journalPath(this.root, this.#groupId, feed));
+    const relative = this.#relative(journal);
     if (this.#checkpoint.fileLength(relative)) {
       await truncateTo(`${this.root}/${relative}`, 0);
       this.#checkpoint.setFileLength(relative, 0);

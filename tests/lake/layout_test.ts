@@ -51,18 +51,36 @@ Deno.test("layout: listPartitions keeps real date folders and reports the rest a
   await Deno.mkdir(`${root}/FEED_A/2026-03-03`); // a date folder without its file
   await Deno.writeTextFile(`${root}/FEED_A/README`, "x");
 
-  const { partitions, strays } = await listPartitions(root, "FEED_A");
-  assert.deepEqual(partitions, [
-    { date: "2026-03-01", path: partitionPath(root, "FEED_A", "2026-03-01"), bytes: 6 },
-    { date: "2026-03-02", path: partitionPath(root, "FEED_A", "2026-03-02"), bytes: 6 },
-  ]);
+  const { partitions, strays, unsafe } = await listPartitions(root, "FEED_A");
+  assert.deepEqual(
+    partitions.map(({ date, path, relative, bytes }) => ({ date, path, relative, bytes })),
+    [
+      {
+        date: "2026-03-01",
+        path: partitionPath(root, "FEED_A", "2026-03-01"),
+        relative: "FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl",
+        bytes: 6,
+      },
+      {
+        date: "2026-03-02",
+        path: partitionPath(root, "FEED_A", "2026-03-02"),
+        relative: "FEED_A/2026-03-02/FEED_A_2026-03-02.jsonl",
+        bytes: 6,
+      },
+    ],
+  );
+  assert.deepEqual(unsafe, [], "nothing here is a link or the like");
   assert.deepEqual(strays, [
     `${root}/FEED_A/2026-02-31`,
     `${root}/FEED_A/2026-03-03`,
     `${root}/FEED_A/README`,
     `${root}/FEED_A/notes`,
   ]);
-  assert.deepEqual(await listPartitions(root, "FEED_MISSING"), { partitions: [], strays: [] });
+  assert.deepEqual(await listPartitions(root, "FEED_MISSING"), {
+    partitions: [],
+    strays: [],
+    unsafe: [],
+  });
   assert.deepEqual(await lakeSizes(root, ["FEED_A", { name: "FEED_MISSING" }]), {
     FEED_A: { files: 2, bytes: 12 },
     FEED_MISSING: { files: 0, bytes: 0 },

@@ -7,6 +7,7 @@ import { validateFeed } from "../../src/config/feeds.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, journalPath, partitionPath } from "../../src/lake/layout.ts";
+import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { tableFeed } from "./_fixtures.ts";
 
@@ -47,7 +48,9 @@ async function table(path: string): Promise<Record<string, number>> {
 Deno.test("tables: 20 batches rewrite the snapshot once; a restart without close replays the journal", async () => {
   const feed = validateFeed(tableFeed(), "test");
   const root = await Deno.makeTempDir();
-  const options = { root, groupId: "g", feeds: [feed], log: silentLogger, now };
+  // A crash is simulated in this process: the claim on the root stays with the "process".
+  const owner = await claimLake(root);
+  const options = { root, groupId: "g", feeds: [feed], log: silentLogger, now, owner };
   try {
     const writer = await LakeWriter.open({ ...options, snapshotIntervalMs: 60_000 });
     const snapshot = partitionPath(root, feed, DAY);
