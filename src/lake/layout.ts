@@ -158,7 +158,8 @@ export async function listPartitions(
       });
       continue;
     }
-    listing.strays.push(at);
+    // A date folder without its file; or the entry in the file's place, named as it is.
+    listing.strays.push(file ? path : at);
     if (file) listing.unsafe.push({ path, kind: kindOf(file) });
   }
   listing.partitions.sort((a, b) => a.date.localeCompare(b.date));
