@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { validateFeed } from "../../src/config/feeds.ts";
-import { silentLogger } from "../../src/core/log.ts";
 import { eraseUser } from "../../src/governance/erasure.ts";
 import { runCleanup } from "../../src/governance/retention.ts";
 import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
