@@ -46,9 +46,12 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     feeds,
     log,
     now: options.now,
+    topicIds: (topics) => kafka.topicIds(topics),
   });
   try {
     await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+    // A topic re-created since the checkpoint is read from its start (writer.noteTopicIds).
+    await writer.noteTopicIds(await kafka.topicIds(feeds.map((f) => f.name)));
   } catch (error) {
     await writer.close().catch(() => {}); // gives the lake back before a restart claims it
     throw error;

@@ -79,6 +79,11 @@ export interface LakeWriterOptions {
    * after an outage keeps it). Without it the writer claims the root itself until `close()`.
    */
   owner?: LakeOwner;
+  /**
+   * Kafka's topic ids (KafkaClient.topicIds). With it, a batch older than the checkpoint (which
+   * would be skipped as already written) first checks that its topic was not re-created.
+   */
+  topicIds?: (topics: string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /** Default least time between two snapshot rewrites of one overwrite feed. */
@@ -100,6 +105,7 @@ export class LakeWriter {
   /** Set once the lake could not be put back after a failure: every later batch is refused. */
   #broken: StorageError | undefined;
   #closed = false;
+  #topicIds: LakeWriterOptions["topicIds"];
   /** The claim this writer took itself (released on close); none when the caller holds it. */
   #claim: LakeOwner | undefined;
 
@@ -110,6 +116,7 @@ export class LakeWriter {
     this.#checkpoint = checkpoint;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#topicIds = options.topicIds;
     this.#schedule = new SnapshotSchedule(options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS);
     for (const feed of options.feeds) {
       assertSafeFeedName(feed.name); // refuses unsafe names before anything runs
@@ -155,6 +162,40 @@ export class LakeWriter {
     }
   }
 
+  /**
+   * Compares the topics' Kafka ids with those the checkpoint recorded its offsets under. A topic
+   * with another id was deleted and created again: its offsets are dropped (its records are read
+   * from its start) and one warning says so. Unknown ids (a client that gives none, a checkpoint
+   * from before ids were kept) change nothing. Returns the re-created topics.
+   */
+  noteTopicIds(ids: ReadonlyMap<string, string>): Promise<string[]> {
+    return withLakeLock(this.root, async () => {
+      await this.#checkpoint.refresh();
+      const recreated: string[] = [];
+      let changed = false;
+      for (const [topic, id] of ids) {
+        if (!this.#feeds.has(topic)) continue;
+        const known = this.#checkpoint.topicId(topic);
+        if (known === id) continue;
+        if (known !== undefined) {
+          const dropped = this.#checkpoint.forgetOffsets(topic);
+          recreated.push(topic);
+          this.#log.warn("lake.topic_recreated", {
+            topic,
+            previousId: known,
+            id,
+            droppedOffsets: dropped,
+            action: "the new topic is read from its first record",
+          });
+        }
+        this.#checkpoint.setTopicId(topic, id);
+        changed = true;
+      }
+      if (changed) await this.#guarded(() => this.#checkpoint.save());
+      return recreated;
+    });
+  }
+
   /** Per-feed counters since the writer opened. */
   stats(): Record<string, FeedCounters> {
     return Object.fromEntries([...this.#counters].map(([name, c]) => [name, { ...c }]));
@@ -165,7 +206,12 @@ export class LakeWriter {
    * into files before taking the lake lock, so with batches of several partitions in flight the
    * parsing of one overlaps the disk writes of another.
    */
-  writeBatch(batch: RecordBatch): Promise<BatchResult> {
+  async writeBatch(batch: RecordBatch): Promise<BatchResult> {
+    const done = this.#checkpoint.nextOffset(batch.topic, batch.partition);
+    const first = batch.records[0]?.offset;
+    if (this.#topicIds && done !== undefined && first !== undefined && BigInt(first) < done) {
+      await this.noteTopicIds(await this.#topicIds([batch.topic]));
+    }
     let prepared: Prepared;
     try {
       prepared = this.#prepare(batch);
