@@ -106,6 +106,24 @@ export async function createNew(
   return await Deno.open(path, { ...options, createNew: true });
 }
 
+/**
+ * Opens the regular file at `path` for reading and writing, creating it if there is none; never
+ * through a link (a lock file of the lake's own, whose text its owner rewrites).
+ */
+export async function openOrCreateRegular(path: string): Promise<Deno.FsFile> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      if (await regularFileInfo(path)) return await openRegular(path, { read: true, write: true });
+      return await Deno.open(path, { read: true, write: true, createNew: true });
+    } catch (error) {
+      // Created or removed by someone else between the look and the open: look again, once.
+      const raced = error instanceof Deno.errors.AlreadyExists ||
+        error instanceof Deno.errors.NotFound;
+      if (!raced || attempt > 0) throw error;
+    }
+  }
+}
+
 /** The bytes of the regular file at `path`; undefined when there is none. */
 export async function readRegular(path: string): Promise<Uint8Array | undefined> {
   let file: Deno.FsFile;

@@ -15,6 +15,7 @@
 import { hostname } from "node:os";
 import { ConflictError } from "../core/errors.ts";
 import { ensureDir, storageError } from "./durable.ts";
+import { kindOf, openOrCreateRegular, UnsafeEntryError } from "./entries.ts";
 import { normalizeRoot, STATE_DIR } from "./layout.ts";
 
 export const OWNER_FILE = "owner.lock";
@@ -43,11 +44,18 @@ export async function claimLake(root: string): Promise<LakeOwner> {
   const dir = `${base}/${STATE_DIR}`;
   const path = `${dir}/${OWNER_FILE}`;
   await ensureDir(dir);
+  // The checkpoints live there: a link would put them (and their rewrites) outside the root.
+  const state = await Deno.lstat(dir);
+  if (!state.isDirectory) {
+    throw new UnsafeEntryError(dir, kindOf(state), "where the lake keeps its state folder");
+  }
   let file: Deno.FsFile;
   try {
-    // No `truncate`: the owner's note must survive a refused claimant's open.
-    file = await Deno.open(path, { read: true, write: true, create: true });
+    // No `truncate`: the owner's note must survive a refused claimant's open. Never through a
+    // link: the note is written into this file.
+    file = await openOrCreateRegular(path);
   } catch (error) {
+    if (error instanceof UnsafeEntryError) throw error;
     throw storageError("open", path, error);
   }
   let locked = false;

@@ -8,6 +8,7 @@ import { validateFeed } from "../../src/config/feeds.ts";
 import { ConflictError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { listPartitions } from "../../src/lake/layout.ts";
+import { UnsafeEntryError } from "../../src/lake/entries.ts";
 import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import {
@@ -94,6 +95,38 @@ Deno.test("owner: writers on different roots do not get in each other's way", as
   } finally {
     await Deno.remove(a, { recursive: true });
     await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("owner: a link in the lock file's or the state folder's place is refused with one line; nothing outside is written", async () => {
+  for (const place of ["_state/owner.lock", "_state"]) {
+    const root = await Deno.makeTempDir();
+    const outside = await Deno.makeTempDir();
+    try {
+      const target = place === "_state" ? outside : `${outside}/victim.txt`;
+      if (place !== "_state") await Deno.writeTextFile(target, "VICTIM\n");
+      await Deno.mkdir(`${root}/_state`, { recursive: true });
+      if (place === "_state") await Deno.remove(`${root}/_state`);
+      await Deno.symlink(target, `${root}/${place}`);
+      const feed = validateFeed(streamFeed(), "test");
+      await assert.rejects(
+        LakeWriter.open({ root, groupId: "g", feeds: [feed], log: silentLogger }),
+        (error: Error) => {
+          assert.ok(error instanceof UnsafeEntryError, String(error));
+          assert.ok(error.message.includes(`${root}/${place}: a symbolic link`), error.message);
+          assert.ok(!error.message.includes("\n"));
+          return true;
+        },
+      );
+      if (place === "_state") {
+        assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing written outside");
+      } else {
+        assert.equal(await Deno.readTextFile(target), "VICTIM\n");
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+      await Deno.remove(outside, { recursive: true });
+    }
   }
 });
 
