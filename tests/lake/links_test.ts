@@ -15,9 +15,16 @@ import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
 import { runLoad } from "../../src/warehouse/loader.ts";
-import { testConfig } from "../helpers/env.ts";
+import {
+  envOf,
+  produceWithKcat,
+  runMain,
+  testConfig,
+  testKafka,
+  uniqueName,
+} from "../helpers/env.ts";
 import { dayBefore, openTestWarehouse, writeJsonl } from "../governance/fixtures.ts";
-import { streamFeed, tableFeed } from "./_fixtures.ts";
+import { readLines, streamFeed, tableFeed } from "./_fixtures.ts";
 import { assertTargetUntouched, MEMBERS, plant, recordingLogger, warningsAbout } from "./_plant.ts";
 
 const encoder = new TextEncoder();
@@ -294,6 +301,65 @@ Deno.test("links, erasure: links, a directory named like a file and a fifo are r
     );
   } finally {
     await db.close();
+    await Deno.remove(config.root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("links, consume --once: every member in a stream's partitions and a link in a table's snapshot are set aside with one warning each; all records arrive; nothing outside changes", async () => {
+  const stream = uniqueName("LK_LINKS_S");
+  const table = uniqueName("LK_LINKS_T");
+  const feeds = [
+    { ...streamFeed(stream), columns: { ID: "TEXT" as const, TS: "TEXT" as const } },
+    { ...tableFeed(table) },
+  ];
+  const config = await testConfig({ feeds });
+  const feedsFile = `${config.root}/feeds.json`;
+  await Deno.writeTextFile(feedsFile, JSON.stringify({ feeds }));
+  const outside = await Deno.makeTempDir();
+  const kafka = testKafka();
+  try {
+    await kafka.ensureTopics([{ topic: stream }, { topic: table, compact: true }]);
+    const root = config.dataLakeDir;
+    const days = MEMBERS.map((_, i) => `2026-03-0${i + 1}`);
+    const planted = [];
+    for (const [i, member] of MEMBERS.entries()) {
+      planted.push(
+        await plant(member, partitionPath(root, stream, days[i]), {
+          outside,
+          inside: `${root}/OTHER/${days[i]}/OTHER_${days[i]}.jsonl`,
+          content: `{"ID":"SECRET","TS":"${days[i]}T00:00:00Z"}\n`,
+        }),
+      );
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    const snapshot = await plant("link to a file outside", partitionPath(root, table, today), {
+      outside,
+      inside: "",
+      content: `{"K":"SECRET","N":1}\n`,
+    });
+    await produceWithKcat(stream, days.map((day, i) => `{"ID":"R${i}","TS":"${day}T10:00:00Z"}`));
+    await produceWithKcat(table, [`a\t{"K":"a","N":1}`], true);
+
+    const run = await runMain(["consume", "--once"], { ...envOf(config), FEEDS_FILE: feedsFile });
+    assert.equal(run.code, 0, run.stderr.slice(-3000));
+    assert.ok(!run.stderr.includes("    at "), "no stack trace");
+    for (const entry of [...planted, snapshot]) {
+      await assertTargetUntouched(entry);
+      assert.ok((await Deno.lstat(entry.path)).isFile, `${entry.member}: a regular file now`);
+      const warned = run.stderr.split("\n").filter((l) =>
+        l.includes("lake.entry_set_aside") && l.includes(JSON.stringify(entry.path))
+      );
+      assert.equal(warned.length, 1, `${entry.member}: ${run.stderr.slice(-3000)}`);
+    }
+    for (const [i, day] of days.entries()) {
+      assert.deepEqual(await readLines(partitionPath(root, stream, day)), [
+        `{"ID":"R${i}","TS":"${day}T10:00:00Z"}`,
+      ]);
+    }
+    assert.deepEqual(await readLines(snapshot.path), [`{"K":"a","N":1}`]);
+  } finally {
+    await kafka.close();
     await Deno.remove(config.root, { recursive: true });
     await Deno.remove(outside, { recursive: true });
   }
