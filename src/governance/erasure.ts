@@ -35,6 +35,7 @@ import { TRANSACTION_TYPES } from "../config/settings.ts";
 import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
+import { rootMessage } from "../kafka/retry.ts";
 import type { UnsafeEntry } from "../lake/entries.ts";
 import { parseLakePath } from "../lake/layout.ts";
 import { scrubLake } from "../lake/scrub.ts";
@@ -343,7 +344,8 @@ async function sendTombstones(
     return { byTopic, total: sent.length, complete: true };
   } catch (error) {
     // Nothing counts as sent: send() is one batch, and a success after the timeout is unknown.
-    const message = String((error as Error)?.message ?? error).replace(/\s+/g, " ");
+    // The cause, not the client's wrapping ("Listing topics failed."), and where it happened.
+    const message = `Kafka did not take the tombstones: ${rootMessage(error)}`.replace(/\s+/g, " ");
     log.warn("erasure.tombstones_not_sent", { error: message });
     return { byTopic, total: 0, complete: false, error: message };
   } finally {
