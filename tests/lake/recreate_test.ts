@@ -39,6 +39,7 @@ Deno.test("identity: a topic deleted and re-created while consume runs: the new 
   const path = partitionPath(config.dataLakeDir, name, DAY);
   const child = spawnMain(["consume", "--feeds", name], env);
   const output = child.output();
+  let failure: unknown;
   try {
     await kafka.ensureTopics([{ topic: name, partitions: 1 }]);
     const before = (await kafka.topicIds([name])).get(name);
@@ -57,10 +58,13 @@ Deno.test("identity: a topic deleted and re-created while consume runs: the new 
 
     const lines = await waitForLines(path, old.length + fresh.length);
     assert.deepEqual(lines.map((l) => JSON.parse(l).ID), [...old, ...fresh]);
+  } catch (error) {
+    failure = error;
   } finally {
     child.kill("SIGTERM");
     const out = await output;
     const stderr = new TextDecoder().decode(out.stderr);
+    if (failure) throw new Error(`${failure}\n--- consume's log:\n${stderr.slice(-6000)}`);
     await admin.close().catch(() => {});
     await kafka.close();
     await Deno.remove(config.root, { recursive: true });
