@@ -11,7 +11,10 @@ import { eraseUser } from "../../src/governance/erasure.ts";
 import { runCleanup } from "../../src/governance/retention.ts";
 import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, listPartitions, partitionPath } from "../../src/lake/layout.ts";
+import { dropPartitions } from "../../src/lake/drop.ts";
+import { withLakeLock } from "../../src/lake/lock.ts";
 import { claimLake } from "../../src/lake/owner.ts";
+import { scrubLake } from "../../src/lake/scrub.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
 import { runLoad } from "../../src/warehouse/loader.ts";
@@ -364,3 +367,77 @@ Deno.test("links, consume --once: every member in a stream's partitions and a li
     await Deno.remove(outside, { recursive: true });
   }
 });
+
+Deno.test("links, retention race: a folder swapped for a link after the listing is skipped and reported, nothing outside is removed", async () => {
+  const root = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  try {
+    const days = ["2026-01-01", "2026-01-02"];
+    for (const day of days) await writeJsonl(partitionPath(root, FEED, day), [{ OLD: day }]);
+    const { partitions } = await listPartitions(root, FEED);
+    // Between the listing and the removal: the feed folder becomes a link to a look-alike.
+    await Deno.rename(`${root}/${FEED}`, `${root}/moved`);
+    for (const day of days) await writeJsonl(`${outside}/${day}/${FEED}_${day}.jsonl`, [{ day }]);
+    await Deno.symlink(outside, `${root}/${FEED}`);
+    const result = await dropPartitions(root, partitions);
+    assert.deepEqual(result.dropped, []);
+    assert.deepEqual(result.skipped.map((s) => [s.path, s.kind]), [
+      [`${root}/${FEED}`, "symbolic link"],
+      [`${root}/${FEED}`, "symbolic link"],
+    ]);
+    for (const day of days) {
+      assert.ok((await Deno.lstat(`${outside}/${day}/${FEED}_${day}.jsonl`)).isFile);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("links, erasure race: a file swapped for a link between the scan and the rewrite is skipped and reported", async () => {
+  const root = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  try {
+    const needle = "f".repeat(64);
+    const path = partitionPath(root, FEED, "2026-01-01");
+    await writeJsonl(path, [{ U: needle }, { U: "other" }]);
+    const victim = `${outside}/victim.jsonl`;
+    await Deno.writeTextFile(victim, `{"U":"${needle}"}\n`);
+    // Hold the lake lock so the scrub stops between its scan and its rewrite; swap meanwhile.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => locked = resolve);
+    const holder = withLakeLock(root, async () => {
+      locked();
+      await held;
+    });
+    await holding;
+    const scrub = scrubLake(root, needle);
+    await waitForTempBeside(path);
+    await Deno.remove(path);
+    await Deno.symlink(victim, path);
+    release();
+    await holder;
+    const result = await scrub;
+    assert.deepEqual(result.files, []);
+    assert.deepEqual(result.skipped, [{ path, kind: "symbolic link" }]);
+    assert.equal(await Deno.readTextFile(victim), `{"U":"${needle}"}\n`, "not rewritten");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+/** Waits (bounded) until a writer's temp file appears beside `path`: the scan is done. */
+async function waitForTempBeside(path: string): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf("/"));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.name.includes(".tmp-")) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`no temp file beside ${path}`);
+}
