@@ -8,6 +8,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, journalPath, partitionPath } from "../../src/lake/layout.ts";
 import { claimLake } from "../../src/lake/owner.ts";
+import { journalLines, parseJournalLine } from "../../src/lake/tables.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { tableFeed } from "./_fixtures.ts";
 
@@ -108,5 +109,24 @@ Deno.test("tables: changes inside the interval reach the snapshot by the timer",
   } finally {
     await writer.close();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("tables: journal lines read back as written (key, record, its exact text); anything else is not one", () => {
+  const value = `{"K":"a","N":1,"S":"é\\u0000"}`;
+  const [line, deletion] = journalLines([
+    { key: "a", line: new TextEncoder().encode(value) },
+    { key: "b|c", line: null },
+  ]).map((bytes) => new TextDecoder().decode(bytes).replace(/\n$/, ""));
+  assert.deepEqual(parseJournalLine(line), {
+    key: "a",
+    value: JSON.parse(value),
+    raw: value,
+  });
+  assert.deepEqual(parseJournalLine(deletion), { key: "b|c", value: null, raw: null });
+  for (
+    const bad of ["", "{}", `{"k":1,"v":null}`, `{"v":null,"k":"a"}`, `{"k":"a","v":[1]}`, "x"]
+  ) {
+    assert.equal(parseJournalLine(bad), undefined, bad);
   }
 });
