@@ -32,6 +32,7 @@ import {
   sizeIfExists,
   truncateTo,
 } from "./durable.ts";
+import { reconcileTopicIds } from "./identity.ts";
 import { withLakeLock } from "./lock.ts";
 import { claimLake, type LakeOwner } from "./owner.ts";
 import {
@@ -171,26 +172,12 @@ export class LakeWriter {
   noteTopicIds(ids: ReadonlyMap<string, string>): Promise<string[]> {
     return withLakeLock(this.root, async () => {
       await this.#checkpoint.refresh();
-      const recreated: string[] = [];
-      let changed = false;
-      for (const [topic, id] of ids) {
-        if (!this.#feeds.has(topic)) continue;
-        const known = this.#checkpoint.topicId(topic);
-        if (known === id) continue;
-        if (known !== undefined) {
-          const dropped = this.#checkpoint.forgetOffsets(topic);
-          recreated.push(topic);
-          this.#log.warn("lake.topic_recreated", {
-            topic,
-            previousId: known,
-            id,
-            droppedOffsets: dropped,
-            action: "the new topic is read from its first record",
-          });
-        }
-        this.#checkpoint.setTopicId(topic, id);
-        changed = true;
-      }
+      const { recreated, changed } = reconcileTopicIds(
+        this.#checkpoint,
+        this.#feeds,
+        ids,
+        this.#log,
+      );
       if (changed) await this.#guarded(() => this.#checkpoint.save());
       return recreated;
     });
