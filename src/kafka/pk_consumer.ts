@@ -9,14 +9,12 @@
  */
 import { Buffer } from "node:buffer";
 import {
+  Admin,
   ConnectionPool,
   Consumer,
-  type ExtendedGroupProtocolSubscription,
   FetchIsolationLevels,
   findErrorBy,
   type GroupAssignment,
-  type GroupPartitionsAssignments,
-  ListOffsetTimestamps,
 } from "@platformatic/kafka";
 import type { KafkaSettings } from "../config/kafka.ts";
 import type { Logger } from "../core/log.ts";
@@ -24,26 +22,28 @@ import type {
   ConsumeOptions,
   ConsumerHandle,
   GroupGeneration,
-  KafkaRecord,
   RecordBatch,
   TopicPartition,
 } from "./client.ts";
-import { baseOptions, decodeHeaders } from "./pk_options.ts";
+import { assignBySubscription } from "./pk_assign.ts";
+import { baseOptions } from "./pk_options.ts";
+import { Fetcher } from "./pk_fetch.ts";
+import { startPositions } from "./pk_positions.ts";
+import { type FetchedPartition, toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
-import { kafkaError } from "./pk_errors.ts";
+import { KafkaTopicMissingError } from "./errors.ts";
+import { explainedKafkaError, kafkaError } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
-
-type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
 
 /** Generous: a stalled event loop or a long drain before a rebalance must not get us evicted. */
 const SESSION_TIMEOUT_MS = 30_000;
 const REBALANCE_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 3000;
+/** How long the broker may hold an empty fetch answer: all partitions asked for, or some. */
+const LONG_POLL_MS = 500;
+const SHORT_POLL_MS = 10;
 /** Batches fetched ahead per partition while one is being handled. */
 const PREFETCH = 1;
-/** Kafka's control-batch attribute bit (transaction markers). */
-const CONTROL_BIT = 0x20;
-const NO_HEADERS: [Buffer | null, Buffer | null][] = [];
 
 interface Owned {
   topic: string;
@@ -73,7 +73,10 @@ class GroupConsumer {
   #deps: ConsumerDeps;
   #options: ConsumeOptions;
   #client: Consumer;
+  /** Topic checks, and the commits of a standalone (`assignAll`) consumer. */
+  #admin?: Admin;
   #pool: ConnectionPool;
+  #fetcher: Fetcher;
   #settle!: { resolve: () => void; reject: (e: unknown) => void };
   #owned = new Map<string, Owned>();
   #generation: GroupGeneration;
@@ -113,6 +116,7 @@ class GroupConsumer {
     });
     // Fetches use connections of their own: a long poll must not delay heartbeats and commits.
     this.#pool = new ConnectionPool(`${base.clientId}-fetch`, base);
+    this.#fetcher = new Fetcher(this.#client, this.#pool, options, deps.log);
     this.#client.on("consumer:group:join", (payload) => {
       this.#generation = {
         groupId: options.groupId,
@@ -128,22 +132,45 @@ class GroupConsumer {
   async start(): Promise<void> {
     const { options } = this;
     try {
+      // The library reports a missing topic without a code: look for it ourselves.
+      const existing = new Set(await this.#adminClient.listTopics());
+      const missing = options.topics.filter((topic) => !existing.has(topic));
+      if (missing.length > 0) throw new KafkaTopicMissingError(missing);
       if (options.stopWhenCaughtUp) {
         this.#catchUp = await CatchUp.measure(this.#client, options);
       }
       this.#client.topics.trackAll(...options.topics);
-      await this.#client.joinGroup({});
+      if (options.assignAll) await this.#assignAll();
+      else await this.#client.joinGroup({});
     } catch (error) {
       await this.#client.close(true).catch(() => {});
       await this.#pool.close().catch(() => {});
-      throw kafkaError(error, this.#deps.settings);
+      await this.#admin?.close().catch(() => {});
+      throw await explainedKafkaError(error, this.#deps.settings);
     }
     if (this.#catchUp?.caughtUp()) void this.stop();
     void this.#fetchLoop();
   }
 
+  get #adminClient(): Admin {
+    return this.#admin ??= new Admin(baseOptions(this.#deps.settings, "consumer-admin"));
+  }
+
   get options(): ConsumeOptions {
     return this.#options;
+  }
+
+  /** Standalone: every partition of the topics, no group membership (`assignAll`). */
+  async #assignAll(): Promise<void> {
+    const metadata = await this.#client.metadata({ topics: this.#options.topics });
+    const assignments = this.#options.topics.map((topic) => ({
+      topic,
+      partitions: Array.from(
+        { length: metadata.topics.get(topic)?.partitionsCount ?? 0 },
+        (_, i) => i,
+      ),
+    }));
+    await this.#assigned(assignments, ++this.#epoch, true);
   }
 
   stop(): Promise<void> {
@@ -151,9 +178,12 @@ class GroupConsumer {
       this.#wake?.();
       await Promise.allSettled([...this.#handlers]);
       await Promise.allSettled([...this.#commits]);
-      await new Promise<void>((resolve) => this.#client.leaveGroup(false, () => resolve()));
+      if (!this.#options.assignAll) {
+        await new Promise<void>((resolve) => this.#client.leaveGroup(false, () => resolve()));
+      }
       await this.#client.close().catch(() => {});
       await this.#pool.close().catch(() => {});
+      await this.#admin?.close().catch(() => {});
       this.#settle.resolve();
     })();
     return this.#stopping.then(() => this.done).catch(() => {});
@@ -167,6 +197,7 @@ class GroupConsumer {
     setTimeout(() => {
       void this.#client.close(true).catch(() => {});
       void this.#pool.close().catch(() => {});
+      void this.#admin?.close().catch(() => {});
     }, 0);
   }
 
@@ -194,11 +225,11 @@ class GroupConsumer {
   }
 
   /** After SyncGroup: positions of the new partitions, `onAssigned`, then fetching resumes. */
-  async #assigned(assignments: GroupAssignment[], epoch: number): Promise<void> {
+  async #assigned(assignments: GroupAssignment[], epoch: number, rethrow = false): Promise<void> {
     const wanted = new Set(this.#options.topics);
     const mine = assignments.filter((a) => wanted.has(a.topic) && a.partitions.length > 0);
     try {
-      const positions = await this.#positions(mine);
+      const positions = await startPositions(this.#client, mine, this.#options.fromBeginning);
       if (epoch !== this.#epoch) return;
       const partitions: TopicPartition[] = mine.flatMap(({ topic, partitions }) =>
         partitions.map((partition) => ({ topic, partition }))
@@ -217,39 +248,9 @@ class GroupConsumer {
       this.#rebalancing = false;
       this.#wake?.();
     } catch (error) {
+      if (rethrow) throw error;
       this.#fail(error);
     }
-  }
-
-  /** Committed offsets of the group, else the earliest (or latest) offset. */
-  async #positions(assignments: GroupAssignment[]): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>();
-    if (assignments.length === 0) return out;
-    const committed = await this.#client.listCommittedOffsets({ topics: assignments });
-    const missing: Record<string, number[]> = {};
-    for (const { topic, partitions } of assignments) {
-      for (const partition of partitions) {
-        const offset = committed.get(topic)?.[partition] ?? -1n;
-        if (offset >= 0n) out.set(`${topic}:${partition}`, offset);
-        else (missing[topic] ??= []).push(partition);
-      }
-    }
-    const topics = Object.keys(missing);
-    if (topics.length > 0) {
-      const start = await this.#client.listOffsets({
-        topics,
-        partitions: missing,
-        timestamp: this.#options.fromBeginning === false
-          ? ListOffsetTimestamps.LATEST
-          : ListOffsetTimestamps.EARLIEST,
-      });
-      for (const topic of topics) {
-        for (const partition of missing[topic]) {
-          out.set(`${topic}:${partition}`, start.get(topic)?.[partition] ?? 0n);
-        }
-      }
-    }
-    return out;
   }
 
   async #fetchLoop(): Promise<void> {
@@ -273,122 +274,24 @@ class GroupConsumer {
     }
   }
 
+  /** One round of fetches; answers of an older assignment (a rebalance since) are dropped. */
   async #fetchOnce(wanted: Owned[], epoch: number): Promise<void> {
-    const metadata = await this.#client.metadata({ topics: this.#options.topics });
-    const byNode = new Map<number, Owned[]>();
-    for (const owned of wanted) {
-      const leader = metadata.topics.get(owned.topic)?.partitions[owned.partition]?.leader ?? -1;
-      let list = byNode.get(leader);
-      if (!list) byNode.set(leader, list = []);
-      list.push(owned);
-    }
-    const maxBytes = this.#options.maxBytesPerPartition ?? 4 * 1024 * 1024;
-    await Promise.all([...byNode].map(async ([node, owned]) => {
-      const topics = new Map<string, { topicId: string; partitions: Owned[] }>();
-      for (const o of owned) {
-        const topicId = metadata.topics.get(o.topic)!.id;
-        let entry = topics.get(o.topic);
-        if (!entry) topics.set(o.topic, entry = { topicId, partitions: [] });
-        entry.partitions.push(o);
-      }
-      const response = await this.#fetchOrReset(node, topics, maxBytes);
-      if (epoch !== this.#epoch || this.#stopping || !response) return;
-      const names = new Map([...topics].map(([name, { topicId }]) => [topicId, name]));
-      for (const topicResponse of response.responses) {
-        const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
-        for (const p of topicResponse.partitions) {
-          const owned = this.#owned.get(`${topic}:${p.partitionIndex}`);
-          if (owned) this.#accept(owned, p);
-        }
-      }
+    // A long poll only when no partition waits outside it (see Fetcher.fetch).
+    const maxWaitMs = wanted.length === this.#owned.size ? LONG_POLL_MS : SHORT_POLL_MS;
+    await this.#fetcher.fetch(wanted, maxWaitMs, (owned, answer) => {
+      if (epoch !== this.#epoch || this.#stopping) return;
+      if (this.#owned.get(`${owned.topic}:${owned.partition}`) !== owned) return;
+      this.#accept(owned, answer);
       this.#schedule();
-    }));
-  }
-
-  /** One fetch; a position out of range (retention, a recreated topic) restarts from the start. */
-  async #fetchOrReset(
-    node: number,
-    topics: Map<string, { topicId: string; partitions: Owned[] }>,
-    maxBytes: number,
-  ): Promise<FetchResponse | undefined> {
-    try {
-      return await this.#client.fetch({
-        node,
-        connectionPool: this.#pool,
-        topics: [...topics.values()].map(({ topicId, partitions }) => ({
-          topicId,
-          partitions: partitions.map((o) => ({
-            partition: o.partition,
-            fetchOffset: o.fetchOffset,
-            partitionMaxBytes: maxBytes,
-            currentLeaderEpoch: -1,
-            lastFetchedEpoch: -1,
-          })),
-        })),
-      });
-    } catch (error) {
-      if (!findErrorBy(error as Error, "apiId", "OFFSET_OUT_OF_RANGE")) throw error;
-      const owned = [...topics.values()].flatMap((t) => t.partitions);
-      const fresh = await this.#positions(
-        owned.map((o) => ({ topic: o.topic, partitions: [o.partition] })),
-      );
-      for (const o of owned) {
-        const start = await this.#client.listOffsets({
-          topics: [o.topic],
-          partitions: { [o.topic]: [o.partition] },
-          timestamp: ListOffsetTimestamps.EARLIEST,
-        });
-        const earliest = start.get(o.topic)?.[o.partition] ?? 0n;
-        const next = fresh.get(`${o.topic}:${o.partition}`) ?? earliest;
-        o.fetchOffset = next < earliest ? earliest : next;
-        this.#deps.log.warn("kafka.offset_reset", {
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.fetchOffset.toString(),
-        });
-      }
-      return undefined;
-    }
+    });
   }
 
   /** The records of one partition's answer as a batch in its queue. */
-  #accept(owned: Owned, answer: FetchResponse["responses"][number]["partitions"][number]): void {
-    const batches = answer.records;
-    if (!batches || batches.length === 0) return;
-    const from = owned.fetchOffset;
-    const records: KafkaRecord[] = [];
-    const { topic, partition } = owned;
-    let next = from;
-    for (const batch of batches) {
-      const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
-      if (end > next) next = end;
-      if (batch.attributes & CONTROL_BIT) continue;
-      const first = Number(batch.firstOffset);
-      const firstTimestamp = Number(batch.firstTimestamp);
-      for (const r of batch.records) {
-        const offset = first + r.offsetDelta;
-        if (offset < from) continue; // a compressed batch starts before the offset asked for
-        records.push({
-          topic,
-          partition,
-          offset: String(offset),
-          key: r.key ?? null,
-          value: r.value ?? null,
-          timestamp: firstTimestamp + Number(r.timestampDelta),
-          headers: r.headers.length === 0 ? {} : decodeHeaders(r.headers ?? NO_HEADERS),
-        });
-      }
-    }
-    if (next <= from) return;
-    owned.fetchOffset = next;
-    owned.queue.push({
-      topic,
-      partition,
-      records,
-      nextOffset: next.toString(),
-      highWatermark: answer.highWatermark.toString(),
-      generation: this.#generation,
-    });
+  #accept(owned: Owned, answer: FetchedPartition): void {
+    const batch = toBatch(owned, owned.fetchOffset, answer, this.#generation);
+    if (!batch) return;
+    owned.fetchOffset = BigInt(batch.nextOffset);
+    owned.queue.push(batch);
   }
 
   /** Starts the next batch of every idle partition, up to `partitionsConcurrently` at once. */
@@ -423,22 +326,26 @@ class GroupConsumer {
   /** Commits the batch (unless the caller commits in its transactions) and checks catch-up. */
   async #afterBatch(owned: Owned, batch: RecordBatch): Promise<void> {
     if (this.#options.commit ?? true) {
-      const commit = this.#client.commit({
-        offsets: [{
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: BigInt(batch.nextOffset),
-          leaderEpoch: -1,
-        }],
-      }).catch((error) => {
-        // The group moved on (we were evicted, or it rebalanced): the partition's next owner
-        // reads the batch again from the last commit, and the lake's checkpoint skips it.
-        if (findErrorBy(error, "needsRejoin", true)) {
-          this.#deps.log.debug("kafka.commit_refused", { topic: owned.topic, error });
-          return;
-        }
-        throw error;
-      });
+      const offset = BigInt(batch.nextOffset);
+      const commit = (this.#options.assignAll
+        ? this.#adminClient.alterConsumerGroupOffsets({
+          groupId: this.#options.groupId,
+          topics: [{
+            name: batch.topic,
+            partitionOffsets: [{ partition: batch.partition, offset }],
+          }],
+        })
+        : this.#client.commit({
+          offsets: [{ topic: batch.topic, partition: batch.partition, offset, leaderEpoch: -1 }],
+        })).catch((error) => {
+          // The group moved on (we were evicted, or it rebalanced): the partition's next owner
+          // reads the batch again from the last commit, and the lake's checkpoint skips it.
+          if (findErrorBy(error, "needsRejoin", true)) {
+            this.#deps.log.debug("kafka.commit_refused", { topic: owned.topic, error });
+            return;
+          }
+          throw error;
+        });
       this.#commits.add(commit);
       try {
         await commit;
@@ -453,32 +360,4 @@ class GroupConsumer {
       void this.stop();
     }
   }
-}
-
-/**
- * Round robin over the members subscribed to each topic (the library's default deals every
- * topic to every member: our lake runs a member per feed, each subscribed to its own topic).
- */
-export function assignBySubscription(
-  _current: string,
-  members: Map<string, ExtendedGroupProtocolSubscription>,
-  topics: Set<string>,
-  metadata: { topics: Map<string, { partitionsCount: number }> },
-): GroupPartitionsAssignments[] {
-  const out = new Map<string, GroupPartitionsAssignments>();
-  for (const memberId of [...members.keys()].sort()) {
-    out.set(memberId, { memberId, assignments: new Map() });
-  }
-  for (const topic of [...topics].sort()) {
-    const subscribers = [...members].filter(([, m]) => m.topics?.includes(topic))
-      .map(([id]) => id).sort();
-    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-    for (let partition = 0; partition < count && subscribers.length > 0; partition++) {
-      const member = out.get(subscribers[partition % subscribers.length])!;
-      let entry = member.assignments.get(topic);
-      if (!entry) member.assignments.set(topic, entry = { topic, partitions: [] });
-      entry.partitions.push(partition);
-    }
-  }
-  return [...out.values()];
 }

@@ -31,7 +31,6 @@ export function baseOptions(settings: KafkaSettings, role: string): BaseOptions 
       // Host names are verified (node's default checkServerIdentity): never turned off.
       rejectUnauthorized: true,
     };
-    options.tlsServerName = true;
   }
   if (security?.sasl) {
     const { mechanism, username } = security.sasl;
