@@ -5,10 +5,11 @@
  *
  * The person is found by their pseudonym: USER_ID_HASHED = HMAC(ANONYMIZATION_KEY, raw id), so
  * the key is required (ConfigError without it). Then, holding the load lock:
- * 1. every lake file (`*.jsonl`: feeds, `_rejected/` and the consumers' table journals) holding
- *    the pseudonym is rewritten without the lines that contain it (erasure_lake.ts: scanned
+ * 1. every lake record file (feeds, quarantine and the consumers' table journals) holding
+ *    the pseudonym is rewritten without the lines that contain it (lake/scrub.ts: scanned
  *    outside the lake lock, rewritten under it one file at a time, consumer checkpoints updated
- *    with the new lengths; files without it are not touched). Quarantine lines hold the raw bytes
+ *    with the new lengths; files without it are not touched; links and other entries that are
+ *    not regular files are skipped and reported). Quarantine lines hold the raw bytes
  *    of a derived record, so the substring match catches them too; a 64-hex HMAC does not occur
  *    by chance;
  * 2. Kafka tombstones (null values) go to every table feed whose primary key holds
@@ -34,7 +35,11 @@ import { TRANSACTION_TYPES } from "../config/settings.ts";
 import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
-import { JOURNALS_SUFFIX, REJECTED_DIR } from "../lake/layout.ts";
+import { rootMessage } from "../kafka/retry.ts";
+import type { UnsafeEntry } from "../lake/entries.ts";
+import { parseLakePath } from "../lake/layout.ts";
+import { scrubLake } from "../lake/scrub.ts";
+import { parseJournalLine } from "../lake/tables.ts";
 import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql, Warehouse } from "../warehouse/engine.ts";
@@ -43,7 +48,6 @@ import { LOADER_TABLES } from "../warehouse/schema.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
 import { allColumnNames } from "../warehouse/query.ts";
 import { audit } from "./audit.ts";
-import { eraseFromLake } from "./erasure_lake.ts";
 import { LOAD_LOCK_WAIT_MS } from "./retention.ts";
 
 export const USER_COLUMN = "USER_ID_HASHED";
@@ -83,6 +87,8 @@ export interface ErasureReport {
   subject: string;
   /** Lake files rewritten and lines removed from them. */
   lake: { files: number; lines: number; byFile: { path: string; lines: number }[] };
+  /** Lake entries that are not regular files (links, folders in a file's place…): not touched. */
+  skipped: UnsafeEntry[];
   /** Warehouse rows deleted per table (only tables with a USER_ID_HASHED column). */
   rows: Record<string, number>;
   totalRows: number;
@@ -112,13 +118,13 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   }
   const hashed = await hmacHex(await importHmacKey(config.anonymizationKey), userId);
   const subject = hashed.slice(0, 12);
-  const root = config.dataLakeDir.replace(/\/+$/, "");
+  const root = config.dataLakeDir;
 
-  // The lake first (erasure_lake: scanned outside the lake lock, each file holding the person
+  // The lake first (lake/scrub.ts: scanned outside the lake lock, each file holding the person
   // rewritten under it, consumer checkpoints kept true), then the tombstones. A running consumer
   // may still hold the person in its table until the tombstones reach it: they remove them there.
   const tables = personTables(config);
-  const tableOf = new Map(tables.map((feed) => [`${root}/${feed.name}/`, feed]));
+  const tableOf = new Map(tables.map((feed) => [feed.name, feed]));
   const keys = new Map(tables.map((feed) => [feed.name, new Set(guessedKeys(feed, hashed))]));
   // The warehouse keys cannot change before our DELETE: we hold the load lock.
   for (const feed of tables) {
@@ -128,7 +134,14 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   }
   const byFile: { path: string; lines: number }[] = [];
   const lakeStarted = performance.now();
-  const lake = await eraseFromLake(config.dataLakeDir, hashed);
+  const lake = await scrubLake(root, hashed);
+  for (const entry of lake.skipped) {
+    log.warn("erasure.entry_skipped", {
+      path: entry.path,
+      kind: entry.kind,
+      reason: "not a regular file: the lake follows no links",
+    });
+  }
   log.info("erasure.lake_done", {
     subject,
     ms: Math.round(performance.now() - lakeStarted),
@@ -139,13 +152,12 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
   });
   for (const { path, lines } of lake.files) {
     byFile.push({ path, lines: lines.length });
-    const feed = tableOf.get(path.slice(0, path.indexOf("/", root.length + 1) + 1)) ??
-      journalFeed(tables, path);
+    const where = parseLakePath(root, path);
+    const feed = where && where.kind !== "rejected" ? tableOf.get(where.feed) : undefined;
     if (!feed) continue;
-    for (const value of parseLines(lines)) {
-      // A journal line is {"k": key, "v": value}: its value holds the fields.
-      const fields = "v" in value && "k" in value ? value.v as Record<string, unknown> : value;
-      if (fields?.[USER_COLUMN] === hashed) keysOf(feed, fields, keys.get(feed.name));
+    const values = where?.kind === "journal" ? journalValues(lines) : parseLines(lines);
+    for (const fields of values) {
+      if (fields[USER_COLUMN] === hashed) keysOf(feed, fields, keys.get(feed.name));
     }
   }
   const tombstones = await sendTombstones(
@@ -169,12 +181,15 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
     }
     // Rewritten files shrank: the loader must not trust its offsets into them. (It never reads
     // the quarantine, whose paths would otherwise alias the feed's own in its bookkeeping.)
-    const quarantine = `${root}/${REJECTED_DIR}/`;
-    const loaded = byFile.map((f) => f.path).filter((p) => !p.startsWith(quarantine));
+    const loaded = byFile.flatMap((f) => {
+      const where = parseLakePath(root, f.path);
+      return where?.kind === "partition" ? [where.relative] : [];
+    });
     if (loaded.length > 0) await forgetLakeFiles(tx, loaded);
     const report: ErasureReport = {
       subject,
       lake: { files: byFile.length, lines: byFile.reduce((s, f) => s + f.lines, 0), byFile },
+      skipped: lake.skipped,
       rows,
       totalRows: Object.values(rows).reduce((s, n) => s + n, 0),
       tombstones,
@@ -274,6 +289,14 @@ function parseLines(lines: string[]): Record<string, unknown>[] {
   return values;
 }
 
+/** The values of table journal lines (lake/tables.ts owns their format); deletions carry none. */
+function journalValues(lines: string[]): Record<string, unknown>[] {
+  return lines.flatMap((line) => {
+    const change = parseJournalLine(line);
+    return change?.value ? [change.value] : [];
+  });
+}
+
 /**
  * Sends one tombstone per key (feed name = topic) and waits for the broker's acknowledgement.
  * Topics that do not exist are skipped: nothing there to delete, and sending would let the broker
@@ -321,7 +344,8 @@ async function sendTombstones(
     return { byTopic, total: sent.length, complete: true };
   } catch (error) {
     // Nothing counts as sent: send() is one batch, and a success after the timeout is unknown.
-    const message = String((error as Error)?.message ?? error).replace(/\s+/g, " ");
+    // The cause, not the client's wrapping ("Listing topics failed."), and where it happened.
+    const message = `Kafka did not take the tombstones: ${rootMessage(error)}`.replace(/\s+/g, " ");
     log.warn("erasure.tombstones_not_sent", { error: message });
     return { byTopic, total: 0, complete: false, error: message };
   } finally {
@@ -338,9 +362,4 @@ async function tablesInDeleteOrder(sql: Sql, config: Config): Promise<string[]> 
   const feedOrder = inDependencyOrder(config.feeds).map((f) => f.name).reverse();
   const others = all.filter((name) => !feedOrder.includes(name));
   return [...others, ...feedOrder.filter((name) => all.includes(name))];
-}
-
-/** The table feed whose consumer journal (`_state/<group>.tables/<FEED>.jsonl`) is `path`. */
-function journalFeed(tables: Feed[], path: string): Feed | undefined {
-  return tables.find((feed) => path.endsWith(`${JOURNALS_SUFFIX}/${feed.name}.jsonl`));
 }

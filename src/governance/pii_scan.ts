@@ -12,7 +12,7 @@
  */
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql } from "../warehouse/engine.ts";
-import { lakeFiles } from "./lake_files.ts";
+import { lakeFiles } from "../lake/walk.ts";
 
 export type PiiKind = "email" | "ipv4" | "user_id";
 

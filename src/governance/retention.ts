@@ -23,12 +23,18 @@
  */
 import type { Config } from "../config/config.ts";
 import { retentionOf } from "../config/config.ts";
-import { type Feed, FEED_NAME } from "../config/feeds.ts";
+import type { Feed } from "../config/feeds.ts";
 import { UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { parentOf } from "../lake/durable.ts";
-import { dayOf, listPartitions, type Partition, REJECTED_DIR } from "../lake/layout.ts";
-import { withLakeLock } from "../lake/lock.ts";
+import { dropPartitions, partitionsBefore } from "../lake/drop.ts";
+import type { UnsafeEntry } from "../lake/entries.ts";
+import {
+  dayOf,
+  listPartitions,
+  type Partition,
+  quarantinedFeeds,
+  REJECTED_DIR,
+} from "../lake/layout.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql } from "../warehouse/engine.ts";
 import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
@@ -103,14 +109,13 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
   const now = options.now ?? new Date();
   const actor = options.actor ?? "retention";
   const root = config.dataLakeDir;
-  const rejectedRoot = `${root.replace(/\/+$/, "")}/${REJECTED_DIR}`;
 
   // Feeds first, then quarantines of names that are not (or no longer) feeds.
   const targets: { name: string; feed?: Feed }[] = config.feeds.map((feed) => ({
     name: feed.name,
     feed,
   }));
-  for (const name of await quarantinedNames(rejectedRoot)) {
+  for (const name of await quarantinedFeeds(root)) {
     if (!targets.some((t) => t.name === name)) targets.push({ name });
   }
 
@@ -124,13 +129,14 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
     const retentionDays = options.days ?? (feed ? retentionOf(config, feed) : config.retentionDays);
     const keepFrom = retentionCutoff(now, retentionDays);
     const lake = await listPartitions(root, name);
-    const quarantine = await listPartitions(rejectedRoot, name);
+    const quarantine = await listPartitions(root, name, { rejected: true });
+    const unsafe = [...lake.unsafe, ...quarantine.unsafe];
 
-    let partitions = await expired(lake.partitions, keepFrom, report.today);
+    let partitions = partitionsBefore(lake.partitions, keepFrom, report.today);
     if (feed && feed.kind !== "stream" && partitions.length === lake.partitions.length) {
       partitions = partitions.slice(0, -1); // keep the current snapshot of a table
     }
-    const rejected = await expired(quarantine.partitions, keepFrom, report.today);
+    let rejected = partitionsBefore(quarantine.partitions, keepFrom, report.today);
     const rows = feed ? await expiredRows(db, feed, keepFrom, dryRun) : 0;
     const strays = [...lake.strays, ...quarantine.strays];
 
@@ -144,11 +150,20 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
         detail: { rows, before: keepFrom, retentionDays },
       }, now);
     }
-    if (!dryRun && partitions.length + rejected.length > 0) {
-      // Under the lake lock, as erasure: no consumer batch goes into a folder while it is removed.
-      await withLakeLock(root, async () => {
-        await deletePartitions(db, partitions, actor, target, now, true);
-        await deletePartitions(db, rejected, actor, `${REJECTED_DIR}/${target}`, now, false);
+    if (!dryRun) {
+      // Only real folders and regular files go; what was swapped for a link meanwhile stays.
+      const lakeDone = await deletePartitions(db, root, partitions, actor, target, now, true);
+      const rejectedDone = await deletePartitions(db, root, rejected, actor, target, now, false);
+      partitions = lakeDone.dropped;
+      rejected = rejectedDone.dropped;
+      unsafe.push(...lakeDone.skipped, ...rejectedDone.skipped);
+    }
+    for (const entry of unsafe) {
+      log.warn("retention.entry_skipped", {
+        feed: name,
+        path: entry.path,
+        kind: entry.kind,
+        reason: "not a real folder or regular file: the lake follows no links",
       });
     }
 
@@ -194,27 +209,6 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
 }
 
 /**
- * The partitions older than `keepFrom`. One dated after today (a producer's clock, or a time
- * field far ahead such as 9999-12-31) ages from when it was last written instead of its name,
- * so it goes once it has been kept for the retention period rather than never.
- */
-async function expired(
-  partitions: Partition[],
-  keepFrom: string,
-  today: string,
-): Promise<Partition[]> {
-  const out: Partition[] = [];
-  for (const p of partitions) {
-    if (p.date < keepFrom) out.push(p);
-    else if (p.date > today) {
-      const mtime = (await Deno.stat(p.path).catch(() => null))?.mtime;
-      if (mtime && dayOf(mtime) < keepFrom) out.push(p);
-    }
-  }
-  return out;
-}
-
-/**
  * Counts (dry run) or deletes the rows of a stream feed older than `keepFrom`: by event time
  * when the feed declares `timeField`; otherwise (partitioned by Kafka timestamp) by the date of
  * the partition the row came from, read from its lineage `_SOURCE_FILE` (`FEED/DATE/FILE`).
@@ -249,44 +243,30 @@ async function expiredRows(
   return deleted;
 }
 
+/** Removes partitions (lake.drop), auditing each; the loader forgets the deleted lake files. */
 async function deletePartitions(
   db: Sql,
+  root: string,
   partitions: Partition[],
   actor: string,
   target: string,
   now: Date,
   loaded: boolean,
-): Promise<void> {
-  if (partitions.length === 0) return;
+): Promise<{ dropped: Partition[]; skipped: UnsafeEntry[] }> {
   const deleted: string[] = [];
   try {
-    for (const partition of partitions) {
-      // The date folder holds the partition file (and maybe a writer's temp file): all of it goes.
-      await Deno.remove(parentOf(partition.path), { recursive: true });
-      deleted.push(partition.path);
+    return await dropPartitions(root, partitions, async (partition) => {
+      deleted.push(partition.relative);
       await audit(db, {
         actor,
         action: "retention.delete_partition",
-        target: `${target}/${partition.date}`,
+        target: `${loaded ? "" : `${REJECTED_DIR}/`}${target}/${partition.date}`,
         outcome: "ok",
         detail: { path: partition.path, bytes: partition.bytes },
       }, now);
-    }
+    });
   } finally {
     // The loader never reads the quarantine, and its bookkeeping keys are FEED/DATE/FILE.
     if (loaded && deleted.length > 0) await forgetLakeFiles(db, deleted);
-  }
-}
-
-async function quarantinedNames(rejectedRoot: string): Promise<string[]> {
-  try {
-    const names: string[] = [];
-    for await (const entry of Deno.readDir(rejectedRoot)) {
-      if (entry.isDirectory && FEED_NAME.test(entry.name)) names.push(entry.name);
-    }
-    return names.sort();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from "../core/log.ts";
 import type { Checkpoint } from "./checkpoint.ts";
+import { clearWay } from "./entries.ts";
 import {
   appendDurably,
   ensureDir,
@@ -50,13 +51,44 @@ export interface Target {
   pending: Pending;
 }
 
+/**
+ * Makes the way to each of `paths` safe for writing (entries.ts `clearWay`): what is not a real
+ * folder or a regular file there is set aside and reported, and the checkpoint forgets a file
+ * set aside (what is there now is not ours: started afresh). True if the checkpoint changed.
+ */
+export async function clearPaths(
+  root: string,
+  checkpoint: Checkpoint,
+  paths: Iterable<string>,
+  log: Logger,
+): Promise<boolean> {
+  let changed = false;
+  for (const path of paths) {
+    for (const entry of await clearWay(root, path)) {
+      log.warn("lake.entry_set_aside", {
+        path: entry.path,
+        kind: entry.kind,
+        movedTo: entry.movedTo,
+        reason: "the lake writes only regular files and follows no links",
+      });
+      const relative = path.slice(root.length + 1);
+      if (checkpoint.fileLength(relative) !== undefined) {
+        checkpoint.forgetFile(relative);
+        changed = true;
+      }
+    }
+  }
+  return changed;
+}
+
 /** Cuts every checkpointed file back to its length (after a crash); forgets files now gone. */
 export async function repairAppends(
   root: string,
   checkpoint: Checkpoint,
   log: Logger,
 ): Promise<void> {
-  let changed = false;
+  const files = checkpoint.files().map(([relative]) => `${root}/${relative}`);
+  let changed = await clearPaths(root, checkpoint, files, log);
   for (const [relative, length] of checkpoint.files()) {
     const path = `${root}/${relative}`;
     if (!(await exists(path))) {

@@ -5,11 +5,15 @@
  * batch that was written but not checkpointed, and skips records already in the lake even when
  * Kafka's committed offset lags one batch behind: every record is in the lake exactly once.
  *
+ * It also keeps each topic's Kafka id: a topic deleted and created again under the same name gets
+ * a new one, and its offsets start again from 0, so the recorded offsets (which would skip the
+ * new topic's first records as "already in the lake") are dropped, with one warning.
+ *
  * Erasure shrinks files, so it rewrites the lengths of every checkpoint naming them
  * (`updateFileLengths`, under the lake lock); a running writer notices the checkpoint file
  * changed under it (`refresh`, under the lake lock) and takes the new lengths.
  */
-import { DataError, StorageError } from "../core/errors.ts";
+import { DataError, DomainError } from "../core/errors.ts";
 import {
   ensureDir,
   type FileStamp,
@@ -19,6 +23,7 @@ import {
   stampOf,
   storageError,
 } from "./durable.ts";
+import { readRegular } from "./entries.ts";
 import { normalizeRoot, STATE_DIR } from "./layout.ts";
 
 interface CheckpointData {
@@ -27,6 +32,11 @@ interface CheckpointData {
   offsets: Record<string, string>;
   /** Path relative to the lake root → durable length in bytes. */
   files: Record<string, number>;
+  /**
+   * Topic → Kafka's topic id when its offsets were recorded. Absent in checkpoints written
+   * before ids were kept, and for clients that give none: then offsets are trusted as before.
+   */
+  topics?: Record<string, string>;
 }
 
 const encoder = new TextEncoder();
@@ -70,6 +80,26 @@ export class Checkpoint {
     this.#data.offsets[`${topic}:${partition}`] = offset;
   }
 
+  /** The id of the topic whose offsets are recorded under `topic` (undefined: not known). */
+  topicId(topic: string): string | undefined {
+    return this.#data.topics?.[topic];
+  }
+
+  setTopicId(topic: string, id: string): void {
+    (this.#data.topics ??= {})[topic] = id;
+  }
+
+  /** Forgets every offset of `topic` (a re-created topic starts again from its first record). */
+  forgetOffsets(topic: string): string[] {
+    const dropped: string[] = [];
+    for (const key of Object.keys(this.#data.offsets)) {
+      if (key.slice(0, key.lastIndexOf(":")) !== topic) continue;
+      dropped.push(`${key.slice(key.lastIndexOf(":") + 1)}:${this.#data.offsets[key]}`);
+      delete this.#data.offsets[key];
+    }
+    return dropped;
+  }
+
   fileLength(relative: string): number | undefined {
     return this.#data.files[relative];
   }
@@ -100,10 +130,12 @@ async function readCheckpoint(
   let stamp: FileStamp | undefined;
   try {
     stamp = await stampOf(path);
-    text = await Deno.readTextFile(path);
+    const bytes = await readRegular(path); // never through a link
+    if (!bytes) return undefined;
+    text = new TextDecoder().decode(bytes);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error instanceof StorageError ? error : storageError("read", path, error);
+    throw error instanceof DomainError ? error : storageError("read", path, error);
   }
   let data: CheckpointData;
   try {

@@ -94,11 +94,14 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     feeds,
     log,
     now: options.now,
+    topicIds: (topics) => kafka.topicIds(topics),
   });
   try {
     await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+    // A topic re-created since the checkpoint is read from its start (writer.noteTopicIds).
+    await writer.noteTopicIds(await kafka.topicIds(feeds.map((f) => f.name)));
   } catch (error) {
-    await writer.close().catch(() => {});
+    await writer.close().catch(() => {}); // gives the lake back before a restart claims it
     throw error;
   }
 
@@ -140,6 +143,8 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     parts.set(
       feed.name,
       supervise(`lake ${feed.name}`, async () => {
+        // A feed restarted after its topic was deleted may find it re-created (noteTopicIds).
+        await writer.noteTopicIds(await kafka.topicIds([feed.name]));
         const handle = await kafka.consume({
           groupId: config.kafka.groupId,
           topics: [feed.name],

@@ -2,9 +2,11 @@
  * Durable file operations: what "written" means for the lake. A file counts as written once its
  * bytes and its directory entry are on disk (fsync), so a crash after that loses nothing. Every
  * failure of the operating system (ENOSPC, EIO, …) comes out as a StorageError naming the path,
- * with the OS error as its cause.
+ * with the OS error as its cause. Files are opened through entries.ts: regular files only, never
+ * through a link (an UnsafeEntryError otherwise).
  */
 import { StorageError } from "../core/errors.ts";
+import { createNew, openRegular, regularFileInfo } from "./entries.ts";
 
 let tmpCounter = 0;
 
@@ -54,7 +56,7 @@ export function ensureDir(dir: string): Promise<void> {
 /** Appends `data` in one write call, syncs, and returns the file's new length. */
 export function appendDurably(path: string, data: Uint8Array): Promise<number> {
   return io("append to", path, async () => {
-    const file = await Deno.open(path, { append: true, create: true });
+    const file = await openOrCreate(path);
     try {
       let written = 0;
       while (written < data.length) written += await file.write(data.subarray(written));
@@ -65,6 +67,20 @@ export function appendDurably(path: string, data: Uint8Array): Promise<number> {
       file.close();
     }
   });
+}
+
+/** The regular file at `path` for appending, created (exclusively) if there is none. */
+async function openOrCreate(path: string): Promise<Deno.FsFile> {
+  if (await regularFileInfo(path)) return await openRegular(path, { append: true });
+  try {
+    return await createNew(path, { append: true });
+  } catch (error) {
+    // Someone created it between the look and the create: open what is there, if it is a file.
+    if (error instanceof Deno.errors.AlreadyExists) {
+      return await openRegular(path, { append: true });
+    }
+    throw error;
+  }
 }
 
 /**
@@ -87,7 +103,7 @@ export function writeAside(
   const tmp = `${path}.tmp-${Deno.pid}-${++tmpCounter}`;
   return io("write", path, async () => {
     try {
-      const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+      const file = await createNew(tmp, { write: true });
       try {
         for (const chunk of data instanceof Uint8Array ? [data] : data) {
           let written = 0;
@@ -121,22 +137,18 @@ export function renameInto(tmp: string, path: string): Promise<void> {
 /** Cuts a file back to `length` bytes (never extends it); returns the bytes dropped. */
 export function truncateTo(path: string, length: number): Promise<number> {
   return io("truncate", path, async () => {
-    let size: number;
+    const info = await regularFileInfo(path);
+    if (!info || info.size <= length) return 0;
+    const file = await openRegular(path, { write: true });
     try {
-      size = (await Deno.stat(path)).size;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return 0;
-      throw error;
-    }
-    if (size <= length) return 0;
-    const file = await Deno.open(path, { write: true });
-    try {
+      const size = (await file.stat()).size;
+      if (size <= length) return 0;
       await file.truncate(length);
       await file.sync();
+      return size - length;
     } finally {
       file.close();
     }
-    return size - length;
   });
 }
 
@@ -145,28 +157,14 @@ export async function sizeOf(path: string): Promise<number> {
   return (await sizeIfExists(path)) ?? 0;
 }
 
-/** Size of a file, undefined when it does not exist. */
+/** Size of a regular file, undefined when there is none (an UnsafeEntryError for a link…). */
 export function sizeIfExists(path: string): Promise<number | undefined> {
-  return io("read the size of", path, async () => {
-    try {
-      return (await Deno.stat(path)).size;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    }
-  });
+  return io("read the size of", path, async () => (await regularFileInfo(path))?.size);
 }
 
+/** Whether a regular file is at `path` (an UnsafeEntryError for a link, a folder…). */
 export function exists(path: string): Promise<boolean> {
-  return io("look for", path, async () => {
-    try {
-      await Deno.stat(path);
-      return true;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return false;
-      throw error;
-    }
-  });
+  return io("look for", path, async () => (await regularFileInfo(path)) !== undefined);
 }
 
 export function syncDir(dir: string): Promise<void> {
@@ -190,7 +188,7 @@ export interface FileStamp {
 export async function stampOf(path: string): Promise<FileStamp | undefined> {
   return await io("read the status of", path, async () => {
     try {
-      const info = await Deno.stat(path);
+      const info = await Deno.lstat(path); // the entry itself: a link swapped in is a change
       return { ino: info.ino, size: info.size, mtimeMs: info.mtime?.getTime() ?? null };
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;

@@ -11,6 +11,7 @@
 import { FEED_NAME, KAFKA_TOPIC_NAME } from "../config/feeds.ts";
 import { isDay } from "../core/dates.ts";
 import { ValidationError } from "../core/errors.ts";
+import { type FileIdentity, kindOf, lstatIfExists, type UnsafeEntry } from "./entries.ts";
 
 /** Folder of quarantined records, beside the feed folders (feed names start with a letter). */
 export const REJECTED_DIR = "_rejected";
@@ -24,14 +25,22 @@ export interface Partition {
   /** YYYY-MM-DD (UTC). */
   date: string;
   path: string;
+  /** `FEED/DATE/FEED_DATE.jsonl`: the loader's key and the rows' `_SOURCE_FILE`. */
+  relative: string;
   bytes: number;
+  /** Last modification, ms since the epoch (null where the system does not say). */
+  mtimeMs: number | null;
+  /** The file listed: an open must find this same file (entries.ts `openRegular`). */
+  identity: FileIdentity;
 }
 
 export interface FeedListing {
-  /** Partition files, oldest date first. */
+  /** Partition files, oldest date first: regular files in real date folders. */
   partitions: Partition[];
   /** Entries of the feed folder that are not a date folder holding its partition file. */
   strays: string[];
+  /** Of those, what is neither a real folder nor a regular file where the lake keeps one. */
+  unsafe: UnsafeEntry[];
 }
 
 /** Throws a ValidationError unless `name` is a feed name that cannot leave the lake root. */
@@ -102,36 +111,118 @@ function safeGroup(groupId: string): string {
   return encodeURIComponent(groupId).replaceAll(".", "%2E");
 }
 
-/** The partitions of a feed (real date folders with their file), and anything else found there. */
-export async function listPartitions(root: string, feed: FeedRef): Promise<FeedListing> {
+/**
+ * The partitions of a feed (real date folders holding a regular file, nothing followed through a
+ * link), and anything else found there. `rejected`: the feed's quarantine instead.
+ */
+export async function listPartitions(
+  root: string,
+  feed: FeedRef,
+  options: { rejected?: boolean } = {},
+): Promise<FeedListing> {
   const name = nameOf(feed);
-  const dir = feedDir(root, name);
-  const partitions: Partition[] = [];
-  const strays: string[] = [];
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(dir));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return { partitions, strays };
-    throw error;
+  const base = normalizeRoot(root);
+  const listing: FeedListing = { partitions: [], strays: [], unsafe: [] };
+  const folders = options.rejected ? [`${base}/${REJECTED_DIR}`] : [];
+  const dir = options.rejected ? `${base}/${REJECTED_DIR}/${name}` : feedDir(base, name);
+  for (const folder of [...folders, dir]) {
+    const info = await lstatIfExists(folder);
+    if (!info) return listing;
+    if (!info.isDirectory) {
+      listing.strays.push(folder);
+      listing.unsafe.push({ path: folder, kind: kindOf(info) });
+      return listing;
+    }
   }
-  for (const entry of entries) {
+  for (const entry of await Array.fromAsync(Deno.readDir(dir))) {
+    const at = `${dir}/${entry.name}`;
     if (!entry.isDirectory || !isDay(entry.name)) {
-      strays.push(`${dir}/${entry.name}`);
+      listing.strays.push(at);
+      // A link, fifo… anywhere, or a file where a date folder belongs: reported, not followed.
+      if (!entry.isDirectory && (!entry.isFile || isDay(entry.name))) {
+        listing.unsafe.push({ path: at, kind: kindOf(await Deno.lstat(at)) });
+      }
       continue;
     }
-    const path = partitionPath(root, name, entry.name);
-    try {
-      const info = await Deno.stat(path);
-      partitions.push({ date: entry.name, path, bytes: info.size });
-    } catch (error) {
-      if (!(error instanceof Deno.errors.NotFound)) throw error;
-      strays.push(`${dir}/${entry.name}`);
+    const relative = `${name}/${entry.name}/${name}_${entry.name}.jsonl`;
+    const path = `${dir}/${entry.name}/${name}_${entry.name}.jsonl`;
+    const file = await lstatIfExists(path);
+    if (file?.isFile) {
+      listing.partitions.push({
+        date: entry.name,
+        path,
+        relative,
+        bytes: file.size,
+        mtimeMs: file.mtime?.getTime() ?? null,
+        identity: { dev: file.dev, ino: file.ino },
+      });
+      continue;
     }
+    // A date folder without its file; or the entry in the file's place, named as it is.
+    listing.strays.push(file ? path : at);
+    if (file) listing.unsafe.push({ path, kind: kindOf(file) });
   }
-  partitions.sort((a, b) => a.date.localeCompare(b.date));
-  strays.sort();
-  return { partitions, strays };
+  listing.partitions.sort((a, b) => a.date.localeCompare(b.date));
+  listing.strays.sort();
+  return listing;
+}
+
+/** Names with a quarantine folder (`_rejected/<FEED>`, real folders only), sorted. */
+export async function quarantinedFeeds(root: string): Promise<string[]> {
+  const dir = `${normalizeRoot(root)}/${REJECTED_DIR}`;
+  if (!(await lstatIfExists(dir))?.isDirectory) return [];
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory && isSafeName(entry.name)) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/** What a lake path is: a feed's partition, a quarantine partition, or a table journal. */
+export type LakePath =
+  | { kind: "partition" | "rejected"; feed: string; day: string; relative: string }
+  | { kind: "journal"; feed: string; group: string; relative: string };
+
+/**
+ * What `path` (under `root`, or relative to it) is in the lake; undefined for anything else (a
+ * checkpoint, a temp file, a name the lake never writes).
+ */
+export function parseLakePath(root: string, path: string): LakePath | undefined {
+  const base = normalizeRoot(root);
+  const relative = path.startsWith(`${base}/`) ? path.slice(base.length + 1) : path;
+  if (relative.startsWith("/")) return undefined;
+  const parts = relative.split("/");
+  if (parts.length === 4 && parts[0] === REJECTED_DIR) {
+    const partition = partitionOf(parts.slice(1));
+    return partition && { kind: "rejected", ...partition, relative };
+  }
+  if (parts.length === 3 && parts[0] === STATE_DIR && parts[1].endsWith(JOURNALS_SUFFIX)) {
+    const feed = parts[2].slice(0, -".jsonl".length);
+    const group = decodeURIComponent(parts[1].slice(0, -JOURNALS_SUFFIX.length));
+    if (!parts[2].endsWith(".jsonl") || !isSafeName(feed) || !group) return undefined;
+    return { kind: "journal", feed, group, relative };
+  }
+  const partition = parts.length === 3 ? partitionOf(parts) : undefined;
+  return partition && { kind: "partition", ...partition, relative };
+}
+
+/**
+ * `FEED/DATE/FEED_DATE.jsonl` of a partition path, full (any root) or relative: the loader's key
+ * for the file. Undefined when the path does not end like a partition.
+ */
+export function partitionKey(path: string): string | undefined {
+  const parts = path.split("/").filter(Boolean).slice(-3);
+  return partitionOf(parts) ? parts.join("/") : undefined;
+}
+
+function partitionOf(parts: string[]): { feed: string; day: string } | undefined {
+  const [feed, day, file] = parts;
+  if (parts.length !== 3 || !isSafeName(feed) || !isDay(day)) return undefined;
+  return file === `${feed}_${day}.jsonl` ? { feed, day } : undefined;
+}
+
+function isSafeName(name: string): boolean {
+  return KAFKA_TOPIC_NAME.test(name) && FEED_NAME.test(name);
 }
 
 /** Partition files and bytes per feed (feeds without a folder count zero). */

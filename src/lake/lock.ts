@@ -11,6 +11,7 @@
  * holding it.
  */
 import { join } from "node:path";
+import { openOrCreateRegular } from "./entries.ts";
 import { normalizeRoot, STATE_DIR } from "./layout.ts";
 
 const tails = new Map<string, Promise<unknown>>();
@@ -33,7 +34,7 @@ async function holdingOsLock<T>(root: string, work: () => Promise<T>): Promise<T
   if (!opening) {
     opening = (async () => {
       await Deno.mkdir(join(root, STATE_DIR), { recursive: true });
-      return await Deno.open(join(root, STATE_DIR, "lake.lock"), { write: true, create: true });
+      return await openOrCreateRegular(join(root, STATE_DIR, "lake.lock")); // never via a link
     })();
     lockFiles.set(root, opening);
     opening.catch(() => lockFiles.delete(root));

@@ -11,6 +11,7 @@
 import { type Feed, recordKey } from "../config/feeds.ts";
 import { DataError } from "../core/errors.ts";
 import { storageError } from "./durable.ts";
+import { readRegular, UnsafeEntryError } from "./entries.ts";
 import { listPartitions } from "./layout.ts";
 
 export interface Change {
@@ -34,6 +35,33 @@ export function journalLines(changes: readonly Change[]): Uint8Array[] {
     out.set(tail, out.length - tail.length);
     return out;
   });
+}
+
+/** One journal line read back: the key, the record (null: deleted) and its text as written. */
+export interface JournalEntry {
+  key: string;
+  value: Record<string, unknown> | null;
+  raw: string | null;
+}
+
+/** Reads one journal line (without its newline); undefined if it is not one. */
+export function parseJournalLine(line: string): JournalEntry | undefined {
+  let entry: { k?: unknown; v?: unknown };
+  try {
+    entry = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof entry?.k !== "string") return undefined;
+  const head = `{"k":${JSON.stringify(entry.k)},"v":`;
+  if (!line.startsWith(head) || !line.endsWith("}")) return undefined;
+  if (entry.v === null) return { key: entry.k, value: null, raw: null };
+  if (typeof entry.v !== "object" || Array.isArray(entry.v)) return undefined;
+  return {
+    key: entry.k,
+    value: entry.v as Record<string, unknown>,
+    raw: line.slice(head.length, -1),
+  };
 }
 
 export class Table {
@@ -66,29 +94,30 @@ export class Table {
       }
     }
     for (const [n, line] of (await readLines(journal)).entries()) {
-      const entry = parse(line, `${feed.name} journal ${journal}`, n);
-      const head = `{"k":${JSON.stringify(entry.k)},"v":`;
-      if (typeof entry.k !== "string" || !line.startsWith(head) || !line.endsWith("}")) {
+      const change = parseJournalLine(line);
+      if (!change) {
         throw new DataError(
           `Cannot load ${feed.name} journal ${journal}: bad entry (line ${n + 1})`,
         );
       }
       // The value's bytes as they came, not re-serialized.
-      const raw = line.slice(head.length, -1);
-      table.apply([{ key: entry.k, line: entry.v === null ? null : encoder.encode(raw) }]);
+      table.apply([{
+        key: change.key,
+        line: change.raw === null ? null : encoder.encode(change.raw),
+      }]);
     }
     return table;
   }
 }
 
 async function readLines(path: string): Promise<string[]> {
-  let data: Uint8Array;
+  let data: Uint8Array | undefined;
   try {
-    data = await Deno.readFile(path);
+    data = await readRegular(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw storageError("read", path, error);
+    throw error instanceof UnsafeEntryError ? error : storageError("read", path, error);
   }
+  if (!data) return [];
   return decoder.decode(data).split("\n").filter((line) => line.trim() !== "");
 }
 

@@ -22,7 +22,7 @@ import type { Feed } from "../config/feeds.ts";
 import { DataError, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { RecordBatch } from "../kafka/client.ts";
-import { appendAll, Pending, repairAppends, type Target } from "./appends.ts";
+import { appendAll, clearPaths, Pending, repairAppends, type Target } from "./appends.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import {
   ensureDir,
@@ -32,7 +32,9 @@ import {
   sizeIfExists,
   truncateTo,
 } from "./durable.ts";
+import { reconcileTopicIds } from "./identity.ts";
 import { withLakeLock } from "./lock.ts";
+import { claimLake, type LakeOwner } from "./owner.ts";
 import {
   assertSafeFeedName,
   checkpointPath,
@@ -73,6 +75,16 @@ export interface LakeWriterOptions {
   now?: () => number;
   /** Least time between two rewrites of one table feed's snapshot (default 5 s; 0: every batch). */
   snapshotIntervalMs?: number;
+  /**
+   * The claim on the root, when the caller holds it for longer than this writer (a restart
+   * after an outage keeps it). Without it the writer claims the root itself until `close()`.
+   */
+  owner?: LakeOwner;
+  /**
+   * Kafka's topic ids (KafkaClient.topicIds). With it, a batch older than the checkpoint (which
+   * would be skipped as already written) first checks that its topic was not re-created.
+   */
+  topicIds?: (topics: string[]) => Promise<ReadonlyMap<string, string>>;
 }
 
 /** Default least time between two snapshot rewrites of one overwrite feed. */
@@ -94,6 +106,9 @@ export class LakeWriter {
   /** Set once the lake could not be put back after a failure: every later batch is refused. */
   #broken: StorageError | undefined;
   #closed = false;
+  #topicIds: LakeWriterOptions["topicIds"];
+  /** The claim this writer took itself (released on close); none when the caller holds it. */
+  #claim: LakeOwner | undefined;
 
   private constructor(options: LakeWriterOptions, root: string, checkpoint: Checkpoint) {
     this.root = root;
@@ -102,6 +117,7 @@ export class LakeWriter {
     this.#checkpoint = checkpoint;
     this.#log = options.log;
     this.#now = options.now ?? Date.now;
+    this.#topicIds = options.topicIds;
     this.#schedule = new SnapshotSchedule(options.snapshotIntervalMs ?? SNAPSHOT_INTERVAL_MS);
     for (const feed of options.feeds) {
       assertSafeFeedName(feed.name); // refuses unsafe names before anything runs
@@ -113,14 +129,30 @@ export class LakeWriter {
   static async open(options: LakeWriterOptions): Promise<LakeWriter> {
     const root = normalizeRoot(options.root);
     await ensureDir(root);
-    const checkpoint = await Checkpoint.open(checkpointPath(root, options.groupId));
-    const writer = new LakeWriter(options, root, checkpoint);
-    // Lake lock order: job lock (JOB_LOCKS row) → load lock (kernel file lock) → lake lock.
-    await withLakeLock(root, () => writer.#recover());
-    return writer;
+    if (options.owner && (options.owner.root !== root || !options.owner.held())) {
+      throw new DataError(`Cannot write the lake ${root}: the claim given is not on it`);
+    }
+    // One writer per root, before anything is read or repaired (owner.ts).
+    const claim = options.owner ? undefined : await claimLake(root);
+    try {
+      const checkpoint = await Checkpoint.open(checkpointPath(root, options.groupId));
+      const writer = new LakeWriter(options, root, checkpoint);
+      writer.#claim = claim;
+      // Lake lock order: job lock (JOB_LOCKS row) → load lock (kernel file lock) → lake lock.
+      await withLakeLock(root, () => writer.#recover());
+      return writer;
+    } catch (error) {
+      claim?.release();
+      throw error;
+    }
   }
 
   async #recover(): Promise<void> {
+    const journals = [...this.#feeds.values()].filter((f) => f.mode === "overwrite")
+      .map((feed) => journalPath(this.root, this.#groupId, feed));
+    if (await clearPaths(this.root, this.#checkpoint, journals, this.#log)) {
+      await this.#checkpoint.save();
+    }
     await repairAppends(this.root, this.#checkpoint, this.#log);
     // Changes journaled but not yet in a snapshot reach the lake now, not at the next batch.
     for (const feed of this.#feeds.values()) {
@@ -129,6 +161,26 @@ export class LakeWriter {
         await this.#flush(feed);
       }
     }
+  }
+
+  /**
+   * Compares the topics' Kafka ids with those the checkpoint recorded its offsets under. A topic
+   * with another id was deleted and created again: its offsets are dropped (its records are read
+   * from its start) and one warning says so. Unknown ids (a client that gives none, a checkpoint
+   * from before ids were kept) change nothing. Returns the re-created topics.
+   */
+  noteTopicIds(ids: ReadonlyMap<string, string>): Promise<string[]> {
+    return withLakeLock(this.root, async () => {
+      await this.#checkpoint.refresh();
+      const { recreated, changed } = reconcileTopicIds(
+        this.#checkpoint,
+        this.#feeds,
+        ids,
+        this.#log,
+      );
+      if (changed) await this.#guarded(() => this.#checkpoint.save());
+      return recreated;
+    });
   }
 
   /** Per-feed counters since the writer opened. */
@@ -141,7 +193,12 @@ export class LakeWriter {
    * into files before taking the lake lock, so with batches of several partitions in flight the
    * parsing of one overlaps the disk writes of another.
    */
-  writeBatch(batch: RecordBatch): Promise<BatchResult> {
+  async writeBatch(batch: RecordBatch): Promise<BatchResult> {
+    const done = this.#checkpoint.nextOffset(batch.topic, batch.partition);
+    const first = batch.records[0]?.offset;
+    if (this.#topicIds && done !== undefined && first !== undefined && BigInt(first) < done) {
+      await this.noteTopicIds(await this.#topicIds([batch.topic]));
+    }
     let prepared: Prepared;
     try {
       prepared = this.#prepare(batch);
@@ -154,10 +211,14 @@ export class LakeWriter {
 
   /** Writes the snapshots still pending and stops the timers. The writer takes no more batches. */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#schedule.cancel();
-    if (this.#broken) return;
-    await withLakeLock(this.root, () => this.#flushDirty());
+    try {
+      if (!this.#broken) await withLakeLock(this.root, () => this.#flushDirty());
+    } finally {
+      this.#claim?.release();
+    }
   }
 
   #prepare(batch: RecordBatch): Prepared {
@@ -206,6 +267,17 @@ export class LakeWriter {
     const { feed, result, now, lines, rejects, changes } = prepared;
     // Erasure may have rewritten files (and their lengths) since our last batch.
     await this.#checkpoint.refresh();
+
+    // Only real folders and regular files on the way: anything else is set aside and reported.
+    const paths = [...rejects.keys()].map((date) => rejectedPath(this.root, feed, date));
+    if (feed.mode !== "overwrite") {
+      paths.push(...[...lines.keys()].map((date) => partitionPath(this.root, feed, date)));
+    } else if (changes.length > 0) {
+      paths.push(journalPath(this.root, this.#groupId, feed), partitionPath(this.root, feed, now));
+    }
+    if (await clearPaths(this.root, this.#checkpoint, paths, this.#log)) {
+      await this.#guarded(() => this.#checkpoint.save());
+    }
 
     if (feed.mode === "ignore") {
       for (const [date, pending] of lines) {
@@ -314,9 +386,11 @@ export class LakeWriter {
     const table = await this.#table(feed);
     const now = this.#now();
     const path = partitionPath(this.root, feed, dayOf(now));
-    await ensureDir(parentOf(path));
+    const journal = journalPath(this.root, this.#groupId, feed);
+    // A timer's snapshot may come long after the batch that cleared its way.
+    await clearPaths(this.root, this.#checkpoint, [path, journal], this.#log);
     await replaceAtomically(path, table.chunks());
-    const relative = this.#relative(journalPath(this.root, this.#groupId, feed));
+    const relative = this.#relative(journal);
     if (this.#checkpoint.fileLength(relative)) {
       await truncateTo(`${this.root}/${relative}`, 0);
       this.#checkpoint.setFileLength(relative, 0);

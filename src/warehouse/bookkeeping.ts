@@ -8,6 +8,7 @@
  * transaction as each batch, so /status reads counts without counting. Whatever else deletes
  * feed rows (retention, erasure) adjusts or recounts them with the functions at the end.
  */
+import { partitionKey } from "../lake/layout.ts";
 import { type Database, quoteIdent } from "./db.ts";
 import { type Dialect, sqliteDialect } from "./dialect.ts";
 import type { Sql, SqlValue } from "./engine.ts";
@@ -24,9 +25,9 @@ export interface FileState {
   loadedAt: string;
 }
 
-/** `FEED/DATE/FILE` from a full or relative lake path. */
+/** `FEED/DATE/FILE` from a full or relative partition path (the lake parses its own paths). */
 export function lakeRelative(path: string): string {
-  return path.split("/").filter(Boolean).slice(-3).join("/");
+  return partitionKey(path) ?? path;
 }
 
 export function readFileStates(db: Database, feed: string): Map<string, FileState> {

@@ -1,8 +1,10 @@
 /**
  * Streams the complete lines of a lake file from a byte offset, in chunks, so a file of any size
  * is read with a small, fixed amount of memory. A last line without its "\n" is still being
- * written: it is not handed out, and the next load starts at its first byte.
+ * written: it is not handed out, and the next load starts at its first byte. Files are opened
+ * through the lake (regular files only, never through a link).
  */
+import { openRegular } from "../lake/entries.ts";
 const CHUNK_BYTES = 1 << 16;
 const NEWLINE = 10;
 
@@ -25,7 +27,7 @@ export async function* readLines(
   firstLine: number,
   to = Infinity,
 ): AsyncGenerator<Line[]> {
-  const file = await Deno.open(path, { read: true });
+  const file = await openRegular(path, { read: true });
   const decoder = new TextDecoder();
   try {
     if (from > 0) await file.seek(from, Deno.SeekMode.Start);
@@ -79,7 +81,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  */
 export async function prefixHash(path: string, upTo: number): Promise<string> {
   const window = 4096;
-  const file = await Deno.open(path, { read: true });
+  const file = await openRegular(path, { read: true });
   try {
     const headLength = Math.min(window, upTo);
     const tailStart = Math.max(headLength, upTo - window);

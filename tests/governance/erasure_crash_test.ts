@@ -12,6 +12,7 @@ import {
   listPartitions,
   partitionPath,
 } from "../../src/lake/layout.ts";
+import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
 import {
@@ -120,7 +121,16 @@ Deno.test("erasure scrubs a running consumer's table journal and keeps its lengt
   const stays = await hmacHex(key, "U00007");
   const feeds = config.feeds.filter((f) => f.name === "USERS");
   // Snapshots at most once a minute: the second batch stays in the journal.
-  const options = { root, groupId: "g", feeds, log: silentLogger, snapshotIntervalMs: 60_000 };
+  // A crash is simulated in this process: the claim on the root stays with the "process".
+  const owner = await claimLake(root);
+  const options = {
+    root,
+    groupId: "g",
+    feeds,
+    log: silentLogger,
+    snapshotIntervalMs: 60_000,
+    owner,
+  };
   const db = await openTestWarehouse(config);
   try {
     const writer = await LakeWriter.open(options);

@@ -1,6 +1,6 @@
 /** The lake side of erasure on its own: which lines go, and files that change during the scan. */
 import assert from "node:assert/strict";
-import { eraseFromLake } from "../../src/governance/erasure_lake.ts";
+import { scrubLake } from "../../src/lake/scrub.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { withLakeLock } from "../../src/lake/lock.ts";
 
@@ -27,7 +27,7 @@ Deno.test("erasure_lake: lines holding the needle go, first, middle and last (no
     await Deno.writeTextFile(other, `{"U":"cd","N":9}\n`);
     const before = await Deno.stat(other);
 
-    const result = await eraseFromLake(root, NEEDLE);
+    const result = await scrubLake(root, NEEDLE);
     assert.deepEqual(result.files.map((f) => f.path), [path]);
     assert.deepEqual(result.files[0].lines, [lines[0], lines[2], lines[5]]);
     assert.equal(await Deno.readTextFile(path), [lines[1], lines[3], lines[4]].join("\n") + "\n");
@@ -55,7 +55,7 @@ Deno.test("erasure_lake: a file appended to between the scan and the lake lock i
       await held;
     });
     await isLocked;
-    const erasing = eraseFromLake(root, NEEDLE);
+    const erasing = scrubLake(root, NEEDLE);
     await new Promise((resolve) => setTimeout(resolve, 300)); // let it scan
     // The consumer appends (under its lock) one line of the person and one of someone else.
     await Deno.writeTextFile(path, `{"U":"${NEEDLE}","N":3}\n{"U":"cd","N":4}\n`, { append: true });

@@ -3,8 +3,11 @@ import assert from "node:assert/strict";
 import { ValidationError } from "../../src/core/errors.ts";
 import {
   checkpointPath,
+  journalPath,
   lakeSizes,
   listPartitions,
+  parseLakePath,
+  partitionKey,
   partitionPath,
   rejectedPath,
 } from "../../src/lake/layout.ts";
@@ -51,21 +54,86 @@ Deno.test("layout: listPartitions keeps real date folders and reports the rest a
   await Deno.mkdir(`${root}/FEED_A/2026-03-03`); // a date folder without its file
   await Deno.writeTextFile(`${root}/FEED_A/README`, "x");
 
-  const { partitions, strays } = await listPartitions(root, "FEED_A");
-  assert.deepEqual(partitions, [
-    { date: "2026-03-01", path: partitionPath(root, "FEED_A", "2026-03-01"), bytes: 6 },
-    { date: "2026-03-02", path: partitionPath(root, "FEED_A", "2026-03-02"), bytes: 6 },
-  ]);
+  const { partitions, strays, unsafe } = await listPartitions(root, "FEED_A");
+  assert.deepEqual(
+    partitions.map(({ date, path, relative, bytes }) => ({ date, path, relative, bytes })),
+    [
+      {
+        date: "2026-03-01",
+        path: partitionPath(root, "FEED_A", "2026-03-01"),
+        relative: "FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl",
+        bytes: 6,
+      },
+      {
+        date: "2026-03-02",
+        path: partitionPath(root, "FEED_A", "2026-03-02"),
+        relative: "FEED_A/2026-03-02/FEED_A_2026-03-02.jsonl",
+        bytes: 6,
+      },
+    ],
+  );
+  assert.deepEqual(unsafe, [], "nothing here is a link or the like");
   assert.deepEqual(strays, [
     `${root}/FEED_A/2026-02-31`,
     `${root}/FEED_A/2026-03-03`,
     `${root}/FEED_A/README`,
     `${root}/FEED_A/notes`,
   ]);
-  assert.deepEqual(await listPartitions(root, "FEED_MISSING"), { partitions: [], strays: [] });
+  assert.deepEqual(await listPartitions(root, "FEED_MISSING"), {
+    partitions: [],
+    strays: [],
+    unsafe: [],
+  });
   assert.deepEqual(await lakeSizes(root, ["FEED_A", { name: "FEED_MISSING" }]), {
     FEED_A: { files: 2, bytes: 12 },
     FEED_MISSING: { files: 0, bytes: 0 },
   });
   await assert.rejects(() => listPartitions(root, "../etc"), ValidationError);
+});
+
+Deno.test("layout: parseLakePath and partitionKey know every path the lake writes, and nothing else", () => {
+  const root = "/data/lake";
+  assert.deepEqual(parseLakePath(root, partitionPath(root, "FEED_A", "2026-03-01")), {
+    kind: "partition",
+    feed: "FEED_A",
+    day: "2026-03-01",
+    relative: "FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl",
+  });
+  assert.deepEqual(parseLakePath(`${root}/`, rejectedPath(root, "FEED_A", "2026-03-01")), {
+    kind: "rejected",
+    feed: "FEED_A",
+    day: "2026-03-01",
+    relative: "_rejected/FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl",
+  });
+  assert.deepEqual(parseLakePath(root, journalPath(root, "my.group/x", "USERS")), {
+    kind: "journal",
+    feed: "USERS",
+    group: "my.group/x",
+    relative: `${journalPath(root, "my.group/x", "USERS").slice(root.length + 1)}`,
+  });
+  // Relative paths parse the same.
+  assert.equal(parseLakePath(root, "FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl")?.kind, "partition");
+  for (
+    const other of [
+      `${root}/FEED_A/2026-03-01/FEED_B_2026-03-01.jsonl`, // another feed's name
+      `${root}/FEED_A/2026-02-31/FEED_A_2026-02-31.jsonl`, // no such day
+      `${root}/FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl.tmp-1-2`,
+      `${root}/FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl.set-aside-1-2-3`,
+      `${root}/_state/g.json`,
+      `${root}/_state/owner.lock`,
+      `/elsewhere/FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl`,
+      `${root}/../FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl`,
+    ]
+  ) {
+    assert.equal(parseLakePath(root, other), undefined, other);
+  }
+  assert.equal(
+    partitionKey("/any/root/FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl"),
+    "FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl",
+  );
+  assert.equal(
+    partitionKey("FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl"),
+    "FEED_A/2026-03-01/FEED_A_2026-03-01.jsonl",
+  );
+  assert.equal(partitionKey("/x/_state/g.tables/USERS.jsonl"), undefined);
 });

@@ -7,6 +7,8 @@ import { validateFeed } from "../../src/config/feeds.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, journalPath, partitionPath } from "../../src/lake/layout.ts";
+import { claimLake } from "../../src/lake/owner.ts";
+import { journalLines, parseJournalLine } from "../../src/lake/tables.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { tableFeed } from "./_fixtures.ts";
 
@@ -47,7 +49,9 @@ async function table(path: string): Promise<Record<string, number>> {
 Deno.test("tables: 20 batches rewrite the snapshot once; a restart without close replays the journal", async () => {
   const feed = validateFeed(tableFeed(), "test");
   const root = await Deno.makeTempDir();
-  const options = { root, groupId: "g", feeds: [feed], log: silentLogger, now };
+  // A crash is simulated in this process: the claim on the root stays with the "process".
+  const owner = await claimLake(root);
+  const options = { root, groupId: "g", feeds: [feed], log: silentLogger, now, owner };
   try {
     const writer = await LakeWriter.open({ ...options, snapshotIntervalMs: 60_000 });
     const snapshot = partitionPath(root, feed, DAY);
@@ -97,13 +101,33 @@ Deno.test("tables: changes inside the interval reach the snapshot by the timer",
     await writer.writeBatch(batch(feed.name, 1, [["a", 2]]));
     assert.deepEqual(await table(snapshot), { a: 1 }, "not yet");
     const deadline = Date.now() + 30_000;
-    while ((await table(snapshot)).a !== 2) {
-      assert.ok(Date.now() < deadline, "the timer wrote the snapshot");
+    // The snapshot is renamed into place first, then the journal is emptied: wait for both.
+    const journal = journalPath(root, "g", feed);
+    while ((await table(snapshot)).a !== 2 || (await Deno.stat(journal)).size !== 0) {
+      assert.ok(Date.now() < deadline, "the timer wrote the snapshot and emptied the journal");
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    assert.equal((await Deno.stat(journalPath(root, "g", feed))).size, 0);
   } finally {
     await writer.close();
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("tables: journal lines read back as written (key, record, its exact text); anything else is not one", () => {
+  const value = `{"K":"a","N":1,"S":"é\\u0000"}`;
+  const [line, deletion] = journalLines([
+    { key: "a", line: new TextEncoder().encode(value) },
+    { key: "b|c", line: null },
+  ]).map((bytes) => new TextDecoder().decode(bytes).replace(/\n$/, ""));
+  assert.deepEqual(parseJournalLine(line), {
+    key: "a",
+    value: JSON.parse(value),
+    raw: value,
+  });
+  assert.deepEqual(parseJournalLine(deletion), { key: "b|c", value: null, raw: null });
+  for (
+    const bad of ["", "{}", `{"k":1,"v":null}`, `{"v":null,"k":"a"}`, `{"k":"a","v":[1]}`, "x"]
+  ) {
+    assert.equal(parseJournalLine(bad), undefined, bad);
   }
 });

@@ -4,6 +4,7 @@ import { validateFeed } from "../../src/config/feeds.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, partitionPath } from "../../src/lake/layout.ts";
+import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { streamFeed, tableFeed } from "./_fixtures.ts";
 
@@ -39,7 +40,9 @@ const row = (i: number) => `{"ID":"R${i}","AMOUNT":${i},"TS":"2026-02-03T10:00:0
 Deno.test("writer: lines written but never checkpointed are cut on open; a replayed batch is not duplicated", async () => {
   const feed = validateFeed(streamFeed(), "test");
   const root = await Deno.makeTempDir();
-  const options = { root, groupId: "g1", feeds: [feed], log: silentLogger };
+  // A crash is simulated in this process: the claim on the root stays with the "process".
+  const owner = await claimLake(root);
+  const options = { root, groupId: "g1", feeds: [feed], log: silentLogger, owner };
   const path = partitionPath(root, feed, "2026-02-03");
 
   const writer = await LakeWriter.open(options);
@@ -63,7 +66,9 @@ Deno.test("writer: lines written but never checkpointed are cut on open; a repla
 Deno.test("writer: a file created by a batch that was never checkpointed is emptied on open", async () => {
   const feed = validateFeed(streamFeed(), "test");
   const root = await Deno.makeTempDir();
-  const options = { root, groupId: "g2", feeds: [feed], log: silentLogger };
+  // A crash is simulated in this process: the claim on the root stays with the "process".
+  const owner = await claimLake(root);
+  const options = { root, groupId: "g2", feeds: [feed], log: silentLogger, owner };
   const writer = await LakeWriter.open(options);
   await writer.writeBatch(batch(feed.name, 0, [row(0)]));
   // Simulate the crash window: the checkpoint knows the new day's file (length 0) but not its

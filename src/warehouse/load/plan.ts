@@ -4,7 +4,6 @@
  */
 import type { Feed } from "../../config/feeds.ts";
 import { listPartitions } from "../../lake/layout.ts";
-import { lakeRelative } from "../bookkeeping.ts";
 import { prefixHash } from "../lines.ts";
 import { strategyOf } from "./modes.ts";
 import type { FeedPlan, FeedState, FileWork } from "./types.ts";
@@ -21,13 +20,13 @@ export async function planFeed(
   bulkBytes = BULK_BYTES,
 ): Promise<FeedPlan> {
   const strategy = strategyOf(feed);
-  const { partitions } = await listPartitions(root, feed);
+  // Regular files only: links and the like are listed apart (`unsafe`), never read.
+  const { partitions, unsafe } = await listPartitions(root, feed);
   const work: FileWork[] = [];
   for (const partition of strategy.candidates(partitions)) {
-    const info = await Deno.stat(partition.path);
-    const size = info.size;
-    const mtime = info.mtime?.getTime() ?? null;
-    const relative = lakeRelative(partition.path);
+    const size = partition.bytes;
+    const mtime = partition.mtimeMs;
+    const relative = partition.relative;
     const known = state.files.get(relative);
     const file = { path: partition.path, relative, size, mtime };
     const whole = { ...file, from: 0, firstLine: 1, reset: false };
@@ -50,5 +49,5 @@ export async function planFeed(
   // random b-tree insert per row) pays off only when the table at least doubles.
   const bulk = feed.foreignKeys.length > 0 && bytes >= bulkBytes &&
     state.rows < bytes / BULK_BYTES_PER_ROW;
-  return { feed, work, bytes, bulk };
+  return { feed, work, bytes, bulk, skipped: unsafe };
 }

@@ -118,6 +118,14 @@ async function loadFeed(
   const report = emptyTableReport(feed.name);
   const state = await engine.feedState(feed);
   const plan = await planFeed(options.config.dataLakeDir, feed, state, options.bulkBytes);
+  for (const entry of plan.skipped) {
+    options.log.warn("load.entry_skipped", {
+      feed: feed.name,
+      path: entry.path,
+      kind: entry.kind,
+      reason: "not a regular file: the lake follows no links",
+    });
+  }
   if (plan.work.length === 0) return { report, aborted: false };
   const reject = rejecter(report, feed, options.log);
   const progress = (options.progress ?? createProgress)(feed.name, plan.bytes);

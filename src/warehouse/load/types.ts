@@ -3,6 +3,7 @@
  * the reader makes of them (parsed rows, rejections, how far each file was read), and the counts
  * the apply step gives back. Plain data: no connection, no file handle.
  */
+import type { UnsafeEntry } from "../../lake/entries.ts";
 import type { Feed } from "../../config/feeds.ts";
 import type { FileState } from "../bookkeeping.ts";
 import type { Value } from "../records.ts";
@@ -40,6 +41,8 @@ export interface FeedPlan {
   bytes: number;
   /** A load that at least doubles a big table: the engine may drop secondary indexes meanwhile. */
   bulk: boolean;
+  /** Lake entries that are not regular files (links…): reported, never read. */
+  skipped: UnsafeEntry[];
 }
 
 export interface BatchRow {

@@ -1,7 +1,8 @@
 /**
- * The lake side of erasure: removes every line holding a needle (the person's pseudonym) from
- * the lake's record files — partitions, quarantine and the consumers' table journals — and keeps
- * every consumer checkpoint true.
+ * Removes every line holding a needle (erasure's pseudonym) from the lake's record files —
+ * partitions, quarantine and the consumers' table journals (walk.ts) — and keeps every consumer
+ * checkpoint true. Only regular files are read and rewritten; a link or anything else in the
+ * lake is skipped and returned with its path (entries.ts).
  *
  * Ingestion is never blocked for the scan: each file is read, searched and (if it holds the
  * needle) rewritten into a synced temp file outside the lake lock. Under the lock, only if the
@@ -11,11 +12,12 @@
  * crashing at any instant after that cuts the file at its true length: nothing lost, nothing
  * twice. A few files are worked on at once, so one file's fsync overlaps the next one's read.
  */
-import { updateFileLengths } from "../lake/checkpoint.ts";
-import { renameInto, sameStamp, stampOf, storageError, writeAside } from "../lake/durable.ts";
-import { normalizeRoot } from "../lake/layout.ts";
-import { withLakeLock } from "../lake/lock.ts";
-import { lakeFiles } from "./lake_files.ts";
+import { updateFileLengths } from "./checkpoint.ts";
+import { renameInto, sameStamp, stampOf, storageError, writeAside } from "./durable.ts";
+import { openRegular, type UnsafeEntry, UnsafeEntryError } from "./entries.ts";
+import { normalizeRoot } from "./layout.ts";
+import { withLakeLock } from "./lock.ts";
+import { lakeFiles } from "./walk.ts";
 
 export interface ErasedFile {
   path: string;
@@ -29,6 +31,8 @@ export interface LakeErasure {
   scanned: { files: number; bytes: number };
   /** Longest time the lake lock was held for one file, in ms. */
   longestLockMs: number;
+  /** Entries that are not regular files or real folders: neither read nor followed. */
+  skipped: UnsafeEntry[];
 }
 
 /** Files read and rewritten at once. */
@@ -37,19 +41,30 @@ const NEWLINE = 0x0a;
 const decoder = new TextDecoder();
 
 /** Removes the lines containing `needle` from every record file of the lake at `root`. */
-export async function eraseFromLake(root: string, needle: string): Promise<LakeErasure> {
+export async function scrubLake(root: string, needle: string): Promise<LakeErasure> {
   const base = normalizeRoot(root);
   const search = new Needle(new TextEncoder().encode(needle));
-  const result: LakeErasure = { files: [], scanned: { files: 0, bytes: 0 }, longestLockMs: 0 };
+  const result: LakeErasure = {
+    files: [],
+    scanned: { files: 0, bytes: 0 },
+    longestLockMs: 0,
+    skipped: [],
+  };
   const byPath = new Map<string, string[]>();
-  const paths = lakeFiles(base);
+  const paths = lakeFiles(base, { onUnsafe: (entry) => result.skipped.push(entry) });
   const worker = async () => {
     // One read buffer per worker, reused: far cheaper than a fresh allocation per file.
     const buffer = { bytes: new Uint8Array(0) };
     for (let next = await paths.next(); !next.done; next = await paths.next()) {
       const path = next.value;
-      const lines = await eraseFile(base, path, search, result, buffer);
-      if (lines.length > 0) byPath.set(path, lines);
+      try {
+        const lines = await eraseFile(base, path, search, result, buffer);
+        if (lines.length > 0) byPath.set(path, lines);
+      } catch (error) {
+        // Swapped for a link (or a folder) since it was listed: skipped like the others.
+        if (!(error instanceof UnsafeEntryError)) throw error;
+        result.skipped.push({ path: error.path, kind: error.kind });
+      }
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -112,9 +127,10 @@ function lineBytes(data: Uint8Array, from: number, to: number): number {
 async function read(path: string, buffer: { bytes: Uint8Array }): Promise<Uint8Array | undefined> {
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = await openRegular(path, { read: true }); // never through a link
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
+    if (error instanceof UnsafeEntryError) throw error;
     throw storageError("read", path, error);
   }
   try {
