@@ -12,6 +12,7 @@
 import type { ColumnType } from "../config/feeds.ts";
 import { quoteIdent } from "./db.ts";
 import type { EngineName, Sql } from "./engine.ts";
+import type { ColumnLimits } from "./limits.ts";
 
 export interface ColumnInfo {
   name: string;
@@ -33,6 +34,8 @@ export interface ColumnTypes {
 export interface Dialect {
   readonly engine: EngineName;
   readonly types: ColumnTypes;
+  /** How many columns a table may have, and how wide a row (checked before any DDL). */
+  readonly columnLimits: ColumnLimits;
   /** The column type of a feed field declared `type`; `key` when it is (part of) a key. */
   columnType(type: ColumnType, key: boolean): string;
   /** Appended after `CREATE TABLE name (...)`. */
@@ -114,6 +117,8 @@ export const sqliteDialect: Dialect = {
     autoId: "INTEGER PRIMARY KEY AUTOINCREMENT",
   },
   columnType: (type) => type,
+  // SQLITE_MAX_COLUMN as compiled into node:sqlite.
+  columnLimits: { columns: 2000 },
   tableOptions: "",
   forUpdate: "",
   rowId: "rowid",
@@ -204,6 +209,12 @@ export const mysqlDialect: Dialect = {
     if (type === "INTEGER") return "BIGINT";
     if (type === "REAL") return "DOUBLE";
     return key ? `VARCHAR(${KEY_LENGTH})` : "TEXT";
+  },
+  // InnoDB: 1,017 columns, and a row definition of at most 8,126 bytes in 16 KiB pages (MariaDB
+  // 10.11 counts about 21 bytes per TEXT and 8 per BIGINT or DOUBLE; we count a little more).
+  columnLimits: {
+    columns: 1017,
+    rowBytes: { limit: 8126, base: 40, key: 24, text: 22, number: 9 },
   },
   tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
   forUpdate: " FOR UPDATE",

@@ -9,6 +9,7 @@ import type { ColumnType } from "../config/feeds.ts";
 import { fieldNameProblem, shown } from "../contract/names.ts";
 import { parseObjectText } from "../contract/record.ts";
 import { numberProblem, type Scalar, storedValue, typeOfValue } from "../contract/values.ts";
+import { columnNameProblem, type ColumnRoom } from "./limits.ts";
 
 export type Value = string | number | null;
 
@@ -17,16 +18,22 @@ export interface ColumnSet {
   names: string[];
   types: ColumnType[];
   index: Map<string, number>;
-  /** Upper-cased names: SQLite column names ignore case. */
+  /** Upper-cased names: column names ignore case on both engines. */
   upper: Set<string>;
+  /** How many more columns the engine takes (no limit when absent). */
+  room?: ColumnRoom;
 }
 
-export function columnSet(columns: { name: string; type: ColumnType }[]): ColumnSet {
+export function columnSet(
+  columns: { name: string; type: ColumnType }[],
+  room?: ColumnRoom,
+): ColumnSet {
   return {
     names: columns.map((c) => c.name),
     types: columns.map((c) => c.type),
     index: new Map(columns.map((c, i) => [c.name, i])),
     upper: new Set(columns.map((c) => c.name.toUpperCase())),
+    room,
   };
 }
 
@@ -61,6 +68,7 @@ export function parseRecord(
   const fields = parsed.fields;
   const values: Value[] = new Array(columns.names.length).fill(null);
   const newColumns: NewColumn[] = [];
+  let newUpper: Set<string> | undefined;
   for (const name of Object.keys(fields)) {
     const raw = fields[name];
     const i = columns.index.get(name);
@@ -73,7 +81,6 @@ export function parseRecord(
       continue;
     }
     if (raw === null) continue; // no type to give it yet; nothing is lost
-    const upper = name.toUpperCase();
     const nameProblem = fieldNameProblem(name);
     if (nameProblem) {
       return {
@@ -81,15 +88,18 @@ export function parseRecord(
         reason: `field ${shown(name)} cannot be a column name: it ${nameProblem}`,
       };
     }
-    if (columns.upper.has(upper)) {
-      return { ok: false, reason: `field ${name} clashes with an existing column of another case` };
-    }
+    newUpper ??= new Set(columns.upper);
+    const clash = columnNameProblem(name, newUpper);
+    if (clash) return { ok: false, reason: clash };
+    newUpper.add(name.toUpperCase());
     const type = typeOfValue(raw);
     if (!type) return { ok: false, reason: `column ${name} holds ${kindOf(raw)}, not a value` };
     const fitted = fit(name, type, raw);
     if (typeof fitted === "object" && fitted !== null) return { ok: false, reason: fitted.reason };
     newColumns.push({ name, type, value: fitted });
   }
+  const room = newColumns.length > 0 ? columns.room?.problem(newColumns) : undefined;
+  if (room) return { ok: false, reason: room };
   for (const key of primaryKey) {
     const i = columns.index.get(key);
     if (i === undefined || values[i] === null) {

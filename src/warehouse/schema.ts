@@ -7,6 +7,7 @@ import type { ColumnType, Feed } from "../config/feeds.ts";
 import { ConfigError } from "../core/errors.ts";
 import { type Database, quoteIdent } from "./db.ts";
 import { type Dialect, sqliteDialect } from "./dialect.ts";
+import { derivedName } from "./limits.ts";
 
 /** Lineage columns every feed table carries: where a row came from and when it was loaded. */
 export const LINEAGE_COLUMNS = ["_SOURCE_FILE", "_SOURCE_LINE", "_LOADED_AT"] as const;
@@ -97,9 +98,9 @@ export function ensureFeedTables(db: Database, feeds: readonly Feed[]): void {
   }
 }
 
-/** Name of the index on a foreign-key column. */
+/** Name of the index on a foreign-key column (at most 64 characters). */
 export function foreignKeyIndex(table: string, column: string): string {
-  return `${table}__${column}`;
+  return derivedName(table, column);
 }
 
 /** SQLite scans the child table on every parent delete unless the child key is indexed. */
@@ -144,10 +145,12 @@ export function createTableSql(
           `primary key (${fk.references})`,
       );
     }
+    // Named by us: MySQL's own name (`<table>_ibfk_1`) can pass its 64-character limit.
     lines.push(
-      `FOREIGN KEY (${quoteIdent(fk.column)}) REFERENCES ${quoteIdent(target.name)} (${
-        quoteIdent(target.primaryKey[0])
-      })`,
+      `CONSTRAINT ${quoteIdent(derivedName(feed.name, fk.column, "FK"))} ` +
+        `FOREIGN KEY (${quoteIdent(fk.column)}) REFERENCES ${quoteIdent(target.name)} (${
+          quoteIdent(target.primaryKey[0])
+        })`,
     );
   }
   return `CREATE TABLE IF NOT EXISTS ${quoteIdent(feed.name)} (\n  ${

@@ -80,13 +80,19 @@ export class MysqlLoadEngine implements LoadEngine {
 
   async apply(batch: Batch): Promise<BatchCounts> {
     const { feed } = batch;
-    for (const column of batch.newColumns) {
+    if (batch.newColumns.length > 0) {
+      // One statement for all of them: MySQL commits DDL at once, so it is all or nothing.
+      const dialect = this.#warehouse.dialect;
       await this.#warehouse.run(
-        `ALTER TABLE ${quoteIdent(feed.name)} ADD COLUMN ${quoteIdent(column.name)} ${
-          this.#warehouse.dialect.columnType(column.type, false)
+        `ALTER TABLE ${quoteIdent(feed.name)} ${
+          batch.newColumns.map((column) =>
+            `ADD COLUMN ${quoteIdent(column.name)} ${dialect.columnType(column.type, false)}`
+          ).join(", ")
         }`,
       );
-      this.#log.info("warehouse.column_added", { feed: feed.name, ...column });
+      for (const column of batch.newColumns) {
+        this.#log.info("warehouse.column_added", { feed: feed.name, ...column });
+      }
     }
     return await this.#warehouse.transaction((tx) => this.#write(tx, batch));
   }

@@ -128,6 +128,7 @@ async function loadFeed(
     const read = readBatches(plan, state.columns, {
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
+      limits: options.warehouse.dialect.columnLimits,
     });
     for await (const batch of read) {
       const applyStarted = performance.now();
