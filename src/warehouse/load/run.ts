@@ -6,7 +6,7 @@
 import type { Config } from "../../config/config.ts";
 import { selectFeeds } from "../../config/config.ts";
 import type { Feed } from "../../config/feeds.ts";
-import { DataError, DomainError } from "../../core/errors.ts";
+import { DataError, DomainError, UnavailableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { createProgress, type Progress } from "../../core/progress.ts";
 import type { Warehouse } from "../engine.ts";
@@ -68,6 +68,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const tables: TableReport[] = [];
   let aborted = false;
   const batches = { committed: 0 };
+  const failures: { feed: string; error: unknown }[] = [];
   try {
     const engine = loadEngineFor(options.warehouse, options.config.feeds, options.log);
     try {
@@ -77,9 +78,20 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
           aborted = true;
           break;
         }
-        const table = await loadFeed(engine, feed, options, batches);
-        tables.push(table.report);
-        if (table.aborted) aborted = true;
+        try {
+          const table = await loadFeed(engine, feed, options, batches);
+          tables.push(table.report);
+          if (table.aborted) aborted = true;
+        } catch (error) {
+          // A server gone is no feed's fault: the other feeds would only wait for it too.
+          if (error instanceof UnavailableError) throw error;
+          failures.push({ feed: feed.name, error });
+          options.log.error("warehouse.feed_failed", {
+            feed: feed.name,
+            error: (error as Error).message,
+            kind: error instanceof DomainError ? error.name : "Error",
+          });
+        }
       }
     } finally {
       await engine.finish();
@@ -103,9 +115,25 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     rejected,
     batches: batches.committed,
     aborted: report.aborted,
+    failed: failures.length,
     ms: report.ms,
   });
+  if (failures.length > 0) throw failedFeeds(failures);
   return report;
+}
+
+/**
+ * The error of a load in which some feeds failed (the others were loaded): a single failure
+ * as it is (its type says what kind it is), several as one DataError naming each feed.
+ */
+function failedFeeds(failures: { feed: string; error: unknown }[]): unknown {
+  if (failures.length === 1) return failures[0].error;
+  return new DataError(
+    `Cannot load ${failures.length} feeds: ${
+      failures.map((f) => (f.error as Error).message).join("; ")
+    }`,
+    { cause: new AggregateError(failures.map((f) => f.error)) },
+  );
 }
 
 async function loadFeed(
