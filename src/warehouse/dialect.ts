@@ -36,6 +36,8 @@ export interface Dialect {
   readonly types: ColumnTypes;
   /** How many columns a table may have, and how wide a row (checked before any DDL). */
   readonly columnLimits: ColumnLimits;
+  /** Whether text holding NUL characters comes back exactly (node:sqlite cuts it at the NUL). */
+  readonly keepsNul: boolean;
   /** The column type of a feed field declared `type`; `key` when it is (part of) a key. */
   columnType(type: ColumnType, key: boolean): string;
   /** Appended after `CREATE TABLE name (...)`. */
@@ -119,6 +121,7 @@ export const sqliteDialect: Dialect = {
   columnType: (type) => type,
   // SQLITE_MAX_COLUMN as compiled into node:sqlite.
   columnLimits: { columns: 2000 },
+  keepsNul: false,
   tableOptions: "",
   forUpdate: "",
   rowId: "rowid",
@@ -216,6 +219,7 @@ export const mysqlDialect: Dialect = {
     columns: 1017,
     rowBytes: { limit: 8126, base: 40, key: 24, text: 22, number: 9 },
   },
+  keepsNul: true,
   tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
   forUpdate: " FOR UPDATE",
   rowId: "0",

@@ -22,11 +22,14 @@ export interface ColumnSet {
   upper: Set<string>;
   /** How many more columns the engine takes (no limit when absent). */
   room?: ColumnRoom;
+  /** Whether the engine returns text holding NUL characters exactly (else such lines go). */
+  keepsNul: boolean;
 }
 
 export function columnSet(
   columns: { name: string; type: ColumnType }[],
   room?: ColumnRoom,
+  keepsNul = true,
 ): ColumnSet {
   return {
     names: columns.map((c) => c.name),
@@ -34,6 +37,7 @@ export function columnSet(
     index: new Map(columns.map((c, i) => [c.name, i])),
     upper: new Set(columns.map((c) => c.name.toUpperCase())),
     room,
+    keepsNul,
   };
 }
 
@@ -73,7 +77,7 @@ export function parseRecord(
     const raw = fields[name];
     const i = columns.index.get(name);
     if (i !== undefined) {
-      const fitted = fit(name, columns.types[i], raw);
+      const fitted = fit(name, columns.types[i], raw, columns.keepsNul);
       if (typeof fitted === "object" && fitted !== null) {
         return { ok: false, reason: fitted.reason };
       }
@@ -94,7 +98,7 @@ export function parseRecord(
     newUpper.add(name.toUpperCase());
     const type = typeOfValue(raw);
     if (!type) return { ok: false, reason: `column ${name} holds ${kindOf(raw)}, not a value` };
-    const fitted = fit(name, type, raw);
+    const fitted = fit(name, type, raw, columns.keepsNul);
     if (typeof fitted === "object" && fitted !== null) return { ok: false, reason: fitted.reason };
     newColumns.push({ name, type, value: fitted });
   }
@@ -110,14 +114,20 @@ export function parseRecord(
 }
 
 /** The value to store, or why it does not fit. */
-export function fit(column: string, type: ColumnType, value: unknown): Value | { reason: string } {
+export function fit(
+  column: string,
+  type: ColumnType,
+  value: unknown,
+  keepsNul = true,
+): Value | { reason: string } {
   if (value === null || value === undefined) return null;
   if (typeof value === "object") {
     return { reason: `column ${column} holds ${kindOf(value)}, not a value` };
   }
   switch (type) {
     case "TEXT":
-      return typeof value === "string" ? value : { reason: `column ${column} is not text` };
+      if (typeof value !== "string") return { reason: `column ${column} is not text` };
+      return textProblem(column, value, keepsNul) ?? value;
     case "INTEGER":
       if (typeof value === "boolean") return storedValue(value);
       if (typeof value !== "number" || !Number.isInteger(value)) {
@@ -130,6 +140,23 @@ export function fit(column: string, type: ColumnType, value: unknown): Value | {
         ? inRange(column, value)
         : { reason: `column ${column} is not a number` };
   }
+}
+
+/**
+ * Text no engine would return as it came: a lone surrogate (UTF-8 has no form for it; both
+ * engines would store U+FFFD, merging distinct keys), or a NUL where the engine cuts text at it.
+ */
+function textProblem(column: string, value: string, keepsNul: boolean) {
+  if (!value.isWellFormed()) {
+    return { reason: `column ${column} holds a lone surrogate (half a UTF-16 pair), not text` };
+  }
+  if (!keepsNul && value.includes("\0")) {
+    return {
+      reason: `column ${column} holds a NUL character, which this warehouse cannot return ` +
+        `exactly (SQLite)`,
+    };
+  }
+  return undefined;
 }
 
 function inRange(column: string, value: number): Value | { reason: string } {

@@ -21,6 +21,8 @@ export interface ReadOptions {
   loadedAt: string;
   /** The engine's limits on columns: a field past them is its line's rejection. */
   limits?: ColumnLimits;
+  /** Whether the engine returns text with NUL characters exactly (default: yes). */
+  keepsNul?: boolean;
 }
 
 interface Touched {
@@ -75,7 +77,7 @@ class BatchReader {
     const feed = plan.feed;
     const keys = new Set([...feed.primaryKey, ...feed.foreignKeys.map((fk) => fk.column)]);
     const room = options.limits ? new ColumnRoom(options.limits, columns, keys) : undefined;
-    this.#columns = columnSet(columns, room);
+    this.#columns = columnSet(columns, room, options.keepsNul);
     this.#snapshot = strategyOf(plan.feed).snapshot;
     this.keep = this.#snapshot ? new Set() : undefined;
   }
@@ -128,7 +130,7 @@ class BatchReader {
         this.#newColumns.push({ name: column.name, type: column.type });
       }
       this.#columns.room?.admit(parsed.newColumns);
-      this.#columns = columnSet(all, this.#columns.room);
+      this.#columns = columnSet(all, this.#columns.room, this.#columns.keepsNul);
     }
     this.#rows.push({ values, file: work.relative, line: number });
     this.keep?.add(recordKey(this.#plan.feed, parsed.record));

@@ -157,6 +157,7 @@ async function loadFeed(
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
       limits: options.warehouse.dialect.columnLimits,
+      keepsNul: options.warehouse.dialect.keepsNul,
     });
     for await (const batch of read) {
       const applyStarted = performance.now();
