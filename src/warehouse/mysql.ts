@@ -11,7 +11,7 @@
  */
 import mysql from "mysql2/promise";
 import type { MysqlTarget } from "../config/config.ts";
-import { UnavailableError } from "../core/errors.ts";
+import { ConfigError, UnavailableError } from "../core/errors.ts";
 import { type Dialect, mysqlDialect } from "./dialect.ts";
 import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
 
@@ -37,12 +37,16 @@ const UNAVAILABLE = new Set([
   "ENETUNREACH",
   "EAI_AGAIN",
   "PROTOCOL_CONNECTION_LOST",
-  "ER_ACCESS_DENIED_ERROR",
-  "ER_DBACCESS_DENIED_ERROR",
   "ER_BAD_DB_ERROR",
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
 ]);
+
+/** Errors that waiting will not fix: the settings are wrong (a configuration error). */
+const REFUSED: Record<string, string> = {
+  ER_ACCESS_DENIED_ERROR: "the server refused the user or password",
+  ER_DBACCESS_DENIED_ERROR: "the user may not use the database",
+};
 
 const DEADLOCK_RETRIES = 3;
 
@@ -172,6 +176,13 @@ export class MysqlWarehouse implements Warehouse {
 
   #translate(error: unknown): unknown {
     const code = String((error as { code?: unknown })?.code ?? "");
+    if (code in REFUSED) {
+      return new ConfigError(
+        `Cannot use the MariaDB/MySQL warehouse at ${this.#where}: ${REFUSED[code]} ` +
+          `(check WAREHOUSE_URL and WAREHOUSE_PASSWORD; ${code})`,
+        { cause: error },
+      );
+    }
     if (!UNAVAILABLE.has(code)) return error;
     const reason = (error as Error).message || code;
     return new UnavailableError(

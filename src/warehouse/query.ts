@@ -98,10 +98,17 @@ function afterKey(key: readonly string[], values: SqlValue[]) {
 function encodeCursor(key: unknown[]): string {
   const k = key.map((v) => typeof v === "bigint" ? Number(v) : v);
   const bytes = new TextEncoder().encode(JSON.stringify({ k }));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll(
-    "=",
-    "",
-  );
+  return btoa(binaryString(bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+/** Bytes as a "binary string" for btoa, in slices: a spread of a big key overflows the stack. */
+function binaryString(bytes: Uint8Array): string {
+  const SLICE = 8192;
+  let out = "";
+  for (let i = 0; i < bytes.length; i += SLICE) {
+    out += String.fromCharCode(...bytes.subarray(i, i + SLICE));
+  }
+  return out;
 }
 
 function decodeCursor(cursor: string, length: number): SqlValue[] {

@@ -7,6 +7,7 @@ import type { StatementSync } from "node:sqlite";
 import { type Database, type OpenOptions, openWarehouse } from "./db.ts";
 import { type Dialect, sqliteDialect } from "./dialect.ts";
 import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
+import { asFileError } from "./load/storage.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
 /** The last transaction queued per database file (or per in-memory connection). */
@@ -28,15 +29,15 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return settle(() => this.#prepare(sql).all(...params) as Row[]);
+    return this.#settle(() => this.#prepare(sql).all(...params) as Row[]);
   }
 
   get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-    return settle(() => this.#prepare(sql).get(...params) as Row | undefined);
+    return this.#settle(() => this.#prepare(sql).get(...params) as Row | undefined);
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
-    return settle(() => {
+    return this.#settle(() => {
       const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
       return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
     });
@@ -59,7 +60,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   async #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    this.db.exec("BEGIN IMMEDIATE");
+    await this.#settle(() => this.db.exec("BEGIN IMMEDIATE"));
     try {
       const result = await fn(this);
       this.db.exec("COMMIT");
@@ -76,6 +77,18 @@ export class SqliteWarehouse implements Warehouse {
     return Promise.resolve();
   }
 
+  /**
+   * A failing statement rejects the promise instead of throwing at the call; a database that
+   * cannot be used (locked, not a database, full) is one StorageError naming the file.
+   */
+  #settle<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (error) {
+      return Promise.reject(asFileError(error, `Cannot use the warehouse ${this.#path}`));
+    }
+  }
+
   #prepare(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (!statement) {
@@ -87,15 +100,10 @@ export class SqliteWarehouse implements Warehouse {
   }
 }
 
-/** A failing statement rejects the promise instead of throwing at the call. */
-function settle<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (error) {
-    return Promise.reject(error);
-  }
-}
-
 export function openSqliteWarehouse(path: string, options: OpenOptions = {}): SqliteWarehouse {
-  return new SqliteWarehouse(openWarehouse(path, options), path);
+  try {
+    return new SqliteWarehouse(openWarehouse(path, options), path);
+  } catch (error) {
+    throw asFileError(error, `Cannot open the warehouse ${path}`);
+  }
 }

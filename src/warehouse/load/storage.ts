@@ -54,6 +54,17 @@ export function asStorageError(error: unknown, doing: string): unknown {
   return error;
 }
 
+/**
+ * `error` as a StorageError when SQLite or the disk says the database itself cannot be used
+ * (locked, not a database, corrupt, full, read-only, I/O): anything else is returned as it is,
+ * so a constraint stays the row's own error.
+ */
+export function asFileError(error: unknown, doing: string): unknown {
+  const code = sqliteCode(error);
+  if (code !== undefined && !((code & 0xff) in CAUSES)) return error;
+  return asStorageError(error, doing);
+}
+
 /** SQLite's own texts of the codes above, for errors that come without `errcode` (COMMIT's). */
 const MESSAGES: [RegExp, number][] = [
   [/^database or disk is full/, 13],
