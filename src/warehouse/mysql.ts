@@ -13,7 +13,16 @@ import mysql from "mysql2/promise";
 import type { MysqlTarget } from "../config/config.ts";
 import { ConfigError, UnavailableError } from "../core/errors.ts";
 import { type Dialect, mysqlDialect } from "./dialect.ts";
-import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
+import type {
+  Row,
+  RunResult,
+  Sql,
+  SqlValue,
+  Statement,
+  StatementList,
+  StatementResult,
+  Warehouse,
+} from "./engine.ts";
 
 const SQL_MODE = [
   "ANSI_QUOTES",
@@ -143,6 +152,30 @@ export class MysqlWarehouse implements Warehouse {
         connection.release();
       } catch {
         connection.destroy(); // a connection in an unknown state never goes back to the pool
+      }
+      throw error;
+    }
+  }
+
+  /** The list's statements awaited one by one in one transaction (`make` again after a deadlock). */
+  runStatements<T>(make: () => StatementList<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      const list = make();
+      let step = list.next();
+      while (!step.done) step = list.next(await this.#execute(tx, step.value));
+      return step.value;
+    });
+  }
+
+  async #execute(tx: Sql, statement: Statement): Promise<StatementResult> {
+    try {
+      const params = statement.params ?? [];
+      if (statement.rows) return { changes: 0, rows: await tx.all(statement.sql, params) };
+      return { changes: (await tx.run(statement.sql, params)).changes, rows: [] };
+    } catch (error) {
+      // InnoDB undoes only the failed statement; the transaction goes on.
+      if (statement.rowLevel && this.dialect.isRowError(error)) {
+        return { changes: 0, rows: [], error };
       }
       throw error;
     }

@@ -11,8 +11,7 @@ import type { Logger } from "../../core/log.ts";
 import { createProgress, type Progress } from "../../core/progress.ts";
 import type { Warehouse } from "../engine.ts";
 import { acquireLoadLock } from "../lock.ts";
-import type { LoadEngine } from "./engine.ts";
-import { loadEngineFor } from "./engines.ts";
+import { WarehouseLoader } from "./engine.ts";
 import { planFeed } from "./plan.ts";
 import { readBatches } from "./read.ts";
 import { emptyTableReport, type LoadReport, type TableReport, totalsOf } from "./report.ts";
@@ -70,7 +69,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const batches = { committed: 0 };
   const failures: { feed: string; error: unknown }[] = [];
   try {
-    const engine = loadEngineFor(options.warehouse, options.config.feeds, options.log);
+    const engine = new WarehouseLoader(options.warehouse, options.config.feeds, options.log);
     try {
       await engine.ensureSchema(options.config.feeds);
       for (const feed of feeds) {
@@ -137,7 +136,7 @@ function failedFeeds(failures: { feed: string; error: unknown }[]): unknown {
 }
 
 async function loadFeed(
-  engine: LoadEngine,
+  engine: WarehouseLoader,
   feed: Feed,
   options: LoadOptions,
   batches: { committed: number },

@@ -29,8 +29,8 @@ const OS_CAUSES: Record<string, string> = {
   EROFS: "the file system is read-only",
 };
 
-/** True for an error that concerns one row only (the batch goes on without it). */
-export function isRowError(error: unknown): boolean {
+/** True for a SQLite error that concerns one row only (the batch goes on without it). */
+export function isSqliteRowError(error: unknown): boolean {
   const code = sqliteCode(error);
   return code !== undefined && ROW_ERRORS.has(code & 0xff);
 }
