@@ -10,7 +10,7 @@ import { lakeSizes } from "../lake/layout.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
 import type { Sql } from "../warehouse/engine.ts";
-import { readRowCounts } from "../warehouse/bookkeeping.ts";
+import { rowCounts } from "../warehouse/query.ts";
 import { noCache, type TtlCache } from "./status_cache.ts";
 
 export interface FeedStatus {
@@ -122,12 +122,8 @@ export function redactText(text: string, config: Pick<Config, "warehouseUrl">): 
 }
 
 /** Rows per feed table, as the loader keeps them in its bookkeeping: no table is counted. */
-export async function warehouseRows(
-  warehouse: Sql,
-  config: Config,
-): Promise<Record<string, number>> {
-  const counts = await readRowCounts(warehouse);
-  return Object.fromEntries(config.feeds.map((feed) => [feed.name, counts.get(feed.name) ?? 0]));
+export function warehouseRows(warehouse: Sql, config: Config): Promise<Record<string, number>> {
+  return rowCounts(warehouse, config.feeds);
 }
 
 interface LagResult {
