@@ -11,7 +11,15 @@ import { ensureRowCounts } from "./bookkeeping.ts";
 import type { Sql } from "./engine.ts";
 import { createTableSql, foreignKeyIndex, LOADER_FILES, LOADER_TABLES } from "./schema.ts";
 
-export async function ensureFeedSchema(sql: Sql, feeds: readonly Feed[]): Promise<void> {
+/**
+ * `failed`: when given, a feed whose table cannot be made or completed is handed to it and the
+ * other feeds go on (a feed's failure stops no other); without it, the first failure throws.
+ */
+export async function ensureFeedSchema(
+  sql: Sql,
+  feeds: readonly Feed[],
+  failed?: (feed: Feed, error: unknown) => void,
+): Promise<void> {
   const { dialect } = sql;
   const t = dialect.types;
   // Every name quoted: LINES is a reserved word in MySQL.
@@ -30,8 +38,28 @@ export async function ensureFeedSchema(sql: Sql, feeds: readonly Feed[]): Promis
     "ROW_COUNT" ${t.integer} NOT NULL
   )${dialect.tableOptions}`);
   const existing = new Set(await dialect.tables(sql));
+  const ready: string[] = [];
   for (const feed of feeds) {
-    if (existing.has(feed.name)) {
+    try {
+      await ensureFeedTable(sql, feed, feeds, existing.has(feed.name));
+      ready.push(feed.name);
+    } catch (error) {
+      if (!failed) throw error;
+      failed(feed, error);
+    }
+  }
+  await ensureRowCounts(sql, ready);
+}
+
+async function ensureFeedTable(
+  sql: Sql,
+  feed: Feed,
+  feeds: readonly Feed[],
+  exists: boolean,
+): Promise<void> {
+  const { dialect } = sql;
+  {
+    if (exists) {
       const have = new Set(
         (await dialect.columns(sql, feed.name)).map((c) => c.name.toUpperCase()),
       );
@@ -52,5 +80,4 @@ export async function ensureFeedSchema(sql: Sql, feeds: readonly Feed[]): Promis
       });
     }
   }
-  await ensureRowCounts(sql, feeds.map((feed) => feed.name));
 }

@@ -136,3 +136,39 @@ engineTest(
     }
   },
 );
+
+engineTest(
+  "load: a declared table the engine cannot make fails alone; the other feeds load",
+  async (_t, e) => {
+    const [wide, fine] = ["HI_WIDE", "HI_FINE"].map(uniqueName);
+    const dir = await tempDir("isolation-");
+    // More columns than SQLite takes (2,000), a wider row than InnoDB takes (8,126 bytes).
+    const columns: Record<string, string> = { ID: "TEXT" };
+    for (let i = 0; i < 2100; i++) columns[`C${i}`] = "TEXT";
+    const file = await feedsFile(dir, [
+      { name: wide, kind: "stream", primaryKey: ["ID"], columns },
+      { name: fine, kind: "stream", primaryKey: ["ID"], columns: { ID: "TEXT" } },
+    ]);
+    const config = await testConfig({ env: { ...e.env, FEEDS_FILE: file } });
+    const w = await openWarehouseFromConfig(config);
+    const { log, events } = capture();
+    try {
+      for (const name of [wide, fine]) {
+        await writePartition(config, name, "2026-11-20", [{
+          ID: "1",
+        }]);
+      }
+      const error = await runLoad({ config, warehouse: w, log, feeds: [wide, fine] }).then(
+        () => undefined,
+        (error) => error as Error,
+      );
+      assert.match(error?.message ?? "", new RegExp(`Cannot prepare the table of ${wide}\\b`));
+      assert.equal(Number((await w.get(`SELECT COUNT(*) AS n FROM "${fine}"`))?.n), 1);
+      const failed = events.filter((event) => event.event === "warehouse.feed_failed");
+      assert.deepEqual(failed.map((event) => event.feed), [wide]);
+    } finally {
+      await w.close();
+      await Promise.all([dir, config.root].map((d) => Deno.remove(d, { recursive: true })));
+    }
+  },
+);

@@ -11,6 +11,7 @@
  * first, in one statement, after the reader checked they fit (limits.ts).
  */
 import type { Feed } from "../../config/feeds.ts";
+import { DataError, DomainError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { fileStatesOf, LOADER_FILES_BY_FEED, rowCountOf } from "../bookkeeping.ts";
 import type { SqlValue, Warehouse } from "../engine.ts";
@@ -40,14 +41,28 @@ export class WarehouseLoader {
     this.#log = log;
   }
 
-  /** The bookkeeping and every feed table exist with their declared columns. */
-  async ensureSchema(feeds: readonly Feed[]): Promise<void> {
+  /**
+   * The bookkeeping and every feed table exist with their declared columns. Returns the feeds
+   * whose table could not be made, with the error (those feeds fail, the others load).
+   */
+  async ensureSchema(feeds: readonly Feed[]): Promise<Map<string, unknown>> {
+    const failed = new Map<string, unknown>();
     try {
       for (const sql of this.#warehouse.dialect.loadSession.start) await this.#warehouse.run(sql);
-      await ensureFeedSchema(this.#warehouse, feeds);
+      await ensureFeedSchema(this.#warehouse, feeds, (feed, error) => {
+        const doing = `Cannot prepare the table of ${feed.name} in ${this.label}`;
+        const typed = asStorageError(error, doing);
+        failed.set(
+          feed.name,
+          typed instanceof DomainError
+            ? typed
+            : new DataError(`${doing}: ${(error as Error).message}`, { cause: error }),
+        );
+      });
     } catch (error) {
       throw asStorageError(error, `Cannot prepare the warehouse ${this.label}`);
     }
+    return failed;
   }
 
   /** What the planner needs of one feed: its columns, its files' bookkeeping, its row count. */

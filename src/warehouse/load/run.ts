@@ -71,13 +71,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   try {
     const engine = new WarehouseLoader(options.warehouse, options.config.feeds, options.log);
     try {
-      await engine.ensureSchema(options.config.feeds);
+      const unprepared = await engine.ensureSchema(options.config.feeds);
       for (const feed of feeds) {
         if (options.signal?.aborted) {
           aborted = true;
           break;
         }
         try {
+          if (unprepared.has(feed.name)) throw unprepared.get(feed.name);
           const table = await loadFeed(engine, feed, options, batches);
           tables.push(table.report);
           if (table.aborted) aborted = true;
