@@ -54,7 +54,10 @@ export interface Dialect {
   readonly columnLimits: ColumnLimits;
   /** Whether text holding NUL characters comes back exactly (node:sqlite cuts it at the NUL). */
   readonly keepsNul: boolean;
-  /** Rows one multi-row INSERT of a load carries, at most. */
+  /**
+   * Rows one INSERT of a load carries, at most. 1: each row is inserted, then updated when its
+   * key was there (no key read first); more: multi-row upserts after reading the chunk's keys.
+   */
   readonly rowsPerStatement: number;
   /** Parameters one statement may bind, at most. */
   readonly maxParams: number;
@@ -152,7 +155,8 @@ export const sqliteDialect: Dialect = {
   // SQLITE_MAX_COLUMN as compiled into node:sqlite.
   columnLimits: { columns: 2000 },
   keepsNul: false,
-  rowsPerStatement: 100,
+  // A statement is a function call here, not a round trip: one row each (see load/apply.ts).
+  rowsPerStatement: 1,
   maxParams: 32766,
   transactionalDdl: true,
   bulkIndexes: true,

@@ -10,6 +10,8 @@ import type { Dialect } from "./dialect.ts";
 import type { SqlValue, Statement } from "./engine.ts";
 import { INFERRED_COLUMN, LINEAGE_COLUMNS, LOADER_TABLES } from "./schema.ts";
 
+const byKey = (feed: Feed) => feed.primaryKey.map((k) => `${quoteIdent(k)} = ?`).join(" AND ");
+
 /** The columns a load writes, in order: the data columns, lineage, then `_INFERRED` (0). */
 export function writtenColumns(columns: readonly string[], inferred: boolean): string[] {
   return [...columns, ...LINEAGE_COLUMNS, ...(inferred ? [INFERRED_COLUMN] : [])];
@@ -29,6 +31,26 @@ export function writeRows(
   return upsert
     ? dialect.upsert(feed.name, columns, feed.primaryKey, { rows })
     : dialect.insertOrIgnore(feed.name, columns, feed.primaryKey, rows);
+}
+
+/**
+ * The update by key of a row already there: every non-key column of `columns` from the same
+ * parameters the insert had (`params` maps the insert's parameters to the update's).
+ */
+export function updateByKey(
+  feed: Feed,
+  columns: readonly string[],
+): { sql: string; params: (insert: readonly SqlValue[]) => SqlValue[] } {
+  const set = columns.map((name, i) => ({ name, i })).filter((c) =>
+    !feed.primaryKey.includes(c.name)
+  );
+  const keys = feed.primaryKey.map((k) => columns.indexOf(k));
+  return {
+    sql: `UPDATE ${quoteIdent(feed.name)} SET ${
+      set.map((c) => `${quoteIdent(c.name)} = ?`).join(", ")
+    } WHERE ${byKey(feed)}`,
+    params: (insert) => [...set.map((c) => insert[c.i]), ...keys.map((i) => insert[i])],
+  };
 }
 
 /** The keys among `keys` (one value array per row, in key order) already in the table. */
@@ -65,8 +87,6 @@ export function allKeys(feed: Feed): Statement {
     rows: true,
   };
 }
-
-const byKey = (feed: Feed) => feed.primaryKey.map((k) => `${quoteIdent(k)} = ?`).join(" AND ");
 
 export function deleteByKey(feed: Feed, key: readonly SqlValue[]): Statement {
   return { sql: `DELETE FROM ${quoteIdent(feed.name)} WHERE ${byKey(feed)}`, params: key };

@@ -104,16 +104,21 @@ function* writeRows(ctx: ApplyContext, batch: Batch, counts: BatchCounts): State
     1,
     Math.min(dialect.rowsPerStatement, Math.floor(dialect.maxParams / columns.length)),
   );
-  const params = (rows: BatchRow[]) =>
-    rows.flatMap((row) => [
-      ...row.values,
-      row.file,
-      row.line,
-      batch.loadedAt,
-      ...(ctx.inferred ? [0] : []),
-    ]);
+  const params = (rows: BatchRow[]) => {
+    const out: SqlValue[] = [];
+    for (const row of rows) {
+      for (const value of row.values) out.push(value);
+      out.push(row.file, row.line, batch.loadedAt);
+      if (ctx.inferred) out.push(0);
+    }
+    return out;
+  };
   const keyOf = (row: BatchRow) => keyAt.map((i) => row.values[i] as SqlValue);
 
+  if (perStatement === 1) {
+    yield* writeEach(ctx, batch, counts, columns, params, upsert);
+    return;
+  }
   for (let i = 0; i < batch.rows.length; i += perStatement) {
     const chunk = batch.rows.slice(i, i + perStatement);
     let existing: Set<string> | undefined;
@@ -156,6 +161,41 @@ function* writeRows(ctx: ApplyContext, batch: Batch, counts: BatchCounts): State
         counts.inserted++;
         existing.add(key);
       }
+    }
+  }
+}
+
+/**
+ * One statement per row, where a statement costs no round trip (SQLite): an insert that does
+ * nothing on a conflict, then, when the key was there, an update by key. A new row costs one
+ * statement, and inserts and updates are told apart exactly without reading the keys first.
+ */
+function* writeEach(
+  ctx: ApplyContext,
+  batch: Batch,
+  counts: BatchCounts,
+  columns: readonly string[],
+  params: (rows: BatchRow[]) => SqlValue[],
+  upsert: boolean,
+): StatementList<void> {
+  const { feed } = batch;
+  const insert = ctx.dialect.insertOrIgnore(feed.name, columns, feed.primaryKey, 1);
+  const update = upsert ? S.updateByKey(feed, columns) : undefined;
+  for (const row of batch.rows) {
+    const values = params([row]);
+    const inserted = yield { sql: insert, params: values, rowLevel: true };
+    if (inserted.error === undefined && inserted.changes > 0) {
+      counts.inserted++;
+      continue;
+    }
+    let error = inserted.error;
+    if (error === undefined && update) {
+      const updated = yield { sql: update.sql, params: update.params(values), rowLevel: true };
+      if (updated.error === undefined) counts.updated++;
+      error = updated.error;
+    }
+    if (error !== undefined) {
+      counts.rejections.push({ file: row.file, line: row.line, reason: (error as Error).message });
     }
   }
 }
