@@ -7,8 +7,9 @@
 import { loadConfig } from "../src/config/config.ts";
 import { partitionPath } from "../src/lake/layout.ts";
 import { hmacHex, importHmacKey } from "../src/processor/pseudonymize.ts";
-import { openWarehouse } from "../src/warehouse/db.ts";
-import { ensureFeedTables } from "../src/warehouse/schema.ts";
+import { recountRows } from "../src/warehouse/bookkeeping.ts";
+import { ensureFeedSchema } from "../src/warehouse/feed_schema.ts";
+import { openSqliteWarehouse } from "../src/warehouse/sqlite.ts";
 
 const [lakeDir, warehousePath, rowsArg, usersArg, daysArg] = Deno.args;
 const ROWS = Number(rowsArg ?? 1_000_000);
@@ -24,8 +25,9 @@ const users: string[] = [];
 for (let i = 0; i < USERS; i++) users.push(await hmacHex(key, `U${String(i).padStart(5, "0")}`));
 
 const config = loadConfig({ get: () => undefined });
-const db = openWarehouse(warehousePath);
-ensureFeedTables(db, config.feeds);
+const warehouse = openSqliteWarehouse(warehousePath);
+await ensureFeedSchema(warehouse, config.feeds);
+const db = warehouse.db;
 const started = performance.now();
 db.exec("BEGIN");
 const insertUser = db.prepare(
@@ -91,6 +93,8 @@ for (const [f, feed] of FACT_FEEDS.entries()) {
   }
 }
 db.exec("COMMIT");
+// Rows went in behind the loader's back: its row counts are counted once more.
+await recountRows(warehouse, config.feeds.map((feed) => feed.name));
 const total = db.prepare(
   "SELECT (SELECT COUNT(*) FROM USERS) + (SELECT COUNT(*) FROM TRANSACTIONS_SECURE) + " +
     "(SELECT COUNT(*) FROM TRANSACTIONS_USD) AS n",

@@ -6,7 +6,7 @@
  */
 import { type Context, Hono } from "hono";
 import { recentRuns } from "../src/scheduler/store.ts";
-import { collectStatus } from "../src/service/status.ts";
+import { collectStatus, redactRun } from "../src/service/status.ts";
 import { TtlCache } from "../src/service/status_cache.ts";
 import { formatStatus } from "../src/service/status_text.ts";
 import type { AppDeps, AppEnv } from "./deps.ts";
@@ -27,6 +27,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
       cache,
       kafkaHealth: deps.stats?.kafka?.(),
       feedErrors: deps.stats?.lakeErrors?.(),
+      anonymous: !c.get("account"),
     });
     if (wantsText(c)) return c.text(formatStatus(status).join("\n") + "\n");
     return prettyJson(c, status);
@@ -37,7 +38,11 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
   });
   app.get("/status/runs", async (c) => {
     const limit = Math.min(Math.max(Number(c.req.query("limit") ?? 10) || 10, 1), 100);
-    return prettyJson(c, { runs: await recentRuns(deps.warehouse, limit) });
+    const runs = await recentRuns(deps.warehouse, limit);
+    const anonymous = !c.get("account");
+    return prettyJson(c, {
+      runs: anonymous ? runs.map((run) => redactRun(run, deps.config)) : runs,
+    });
   });
   return app;
 }

@@ -52,6 +52,9 @@ const MODE_OF_KIND: Record<FeedKind, LakeMode> = {
   static: "ignore",
 };
 
+/** The longest table or column name, on both engines (MariaDB's identifier limit). */
+export const MAX_SQL_NAME = 64;
+
 /** What Kafka itself allows in a topic name (we refuse "." and ".." on top). */
 export const KAFKA_TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
@@ -132,6 +135,13 @@ export function validateFeed(input: unknown, where: string): Feed {
     }
   }
 
+  assertSqlNames(at, name, [
+    ...primaryKey,
+    ...(timeField ? [timeField] : []),
+    ...foreignKeys.map((fk) => fk.column),
+    ...Object.keys(columns),
+  ]);
+
   for (const known of Object.keys(raw)) {
     if (
       !["name", "kind", "primaryKey", "timeField", "foreignKeys", "retentionDays", "columns"]
@@ -188,6 +198,35 @@ export function inDependencyOrder(feeds: readonly Feed[]): Feed[] {
   };
   for (const feed of feeds) visit(feed, []);
   return ordered;
+}
+
+/**
+ * The feed becomes a table and its fields columns on either engine: names of at most 64
+ * characters, and no two equal but for case (SQL names ignore case).
+ */
+function assertSqlNames(at: string, feed: string, fields: readonly string[]): void {
+  if (feed.length > MAX_SQL_NAME) {
+    throw new ConfigError(`${at}: the name is longer than ${MAX_SQL_NAME} characters`);
+  }
+  const seen = new Map<string, string>();
+  for (const field of fields) {
+    if (field.length > MAX_SQL_NAME) {
+      throw new ConfigError(
+        `${at}: field ${
+          JSON.stringify(field.slice(0, 20) + "…")
+        } is longer than ${MAX_SQL_NAME} characters`,
+      );
+    }
+    const other = seen.get(field.toUpperCase());
+    if (other !== undefined && other !== field) {
+      throw new ConfigError(
+        `${at}: fields ${JSON.stringify(other)} and ${
+          JSON.stringify(field)
+        } differ only in case (column names ignore case)`,
+      );
+    }
+    seen.set(field.toUpperCase(), field);
+  }
 }
 
 /** A declared field name: safe, and not reserved (rowid aliases, lineage columns, …). */

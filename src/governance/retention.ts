@@ -23,8 +23,8 @@
  */
 import type { Config } from "../config/config.ts";
 import { retentionOf } from "../config/config.ts";
-import type { Feed } from "../config/feeds.ts";
-import { UsageError } from "../core/errors.ts";
+import { type Feed, FEED_NAME } from "../config/feeds.ts";
+import { DataError, DomainError, UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { dropPartitions, partitionsBefore } from "../lake/drop.ts";
 import type { UnsafeEntry } from "../lake/entries.ts";
@@ -36,7 +36,7 @@ import {
   REJECTED_DIR,
 } from "../lake/layout.ts";
 import { quoteIdent } from "../warehouse/db.ts";
-import type { Sql } from "../warehouse/engine.ts";
+import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
 import { LOADER_TABLES } from "../warehouse/schema.ts";
 import { acquireLoadLock } from "../warehouse/lock.ts";
@@ -46,7 +46,7 @@ import { audit } from "./audit.ts";
 export interface CleanupOptions {
   config: Config;
   /** The warehouse (either engine). */
-  warehouse: Sql;
+  warehouse: Warehouse;
   log: Logger;
   /** Overrides the retention of every feed. */
   days?: number;
@@ -125,7 +125,23 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
     feeds: [],
     totals: { partitions: 0, rows: 0, bytes: 0, strays: 0 },
   };
+  const failures: Error[] = [];
   for (const { name, feed } of targets) {
+    try {
+      await cleanTarget(name, feed);
+    } catch (error) {
+      // One feed that cannot be cleaned (its table broken, a file refused) stops no other.
+      const message = (error as Error)?.message ?? String(error);
+      failures.push(
+        error instanceof DomainError && message.includes(name)
+          ? error
+          : new DataError(`Cannot clean ${name}: ${message}`, { cause: error }),
+      );
+      log.error("retention.feed_failed", { feed: name, error: message });
+    }
+  }
+
+  async function cleanTarget(name: string, feed: Feed | undefined): Promise<void> {
     const retentionDays = options.days ?? (feed ? retentionOf(config, feed) : config.retentionDays);
     const keepFrom = retentionCutoff(now, retentionDays);
     const lake = await listPartitions(root, name);
@@ -200,11 +216,23 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
     await audit(db, {
       actor,
       action: "retention.run",
-      outcome: "ok",
-      detail: { ...report.totals, today: report.today, days: options.days ?? null },
+      outcome: failures.length ? "error" : "ok",
+      detail: {
+        ...report.totals,
+        today: report.today,
+        days: options.days ?? null,
+        ...(failures.length ? { errors: failures.map((f) => f.message) } : {}),
+      },
     }, now);
   }
   log.info(dryRun ? "retention.dry_run" : "retention.done", report.totals);
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    throw new DataError(
+      `Cannot clean ${failures.length} feeds: ${failures.map((f) => f.message).join("; ")}`,
+      { cause: new AggregateError(failures) },
+    );
+  }
   return report;
 }
 
@@ -214,7 +242,7 @@ async function cleanup(options: CleanupOptions): Promise<CleanupReport> {
  * the partition the row came from, read from its lineage `_SOURCE_FILE` (`FEED/DATE/FILE`).
  */
 async function expiredRows(
-  db: Sql,
+  db: Warehouse,
   feed: Feed,
   keepFrom: string,
   dryRun: boolean,
@@ -235,12 +263,13 @@ async function expiredRows(
     const row = await db.get(`SELECT COUNT(*) AS n FROM ${table} WHERE ${where}`, params);
     return Number(row?.n ?? 0);
   }
-  const deleted = (await db.run(`DELETE FROM ${table} WHERE ${where}`, params)).changes;
-  // The loader's row counts (what /status shows) follow the deletion.
-  if ((await db.dialect.tables(db)).includes(LOADER_TABLES)) {
-    await adjustRowCount(db, feed.name, -deleted);
-  }
-  return deleted;
+  const counted = (await db.dialect.tables(db)).includes(LOADER_TABLES);
+  // The loader's row count (what /status shows) follows the deletion in the same transaction.
+  return await db.transaction(async (tx) => {
+    const deleted = (await tx.run(`DELETE FROM ${table} WHERE ${where}`, params)).changes;
+    if (counted) await adjustRowCount(tx, feed.name, -deleted);
+    return deleted;
+  });
 }
 
 /** Removes partitions (lake.drop), auditing each; the loader forgets the deleted lake files. */

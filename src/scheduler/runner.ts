@@ -169,7 +169,8 @@ export class JobRunner {
     const steps: ("load" | "cleanup")[] = job === "pipeline" ? ["load", "cleanup"] : [job];
     const counts: JobCounts = {};
     let outcome: Outcome = "ok";
-    let errorText: string | undefined;
+    const errors: string[] = [];
+    // Every step runs whatever the one before did: a failed load never stops retention.
     for (const step of steps) {
       if (signal.aborted) {
         outcome = "interrupted";
@@ -193,15 +194,16 @@ export class JobRunner {
         });
       } catch (error) {
         outcome = signal.aborted ? "interrupted" : "error";
-        errorText = error instanceof Error ? error.message : String(error);
+        const text = error instanceof Error ? error.message : String(error);
+        errors.push(steps.length > 1 ? `${step}: ${text}` : text);
         log.error("pipeline.step_failed", {
           step,
-          error: errorText,
+          error: text,
           kind: error instanceof DomainError ? error.name : "Error",
         });
-        break;
       }
     }
+    const errorText = errors.length > 0 ? errors.join("; ") : undefined;
 
     const durationMs = performance.now() - started;
     const finished = {

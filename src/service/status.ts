@@ -10,7 +10,7 @@ import { lakeSizes } from "../lake/layout.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
 import type { Sql } from "../warehouse/engine.ts";
-import { readRowCounts } from "../warehouse/bookkeeping.ts";
+import { rowCounts } from "../warehouse/query.ts";
 import { noCache, type TtlCache } from "./status_cache.ts";
 
 export interface FeedStatus {
@@ -52,6 +52,11 @@ export interface StatusOptions {
   now?: Date;
   /** Keeps the Kafka, lake and row-count figures for a few seconds (serve); default: none. */
   cache?: Pick<TtlCache, "get">;
+  /**
+   * The caller showed no token (GET /status is public): job errors lose absolute paths and
+   * account names, and runs started by an account do not say which.
+   */
+  anonymous?: boolean;
 }
 
 export async function collectStatus(options: StatusOptions): Promise<ServiceStatus> {
@@ -81,7 +86,7 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
       job,
       // load and cleanup also run inside every scheduled pipeline run.
       schedule: job === "pipeline" ? config.pipelineSchedule : null,
-      lastRun: runs[job] ?? null,
+      lastRun: runs[job] ? (options.anonymous ? redactRun(runs[job], config) : runs[job]) : null,
       nextRun: job === "pipeline" ? next : null,
     })),
     feeds: config.feeds.map((feed) => ({
@@ -95,13 +100,35 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
   };
 }
 
+/** Who may start a run without being an account (the only actors shown to anyone). */
+const PUBLIC_ACTORS = new Set(["scheduler", "cli"]);
+
+/** A job run as an anonymous caller may see it: no paths, no account names. */
+export function redactRun(run: JobRun, config: Pick<Config, "warehouseUrl">): JobRun {
+  return {
+    ...run,
+    actor: PUBLIC_ACTORS.has(run.actor) ? run.actor : "an account",
+    error: run.error === null ? null : redactText(run.error, config),
+  };
+}
+
+/**
+ * Error text without absolute paths (`/srv/x/data_warehouse.db` → `…/data_warehouse.db`) or
+ * account names (`mysql://user@`, MySQL's `'user'@'host'`, the configured warehouse user).
+ */
+export function redactText(text: string, config: Pick<Config, "warehouseUrl">): string {
+  let out = text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^@\s/]+@/gi, "$1…@")
+    .replace(/'[^'@\s]*'@'/g, "'…'@'")
+    .replace(/(^|[\s:'"(=])\/(?!\/)(?:[^\s'"():;,/]*\/)+/g, "$1…/");
+  const user = config.warehouseUrl?.user;
+  if (user) out = out.replaceAll(user, "…");
+  return out;
+}
+
 /** Rows per feed table, as the loader keeps them in its bookkeeping: no table is counted. */
-export async function warehouseRows(
-  warehouse: Sql,
-  config: Config,
-): Promise<Record<string, number>> {
-  const counts = await readRowCounts(warehouse);
-  return Object.fromEntries(config.feeds.map((feed) => [feed.name, counts.get(feed.name) ?? 0]));
+export function warehouseRows(warehouse: Sql, config: Config): Promise<Record<string, number>> {
+  return rowCounts(warehouse, config.feeds);
 }
 
 interface LagResult {

@@ -9,10 +9,11 @@
  * feed rows (retention, erasure) adjusts or recounts them with the functions at the end.
  */
 import { partitionKey } from "../lake/layout.ts";
-import { type Database, quoteIdent } from "./db.ts";
-import { type Dialect, sqliteDialect } from "./dialect.ts";
+import { quoteIdent } from "./db.ts";
+import type { Dialect } from "./dialect.ts";
 import type { Sql, SqlValue } from "./engine.ts";
 import { LOADER_FILES, LOADER_TABLES } from "./schema.ts";
+import { addRowCount } from "./statements.ts";
 
 export interface FileState {
   path: string;
@@ -30,10 +31,8 @@ export function lakeRelative(path: string): string {
   return partitionKey(path) ?? path;
 }
 
-export function readFileStates(db: Database, feed: string): Map<string, FileState> {
-  const rows = db.prepare(`SELECT * FROM ${LOADER_FILES} WHERE FEED = ?`).all(feed);
-  return fileStatesOf(rows);
-}
+/** The `_LOADER_FILES` rows of one feed (parameter: the feed's name). */
+export const LOADER_FILES_BY_FEED = `SELECT * FROM ${LOADER_FILES} WHERE "FEED" = ?`;
 
 /** `_LOADER_FILES` rows (either engine) by lake path. */
 export function fileStatesOf(rows: Record<string, unknown>[]): Map<string, FileState> {
@@ -80,12 +79,6 @@ export function fileStateUpsert(dialect: Dialect, state: FileState): [string, Sq
   ];
 }
 
-/** The SQLite loader's side, on its connection inside its own transaction. */
-export function saveFileState(db: Database, state: FileState): void {
-  const [sql, params] = fileStateUpsert(sqliteDialect, state);
-  db.prepare(sql).run(...params);
-}
-
 /**
  * Forgets lake files that no longer exist (retention deleted them), full or lake-relative paths.
  * Their warehouse rows stay: removing rows is retention's decision, by event time. Returns how
@@ -103,58 +96,49 @@ export async function forgetLakeFiles(sql: Sql, paths: string[]): Promise<number
 
 /** Row counts of the feed tables from the bookkeeping (cheap: no table is counted). */
 export async function readRowCounts(warehouse: Sql): Promise<Map<string, number>> {
-  let rows;
-  try {
-    rows = await warehouse.all(`SELECT FEED, ROW_COUNT FROM ${LOADER_TABLES}`);
-  } catch (error) {
-    // No load has run yet (SQLite: "no such table", MySQL: "doesn't exist"): nothing counted.
-    if (/no such table|doesn't exist/i.test((error as Error).message)) return new Map();
-    throw error;
-  }
+  // No load has run yet: nothing counted.
+  if (!(await warehouse.dialect.tables(warehouse)).includes(LOADER_TABLES)) return new Map();
+  const rows = await warehouse.all(`SELECT "FEED", "ROW_COUNT" FROM ${LOADER_TABLES}`);
   return new Map(rows.map((row) => [String(row.FEED), Number(row.ROW_COUNT)]));
+}
+
+/** One feed table's row count from the bookkeeping (0 when it has none yet). */
+export async function rowCountOf(sql: Sql, feed: string): Promise<number> {
+  const row = await sql.get(`SELECT "ROW_COUNT" AS n FROM ${LOADER_TABLES} WHERE "FEED" = ?`, [
+    feed,
+  ]);
+  return Number(row?.n ?? 0);
 }
 
 /** Adds `delta` (negative after deletes) to a feed table's count; run it in the deleting transaction. */
 export async function adjustRowCount(sql: Sql, feed: string, delta: number): Promise<void> {
   if (delta === 0) return;
-  await sql.run(`UPDATE ${LOADER_TABLES} SET ROW_COUNT = ROW_COUNT + ? WHERE FEED = ?`, [
-    delta,
-    feed,
-  ]);
+  const statement = addRowCount(feed, delta);
+  await sql.run(statement.sql, statement.params);
 }
 
 /** Counts the given feed tables again (one COUNT(*) each): after bulk deletes, or to repair. */
 export async function recountRows(sql: Sql, feeds: readonly string[]): Promise<void> {
   for (const feed of feeds) {
-    await sql.run(`DELETE FROM ${LOADER_TABLES} WHERE FEED = ?`, [feed]);
-    await sql.run(
-      `INSERT INTO ${LOADER_TABLES} (FEED, ROW_COUNT) SELECT ?, count(*) FROM ${quoteIdent(feed)}`,
-      [feed],
-    );
+    await sql.run(`DELETE FROM ${LOADER_TABLES} WHERE "FEED" = ?`, [feed]);
+    await countRows(sql, feed);
   }
 }
 
-/** The loader's side, on the SQLite connection inside its own transaction. */
-export function rowCountSync(db: Database, feed: string): number {
-  const row = db.prepare(`SELECT ROW_COUNT AS n FROM ${LOADER_TABLES} WHERE FEED = ?`).get(feed);
-  return Number(row?.n ?? 0);
-}
-
-export function addRowCountSync(db: Database, feed: string, delta: number): void {
-  if (delta === 0) return;
-  db.prepare(`UPDATE ${LOADER_TABLES} SET ROW_COUNT = ROW_COUNT + ? WHERE FEED = ?`)
-    .run(delta, feed);
+/** Counts one feed table into the bookkeeping (a row it does not have yet). */
+async function countRows(sql: Sql, feed: string): Promise<void> {
+  await sql.run(
+    `INSERT INTO ${LOADER_TABLES} ("FEED", "ROW_COUNT") SELECT ?, COUNT(*) FROM ${
+      quoteIdent(feed)
+    }`,
+    [feed],
+  );
 }
 
 /** Gives every feed table without a count one (counted once: new tables, older warehouses). */
-export function ensureRowCountsSync(db: Database, feeds: readonly string[]): void {
+export async function ensureRowCounts(sql: Sql, feeds: readonly string[]): Promise<void> {
   const have = new Set(
-    db.prepare(`SELECT FEED FROM ${LOADER_TABLES}`).all().map((row) => String(row.FEED)),
+    (await sql.all(`SELECT "FEED" FROM ${LOADER_TABLES}`)).map((row) => String(row.FEED)),
   );
-  for (const feed of feeds) {
-    if (have.has(feed)) continue;
-    db.prepare(
-      `INSERT INTO ${LOADER_TABLES} (FEED, ROW_COUNT) SELECT ?, count(*) FROM ${quoteIdent(feed)}`,
-    ).run(feed);
-  }
+  for (const feed of feeds) if (!have.has(feed)) await countRows(sql, feed);
 }

@@ -11,7 +11,24 @@
  */
 import type { ColumnType } from "../config/feeds.ts";
 import { quoteIdent } from "./db.ts";
-import type { EngineName, Sql } from "./engine.ts";
+import type { ColumnLimits } from "./limits.ts";
+import { isSqliteRowError } from "./load/storage.ts";
+
+export type EngineName = "sqlite" | "mysql";
+
+/**
+ * What the introspection below needs of a connection: engine.ts's Sql has this shape (declared
+ * here so that the dialect does not depend on the engines that use it).
+ */
+export interface Sql {
+  all(sql: string, params?: readonly (string | number | bigint | null)[]): Promise<
+    Record<string, unknown>[]
+  >;
+  get(sql: string, params?: readonly (string | number | bigint | null)[]): Promise<
+    Record<string, unknown> | undefined
+  >;
+  run(sql: string, params?: readonly (string | number | bigint | null)[]): Promise<unknown>;
+}
 
 export interface ColumnInfo {
   name: string;
@@ -33,6 +50,27 @@ export interface ColumnTypes {
 export interface Dialect {
   readonly engine: EngineName;
   readonly types: ColumnTypes;
+  /** How many columns a table may have, and how wide a row (checked before any DDL). */
+  readonly columnLimits: ColumnLimits;
+  /** Whether text holding NUL characters comes back exactly (node:sqlite cuts it at the NUL). */
+  readonly keepsNul: boolean;
+  /**
+   * Rows one INSERT of a load carries, at most. 1: each row is inserted, then updated when its
+   * key was there (no key read first); more: multi-row upserts after reading the chunk's keys.
+   */
+  readonly rowsPerStatement: number;
+  /** Parameters one statement may bind, at most. */
+  readonly maxParams: number;
+  /** Whether DDL joins the transaction (SQLite) or commits at once (MySQL). */
+  readonly transactionalDdl: boolean;
+  /** Whether a bulk load may drop foreign-key indexes and build them once at its end. */
+  readonly bulkIndexes: boolean;
+  /** Statements around a load on its own connection (a bigger page cache on SQLite). */
+  readonly loadSession: { start: readonly string[]; end: readonly string[] };
+  /** ALTER TABLE statements adding `columns` (typed by columnType) to `table`. */
+  addColumns(table: string, columns: readonly { name: string; type: ColumnType }[]): string[];
+  /** Whether `error` concerns one row's content (a constraint, a type): that row's rejection. */
+  isRowError(error: unknown): boolean;
   /** The column type of a feed field declared `type`; `key` when it is (part of) a key. */
   columnType(type: ColumnType, key: boolean): string;
   /** Appended after `CREATE TABLE name (...)`. */
@@ -114,6 +152,21 @@ export const sqliteDialect: Dialect = {
     autoId: "INTEGER PRIMARY KEY AUTOINCREMENT",
   },
   columnType: (type) => type,
+  // SQLITE_MAX_COLUMN as compiled into node:sqlite.
+  columnLimits: { columns: 2000 },
+  keepsNul: false,
+  // A statement is a function call here, not a round trip: one row each (see load/apply.ts).
+  rowsPerStatement: 1,
+  maxParams: 32766,
+  transactionalDdl: true,
+  bulkIndexes: true,
+  // 16 MiB page cache while loading (negative = KiB); SQLite's default after.
+  loadSession: { start: ["PRAGMA cache_size = -16384"], end: ["PRAGMA cache_size = -2000"] },
+  addColumns: (table, columns) =>
+    columns.map((c) =>
+      `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`
+    ),
+  isRowError: isSqliteRowError,
   tableOptions: "",
   forUpdate: "",
   rowId: "rowid",
@@ -183,6 +236,19 @@ function isoInstant(expr: string): string {
     `'%Y-%m-%dT%H:%i:%s'), IF(RIGHT(${expr}, 1) = 'Z', '+00:00', RIGHT(${expr}, 6)), '+00:00') END)`;
 }
 
+/** Server errors about one row's content (strict mode, keys): that row's rejection. */
+const MYSQL_ROW_ERRORS = new Set([
+  "ER_TRUNCATED_WRONG_VALUE_FOR_FIELD",
+  "ER_TRUNCATED_WRONG_VALUE",
+  "WARN_DATA_TRUNCATED",
+  "ER_WARN_DATA_OUT_OF_RANGE",
+  "ER_DATA_TOO_LONG",
+  "ER_BAD_NULL_ERROR",
+  "ER_NO_REFERENCED_ROW_2",
+  "ER_CHECK_CONSTRAINT_VIOLATED",
+  "ER_CONSTRAINT_FAILED",
+]);
+
 const MYSQL_TEXT_TYPES = new Set(["char", "varchar", "tinytext", "text", "mediumtext", "longtext"]);
 /** Errors of a concurrent `CREATE ... ` that another process won: the object is there. */
 const ALREADY_EXISTS = new Set(["ER_DUP_KEYNAME", "ER_TRG_ALREADY_EXISTS"]);
@@ -205,6 +271,28 @@ export const mysqlDialect: Dialect = {
     if (type === "REAL") return "DOUBLE";
     return key ? `VARCHAR(${KEY_LENGTH})` : "TEXT";
   },
+  // InnoDB: 1,017 columns, and a row definition of at most 8,126 bytes in 16 KiB pages (MariaDB
+  // 10.11 counts about 21 bytes per TEXT and 8 per BIGINT or DOUBLE; we count a little more).
+  columnLimits: {
+    columns: 1017,
+    rowBytes: { limit: 8126, base: 40, key: 24, text: 22, number: 9 },
+  },
+  keepsNul: true,
+  rowsPerStatement: 500,
+  maxParams: 65535,
+  transactionalDdl: false,
+  bulkIndexes: false,
+  loadSession: { start: [], end: [] },
+  // One statement for all of them: MySQL commits DDL at once, so it is all or nothing.
+  addColumns: (table, columns) => [
+    `ALTER TABLE ${quoteIdent(table)} ${
+      columns.map((c) =>
+        `ADD COLUMN ${quoteIdent(c.name)} ${mysqlDialect.columnType(c.type, false)}`
+      )
+        .join(", ")
+    }`,
+  ],
+  isRowError: (error) => MYSQL_ROW_ERRORS.has(String((error as { code?: unknown })?.code)),
   tableOptions: " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
   forUpdate: " FOR UPDATE",
   rowId: "0",

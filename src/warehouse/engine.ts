@@ -9,10 +9,36 @@
  * spelled inline by callers but comes from the engine's dialect module.
  */
 
-import type { Dialect } from "./dialect.ts";
+import type { Dialect, EngineName } from "./dialect.ts";
 
+export type { EngineName };
 export type SqlValue = string | number | bigint | null;
 export type Row = Record<string, SqlValue>;
+
+/** One statement of a list an engine runs in one transaction (see Warehouse.runStatements). */
+export interface Statement {
+  sql: string;
+  params?: readonly SqlValue[];
+  /** Hand back the rows it selects (else only the count of rows it changed). */
+  rows?: boolean;
+  /**
+   * A row the database refuses for its content (dialect.isRowError) comes back as `error`
+   * instead of failing the transaction; only this statement is undone.
+   */
+  rowLevel?: boolean;
+}
+
+export interface StatementResult {
+  changes: number;
+  rows: Row[];
+  error?: unknown;
+}
+
+/**
+ * Statements made one at a time, each seeing the result of the one before: the whole apply
+ * step of a load is written once, as such a list, and each engine only runs it.
+ */
+export type StatementList<T> = Generator<Statement, T, StatementResult>;
 
 export interface RunResult {
   /**
@@ -33,8 +59,6 @@ export interface Sql {
   readonly dialect: Dialect;
 }
 
-export type EngineName = "sqlite" | "mysql";
-
 export interface Warehouse extends Sql {
   readonly engine: EngineName;
   /** Where it is, safe to print and to show in /status: never a password. */
@@ -45,5 +69,12 @@ export interface Warehouse extends Sql {
    * SQLite write transaction held across real I/O blocks every other connection of the process.
    */
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Runs the statements `make()` yields in one transaction and returns what the list returns:
+   * committed at the end, rolled back when a statement or the list throws. SQLite runs it
+   * synchronously from BEGIN to COMMIT (no other work meanwhile, no lock held across an await);
+   * MySQL may call `make` again after a deadlock, so the list keeps its effects to itself.
+   */
+  runStatements<T>(make: () => StatementList<T>): Promise<T>;
   close(): Promise<void>;
 }

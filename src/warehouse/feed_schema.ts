@@ -1,16 +1,25 @@
 /**
- * The feed tables and the loader's bookkeeping tables written once for either engine, with the
- * types of the engine's dialect: the schema step of the MariaDB/MySQL warehouse (InnoDB enforces
- * the primary and foreign keys). The CREATE TABLE comes from schema.ts, as for SQLite: typed
- * columns named as the fields, lineage columns, `_INFERRED` on referenced feeds, an index per foreign
- * key. A declared column missing from an existing table is added with ALTER TABLE ADD COLUMN.
+ * The schema step of a load, once for both engines, with the types of the engine's dialect:
+ * the loader's bookkeeping tables, every feed table (schema.ts's CREATE TABLE: typed columns
+ * named as the fields, lineage columns, `_INFERRED` on referenced feeds, keys the engine
+ * enforces), an index per foreign key (also restoring one a crashed bulk load had dropped),
+ * declared columns missing from an existing table, and a row count for every feed table.
+ * Safe to call often: it writes nothing when all is there.
  */
 import type { Feed } from "../config/feeds.ts";
-import { quoteIdent } from "./db.ts";
+import { ensureRowCounts } from "./bookkeeping.ts";
 import type { Sql } from "./engine.ts";
 import { createTableSql, foreignKeyIndex, LOADER_FILES, LOADER_TABLES } from "./schema.ts";
 
-export async function ensureFeedSchema(sql: Sql, feeds: readonly Feed[]): Promise<void> {
+/**
+ * `failed`: when given, a feed whose table cannot be made or completed is handed to it and the
+ * other feeds go on (a feed's failure stops no other); without it, the first failure throws.
+ */
+export async function ensureFeedSchema(
+  sql: Sql,
+  feeds: readonly Feed[],
+  failed?: (feed: Feed, error: unknown) => void,
+): Promise<void> {
   const { dialect } = sql;
   const t = dialect.types;
   // Every name quoted: LINES is a reserved word in MySQL.
@@ -29,18 +38,36 @@ export async function ensureFeedSchema(sql: Sql, feeds: readonly Feed[]): Promis
     "ROW_COUNT" ${t.integer} NOT NULL
   )${dialect.tableOptions}`);
   const existing = new Set(await dialect.tables(sql));
+  const ready: string[] = [];
   for (const feed of feeds) {
-    if (existing.has(feed.name)) {
+    try {
+      await ensureFeedTable(sql, feed, feeds, existing.has(feed.name));
+      ready.push(feed.name);
+    } catch (error) {
+      if (!failed) throw error;
+      failed(feed, error);
+    }
+  }
+  await ensureRowCounts(sql, ready);
+}
+
+async function ensureFeedTable(
+  sql: Sql,
+  feed: Feed,
+  feeds: readonly Feed[],
+  exists: boolean,
+): Promise<void> {
+  const { dialect } = sql;
+  {
+    if (exists) {
       const have = new Set(
         (await dialect.columns(sql, feed.name)).map((c) => c.name.toUpperCase()),
       );
       for (const [column, type] of Object.entries(feed.columns)) {
         if (have.has(column.toUpperCase())) continue;
-        await sql.run(
-          `ALTER TABLE ${quoteIdent(feed.name)} ADD COLUMN ${quoteIdent(column)} ${
-            dialect.columnType(type, false)
-          }`,
-        );
+        for (const alter of dialect.addColumns(feed.name, [{ name: column, type }])) {
+          await sql.run(alter);
+        }
       }
     } else {
       await sql.run(createTableSql(feed, feeds, sql.dialect));

@@ -14,13 +14,14 @@
  *   completed (and `_INFERRED = 0`) when the real row is loaded.
  *
  * The parts, in load/: plan.ts (which files, from where), read.ts (the lake into batches, no
- * database), engine.ts (the engine's schema and apply steps; sqlite.ts for SQLite), modes.ts
- * (one strategy per lake mode), run.ts (runLoad, which drives them).
+ * database), engine.ts (the schema step and the apply step, the same for both engines),
+ * apply.ts (one batch as one list of statements, built by statements.ts from the engine's
+ * dialect), modes.ts (one strategy per lake mode), run.ts (runLoad, which drives them).
  */
 export { type LoadOptions, runLoad } from "./load/run.ts";
 export type { LoadReport, LoadTotals, Rejection, TableReport } from "./load/report.ts";
-export type { LoadEngine } from "./load/engine.ts";
+export { WarehouseLoader } from "./load/engine.ts";
 
 // The warehouse's public entry points, importable from this one module.
-export { ensureFeedTables } from "./schema.ts";
+export { ensureFeedSchema } from "./feed_schema.ts";
 export { adjustRowCount, forgetLakeFiles, readRowCounts, recountRows } from "./bookkeeping.ts";

@@ -11,9 +11,18 @@
  */
 import mysql from "mysql2/promise";
 import type { MysqlTarget } from "../config/config.ts";
-import { UnavailableError } from "../core/errors.ts";
+import { ConfigError, UnavailableError } from "../core/errors.ts";
 import { type Dialect, mysqlDialect } from "./dialect.ts";
-import type { Row, RunResult, Sql, SqlValue, Warehouse } from "./engine.ts";
+import type {
+  Row,
+  RunResult,
+  Sql,
+  SqlValue,
+  Statement,
+  StatementList,
+  StatementResult,
+  Warehouse,
+} from "./engine.ts";
 
 const SQL_MODE = [
   "ANSI_QUOTES",
@@ -37,12 +46,16 @@ const UNAVAILABLE = new Set([
   "ENETUNREACH",
   "EAI_AGAIN",
   "PROTOCOL_CONNECTION_LOST",
-  "ER_ACCESS_DENIED_ERROR",
-  "ER_DBACCESS_DENIED_ERROR",
   "ER_BAD_DB_ERROR",
   "ER_CON_COUNT_ERROR",
   "ER_SERVER_SHUTDOWN",
 ]);
+
+/** Errors that waiting will not fix: the settings are wrong (a configuration error). */
+const REFUSED: Record<string, string> = {
+  ER_ACCESS_DENIED_ERROR: "the server refused the user or password",
+  ER_DBACCESS_DENIED_ERROR: "the user may not use the database",
+};
 
 const DEADLOCK_RETRIES = 3;
 
@@ -144,6 +157,30 @@ export class MysqlWarehouse implements Warehouse {
     }
   }
 
+  /** The list's statements awaited one by one in one transaction (`make` again after a deadlock). */
+  runStatements<T>(make: () => StatementList<T>): Promise<T> {
+    return this.transaction(async (tx) => {
+      const list = make();
+      let step = list.next();
+      while (!step.done) step = list.next(await this.#execute(tx, step.value));
+      return step.value;
+    });
+  }
+
+  async #execute(tx: Sql, statement: Statement): Promise<StatementResult> {
+    try {
+      const params = statement.params ?? [];
+      if (statement.rows) return { changes: 0, rows: await tx.all(statement.sql, params) };
+      return { changes: (await tx.run(statement.sql, params)).changes, rows: [] };
+    } catch (error) {
+      // InnoDB undoes only the failed statement; the transaction goes on.
+      if (statement.rowLevel && this.dialect.isRowError(error)) {
+        return { changes: 0, rows: [], error };
+      }
+      throw error;
+    }
+  }
+
   async close(): Promise<void> {
     await this.#pool.end().catch(() => {});
   }
@@ -172,6 +209,13 @@ export class MysqlWarehouse implements Warehouse {
 
   #translate(error: unknown): unknown {
     const code = String((error as { code?: unknown })?.code ?? "");
+    if (code in REFUSED) {
+      return new ConfigError(
+        `Cannot use the MariaDB/MySQL warehouse at ${this.#where}: ${REFUSED[code]} ` +
+          `(check WAREHOUSE_URL and WAREHOUSE_PASSWORD; ${code})`,
+        { cause: error },
+      );
+    }
     if (!UNAVAILABLE.has(code)) return error;
     const reason = (error as Error).message || code;
     return new UnavailableError(

@@ -5,12 +5,14 @@
  * - `openWarehouseFromConfig(config, options?)`: opens it; a MySQL server is pinged, so a server
  *   that does not answer is one UnavailableError (cause kept) for one-shot commands.
  * - `connectWarehouse(config, { log, signal })`: the same for long-running `serve`: retries an
- *   unavailable server with capped backoff, one log line per attempt, until the signal aborts.
+ *   unavailable server under the one retry policy (src/kafka/retry.ts), one log line per
+ *   attempt, until the signal aborts.
  * - `warehouseLabel(config)`: where it is, without the password.
  */
 import type { Config } from "../config/config.ts";
 import { UnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { sleep, WAIT_FOREVER } from "../kafka/retry.ts";
 import type { OpenOptions } from "./db.ts";
 import type { Warehouse } from "./engine.ts";
 import { MysqlWarehouse } from "./mysql.ts";
@@ -50,42 +52,30 @@ export function warehouseLabel(config: WarehouseConfig): string {
     : `sqlite:${config.warehousePath}`;
 }
 
-const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 30_000;
-
-/** Opens the warehouse, waiting for an unavailable server; throws only when `signal` aborts. */
+/**
+ * Opens the warehouse, waiting for an unavailable server under the project's one retry policy
+ * (WAIT_FOREVER's backoff, the same abortable sleep); throws only when `signal` aborts or the
+ * error is not an outage (a wrong password is a ConfigError at once).
+ */
 export async function connectWarehouse(
   config: WarehouseConfig,
   options: { log: Logger; signal?: AbortSignal; connections?: number },
 ): Promise<Warehouse> {
-  let delay = FIRST_RETRY_MS;
+  const policy = WAIT_FOREVER;
   for (let attempt = 1;; attempt++) {
     try {
       return await openWarehouseFromConfig(config, { connections: options.connections });
     } catch (error) {
       if (!(error instanceof UnavailableError) || options.signal?.aborted) throw error;
+      const delay = Math.min(policy.maxMs, policy.initialMs * 2 ** (attempt - 1));
       options.log.warn("warehouse.unavailable", {
         warehouse: warehouseLabel(config),
         attempt,
         retryInMs: delay,
         error: error.message,
       });
-      const aborted = await sleep(delay, options.signal);
-      if (aborted) throw error;
-      delay = Math.min(delay * 2, MAX_RETRY_MS);
+      await sleep(delay, options.signal);
+      if (options.signal?.aborted) throw error;
     }
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => done(false), ms);
-    const onAbort = () => done(true);
-    function done(aborted: boolean) {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      resolve(aborted);
-    }
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

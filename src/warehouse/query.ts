@@ -8,6 +8,7 @@
  */
 import type { Feed } from "../config/feeds.ts";
 import { ValidationError } from "../core/errors.ts";
+import { readRowCounts } from "./bookkeeping.ts";
 import { quoteIdent } from "./db.ts";
 import type { Sql, SqlValue } from "./engine.ts";
 
@@ -71,16 +72,13 @@ export async function readRows(sql: Sql, feed: Feed, query: RowQuery = {}): Prom
   };
 }
 
-/** Rows per feed table (0 for a table not created yet). */
+/**
+ * Rows per feed table (0 for a table not created yet), from the loader's bookkeeping: the one
+ * row count /status and /metrics share, never a count of a table per request.
+ */
 export async function rowCounts(sql: Sql, feeds: readonly Feed[]): Promise<Record<string, number>> {
-  const existing = new Set(await sql.dialect.tables(sql));
-  const counts: Record<string, number> = {};
-  for (const feed of feeds) {
-    counts[feed.name] = existing.has(feed.name)
-      ? Number((await sql.get(`SELECT COUNT(*) AS n FROM ${quoteIdent(feed.name)}`))?.n ?? 0)
-      : 0;
-  }
-  return counts;
+  const counts = await readRowCounts(sql);
+  return Object.fromEntries(feeds.map((feed) => [feed.name, counts.get(feed.name) ?? 0]));
 }
 
 /** `(k1, k2) > (v1, v2)` spelled out, so every engine uses the key's index the same way. */
@@ -98,10 +96,17 @@ function afterKey(key: readonly string[], values: SqlValue[]) {
 function encodeCursor(key: unknown[]): string {
   const k = key.map((v) => typeof v === "bigint" ? Number(v) : v);
   const bytes = new TextEncoder().encode(JSON.stringify({ k }));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll(
-    "=",
-    "",
-  );
+  return btoa(binaryString(bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+}
+
+/** Bytes as a "binary string" for btoa, in slices: a spread of a big key overflows the stack. */
+function binaryString(bytes: Uint8Array): string {
+  const SLICE = 8192;
+  let out = "";
+  for (let i = 0; i < bytes.length; i += SLICE) {
+    out += String.fromCharCode(...bytes.subarray(i, i + SLICE));
+  }
+  return out;
 }
 
 function decodeCursor(cursor: string, length: number): SqlValue[] {

@@ -1,12 +1,14 @@
 /**
  * The warehouse schema derived from the feed declarations: one table per feed, typed columns,
  * primary and foreign keys, lineage columns, and `_INFERRED` on every feed that a foreign key
- * references (USERS). New fields found in the data become columns here too.
+ * references (USERS). feed_schema.ts makes them (both engines); new fields found in the data
+ * become columns in the load's own batches.
  */
 import type { ColumnType, Feed } from "../config/feeds.ts";
 import { ConfigError } from "../core/errors.ts";
-import { type Database, quoteIdent } from "./db.ts";
+import { quoteIdent } from "./db.ts";
 import { type Dialect, sqliteDialect } from "./dialect.ts";
+import { derivedName } from "./limits.ts";
 
 /** Lineage columns every feed table carries: where a row came from and when it was loaded. */
 export const LINEAGE_COLUMNS = ["_SOURCE_FILE", "_SOURCE_LINE", "_LOADED_AT"] as const;
@@ -51,64 +53,9 @@ export function referencingColumns(
   );
 }
 
-/**
- * Creates the bookkeeping table and every feed table that does not exist yet, and adds declared
- * columns missing from existing tables. Safe to call often: it writes nothing when all is there.
- */
-export function ensureFeedTables(db: Database, feeds: readonly Feed[]): void {
-  const existing = new Set(
-    db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')").all().map((r) =>
-      String(r.name)
-    ),
-  );
-  if (!existing.has(LOADER_FILES)) {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${LOADER_FILES} (
-      PATH TEXT PRIMARY KEY NOT NULL,
-      FEED TEXT NOT NULL,
-      SIZE INTEGER NOT NULL,
-      MTIME INTEGER,
-      LINES INTEGER NOT NULL,
-      BYTES_READ INTEGER NOT NULL,
-      HEAD_HASH TEXT NOT NULL,
-      LOADED_AT TEXT NOT NULL
-    )`);
-  }
-  if (!existing.has(LOADER_TABLES)) {
-    db.exec(`CREATE TABLE IF NOT EXISTS ${LOADER_TABLES} (
-      FEED TEXT PRIMARY KEY NOT NULL,
-      ROW_COUNT INTEGER NOT NULL
-    )`);
-  }
-  for (const feed of feeds) {
-    if (existing.has(feed.name)) {
-      const have = new Set(tableColumns(db, feed.name).map((c) => c.name.toUpperCase()));
-      for (const [column, type] of Object.entries(feed.columns)) {
-        if (!have.has(column.toUpperCase())) addColumn(db, feed.name, column, type);
-      }
-    } else {
-      db.exec(createTableSql(feed, feeds));
-    }
-    // Also restores an index a crashed bulk load had dropped (see the loader).
-    for (const fk of feed.foreignKeys) {
-      if (!existing.has(foreignKeyIndex(feed.name, fk.column))) {
-        createForeignKeyIndex(db, feed.name, fk.column);
-      }
-    }
-  }
-}
-
-/** Name of the index on a foreign-key column. */
+/** Name of the index on a foreign-key column (at most 64 characters). */
 export function foreignKeyIndex(table: string, column: string): string {
-  return `${table}__${column}`;
-}
-
-/** SQLite scans the child table on every parent delete unless the child key is indexed. */
-export function createForeignKeyIndex(db: Database, table: string, column: string): void {
-  db.exec(
-    `CREATE INDEX IF NOT EXISTS ${quoteIdent(foreignKeyIndex(table, column))} ON ${
-      quoteIdent(table)
-    } (${quoteIdent(column)})`,
-  );
+  return derivedName(table, column);
 }
 
 /** The CREATE TABLE statement of a feed, in an engine's dialect (SQLite's by default). */
@@ -144,10 +91,12 @@ export function createTableSql(
           `primary key (${fk.references})`,
       );
     }
+    // Named by us: MySQL's own name (`<table>_ibfk_1`) can pass its 64-character limit.
     lines.push(
-      `FOREIGN KEY (${quoteIdent(fk.column)}) REFERENCES ${quoteIdent(target.name)} (${
-        quoteIdent(target.primaryKey[0])
-      })`,
+      `CONSTRAINT ${quoteIdent(derivedName(feed.name, fk.column, "FK"))} ` +
+        `FOREIGN KEY (${quoteIdent(fk.column)}) REFERENCES ${quoteIdent(target.name)} (${
+          quoteIdent(target.primaryKey[0])
+        })`,
     );
   }
   return `CREATE TABLE IF NOT EXISTS ${quoteIdent(feed.name)} (\n  ${
@@ -155,27 +104,10 @@ export function createTableSql(
   }\n)${dialect.tableOptions}`;
 }
 
-/** Data columns of a table (lineage and `_INFERRED` left out), in table order. */
-export function tableColumns(db: Database, table: string): TableColumn[] {
-  return db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all()
-    .map((row) => ({ name: String(row.name), type: String(row.type).toUpperCase() as ColumnType }))
-    .filter((column) => !RESERVED_COLUMNS.has(column.name.toUpperCase()));
-}
-
-/** True when the table has the `_INFERRED` column. */
-export function hasInferredColumn(db: Database, table: string): boolean {
-  return db.prepare(`PRAGMA table_info(${quoteIdent(table)})`).all()
-    .some((row) => row.name === INFERRED_COLUMN);
-}
-
-export function addColumn(db: Database, table: string, column: string, type: ColumnType): void {
-  db.exec(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} ${type}`);
-}
-
-/** Column type for a field first seen with `value` (non-null); undefined when it cannot be one. */
-export function inferColumnType(value: unknown): ColumnType | undefined {
-  if (typeof value === "boolean") return "INTEGER";
-  if (typeof value === "number") return Number.isInteger(value) ? "INTEGER" : "REAL";
-  if (typeof value === "string") return "TEXT";
-  return undefined;
+/** The column type of a declared engine type (`text`, `varchar`, `bigint`, `double`, ...). */
+export function columnTypeOf(declared: string): ColumnType {
+  const type = declared.toLowerCase();
+  if (/^(integer|int|bigint|smallint|tinyint|mediumint)$/.test(type)) return "INTEGER";
+  if (/^(real|double|float|decimal)$/.test(type)) return "REAL";
+  return "TEXT";
 }

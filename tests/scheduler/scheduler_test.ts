@@ -171,22 +171,29 @@ engineTest("runner records a run with counts and audits it", async (_t, e) => {
   );
 });
 
-engineTest("a failing step is recorded as an error and the lock is released", async (_t, e) => {
-  const open = await warehouseOf(e);
-  const runner = new JobRunner({
-    open,
-    log: silentLogger,
-    jobs: {
-      load: () => Promise.reject(new Error("Cannot load X: disk full")),
-      cleanup: instant({ partitions_deleted: 1 }),
-    },
-  });
-  const run = await runner.run("pipeline", { trigger: "api", actor: "admin" });
-  assert.deepEqual(run.outcome, "error");
-  assert.deepEqual(run.error, "Cannot load X: disk full");
-  assert.deepEqual(run.counts, {}); // cleanup did not run after the failed load
-  assert.deepEqual((await runner.run("cleanup", { trigger: "api", actor: "admin" })).outcome, "ok");
-});
+engineTest(
+  "a failing step is recorded as an error, the next step still runs, the lock is released",
+  async (_t, e) => {
+    const open = await warehouseOf(e);
+    const runner = new JobRunner({
+      open,
+      log: silentLogger,
+      jobs: {
+        load: () => Promise.reject(new Error("Cannot load X: disk full")),
+        cleanup: instant({ partitions_deleted: 1 }),
+      },
+    });
+    const run = await runner.run("pipeline", { trigger: "api", actor: "admin" });
+    assert.deepEqual(run.outcome, "error");
+    assert.deepEqual(run.error, "load: Cannot load X: disk full");
+    // Retention runs whatever the load did (issue 17 item 1).
+    assert.deepEqual(run.counts, { partitions_deleted: 1 });
+    assert.deepEqual(
+      (await runner.run("cleanup", { trigger: "api", actor: "admin" })).outcome,
+      "ok",
+    );
+  },
+);
 
 engineTest(
   "a concurrent manual run is refused while one is in progress, also from another process",

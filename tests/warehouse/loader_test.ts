@@ -325,7 +325,7 @@ Deno.test("load: batches commit as they go and the abort signal stops between ba
   assert.equal(count(config, USD), 25);
 });
 
-Deno.test("load: a bulk load drops and rebuilds the foreign-key index; a crash leaves it to ensureFeedTables", async () => {
+Deno.test("load: a bulk load drops and rebuilds the foreign-key index; a crash leaves it to the next schema step", async () => {
   const config = await testConfig();
   await writePartition(config, USD, "2026-11-20", Array.from({ length: 25 }, () => txn("u1")));
   const index = `${USD}__USER_ID_HASHED`;

@@ -2,9 +2,21 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/config.ts";
 import { FEEDS } from "../../src/config/settings.ts";
 import { quoteIdent } from "../../src/warehouse/db.ts";
-import { ensureFeedTables } from "../../src/warehouse/loader.ts";
+import type { Feed } from "../../src/config/feeds.ts";
+import { ensureFeedSchema } from "../../src/warehouse/loader.ts";
+import { openSqliteWarehouse } from "../../src/warehouse/sqlite.ts";
 import { testConfig } from "../helpers/env.ts";
 import { load, withDb } from "./lake.ts";
+
+/** The schema step of a load, on its own connection to the config's SQLite warehouse. */
+async function ensureTables(path: string, feeds: readonly Feed[]): Promise<void> {
+  const w = openSqliteWarehouse(path);
+  try {
+    await ensureFeedSchema(w, feeds);
+  } finally {
+    await w.close();
+  }
+}
 
 /** The feeds of DESIGN.md's table: name → [primary key, foreign keys]. */
 const DESIGN: Record<string, [string[], [string, string][]]> = {
@@ -24,8 +36,8 @@ const DESIGN: Record<string, [string[], [string, string][]]> = {
 
 Deno.test("schema: every DESIGN.md feed has its table, typed columns, keys and lineage", async () => {
   const config = await testConfig();
+  await ensureTables(config.warehousePath, config.feeds);
   withDb(config, (db) => {
-    ensureFeedTables(db, config.feeds);
     for (const [name, [primaryKey, foreignKeys]] of Object.entries(DESIGN)) {
       const feed = config.feeds.find((f) => f.name === name);
       assert(feed, `feed ${name} is declared`);
@@ -56,17 +68,16 @@ Deno.test("schema: every DESIGN.md feed has its table, typed columns, keys and l
   });
 });
 
-Deno.test("schema: ensureFeedTables twice changes nothing; a load creates the tables too", async () => {
+Deno.test("schema: ensureFeedSchema twice changes nothing; a load creates the tables too", async () => {
   const config = await testConfig();
   await load(config);
-  withDb(config, (db) => {
-    const before = db.prepare("SELECT name, sql FROM sqlite_master ORDER BY name").all();
-    ensureFeedTables(db, config.feeds);
-    const after = db.prepare("SELECT name, sql FROM sqlite_master ORDER BY name").all();
-    assert.deepEqual(after, before);
-    assert(before.some((t) => t.name === "_LOADER_FILES"));
-    assert(before.some((t) => t.name === "TRANSACTIONS_USD"));
-  });
+  const schema = () =>
+    withDb(config, (db) => db.prepare("SELECT name, sql FROM sqlite_master ORDER BY name").all());
+  const before = schema();
+  await ensureTables(config.warehousePath, config.feeds);
+  assert.deepEqual(schema(), before);
+  assert(before.some((t) => t.name === "_LOADER_FILES"));
+  assert(before.some((t) => t.name === "TRANSACTIONS_USD"));
 });
 
 Deno.test("schema: a feed added by declaration gets its table; a declared column is added", async () => {
@@ -86,9 +97,9 @@ Deno.test("schema: a feed added by declaration gets its table; a declared column
     loadConfig({ get: (n) => env.get(n) }, {
       baseFeeds: [...FEEDS, { ...orders, columns: { ...orders.columns, ...columns } }],
     });
-  withDb(base, (db) => ensureFeedTables(db, configWith({}).feeds));
+  await ensureTables(base.warehousePath, configWith({}).feeds);
+  await ensureTables(base.warehousePath, configWith({ NOTE: "TEXT" }).feeds);
   withDb(base, (db) => {
-    ensureFeedTables(db, configWith({ NOTE: "TEXT" }).feeds);
     const columns = db.prepare("PRAGMA table_info(ORDERS)").all().map((c) => `${c.name} ${c.type}`);
     assert.ok(columns.includes("TOTAL REAL"));
     assert.ok(columns.includes("NOTE TEXT"), "the newly declared column was added");

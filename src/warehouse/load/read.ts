@@ -9,6 +9,7 @@
 import { recordKey } from "../../config/feeds.ts";
 import type { FileState } from "../bookkeeping.ts";
 import { prefixHash, readLines } from "../lines.ts";
+import { type ColumnLimits, ColumnRoom } from "../limits.ts";
 import { type ColumnSet, columnSet, parseRecord } from "../records.ts";
 import type { TableColumn } from "../schema.ts";
 import { strategyOf } from "./modes.ts";
@@ -18,6 +19,10 @@ export interface ReadOptions {
   /** Lines for the next batch (written, rejected or blank): asked again for every batch. */
   batchRows: () => number;
   loadedAt: string;
+  /** The engine's limits on columns: a field past them is its line's rejection. */
+  limits?: ColumnLimits;
+  /** Whether the engine returns text with NUL characters exactly (default: yes). */
+  keepsNul?: boolean;
 }
 
 interface Touched {
@@ -69,7 +74,10 @@ class BatchReader {
   constructor(plan: FeedPlan, columns: TableColumn[], options: ReadOptions) {
     this.#plan = plan;
     this.#options = options;
-    this.#columns = columnSet(columns);
+    const feed = plan.feed;
+    const keys = new Set([...feed.primaryKey, ...feed.foreignKeys.map((fk) => fk.column)]);
+    const room = options.limits ? new ColumnRoom(options.limits, columns, keys) : undefined;
+    this.#columns = columnSet(columns, room, options.keepsNul);
     this.#snapshot = strategyOf(plan.feed).snapshot;
     this.keep = this.#snapshot ? new Set() : undefined;
   }
@@ -121,7 +129,8 @@ class BatchReader {
         all.push({ name: column.name, type: column.type });
         this.#newColumns.push({ name: column.name, type: column.type });
       }
-      this.#columns = columnSet(all);
+      this.#columns.room?.admit(parsed.newColumns);
+      this.#columns = columnSet(all, this.#columns.room, this.#columns.keepsNul);
     }
     this.#rows.push({ values, file: work.relative, line: number });
     this.keep?.add(recordKey(this.#plan.feed, parsed.record));

@@ -6,13 +6,12 @@
 import type { Config } from "../../config/config.ts";
 import { selectFeeds } from "../../config/config.ts";
 import type { Feed } from "../../config/feeds.ts";
-import { DataError, DomainError } from "../../core/errors.ts";
+import { DataError, DomainError, UnavailableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/log.ts";
 import { createProgress, type Progress } from "../../core/progress.ts";
 import type { Warehouse } from "../engine.ts";
 import { acquireLoadLock } from "../lock.ts";
-import type { LoadEngine } from "./engine.ts";
-import { loadEngineFor } from "./engines.ts";
+import { WarehouseLoader } from "./engine.ts";
 import { planFeed } from "./plan.ts";
 import { readBatches } from "./read.ts";
 import { emptyTableReport, type LoadReport, type TableReport, totalsOf } from "./report.ts";
@@ -68,18 +67,31 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const tables: TableReport[] = [];
   let aborted = false;
   const batches = { committed: 0 };
+  const failures: { feed: string; error: unknown }[] = [];
   try {
-    const engine = loadEngineFor(options.warehouse, options.config.feeds, options.log);
+    const engine = new WarehouseLoader(options.warehouse, options.config.feeds, options.log);
     try {
-      await engine.ensureSchema(options.config.feeds);
+      const unprepared = await engine.ensureSchema(options.config.feeds);
       for (const feed of feeds) {
         if (options.signal?.aborted) {
           aborted = true;
           break;
         }
-        const table = await loadFeed(engine, feed, options, batches);
-        tables.push(table.report);
-        if (table.aborted) aborted = true;
+        try {
+          if (unprepared.has(feed.name)) throw unprepared.get(feed.name);
+          const table = await loadFeed(engine, feed, options, batches);
+          tables.push(table.report);
+          if (table.aborted) aborted = true;
+        } catch (error) {
+          // A server gone is no feed's fault: the other feeds would only wait for it too.
+          if (error instanceof UnavailableError) throw error;
+          failures.push({ feed: feed.name, error });
+          options.log.error("warehouse.feed_failed", {
+            feed: feed.name,
+            error: (error as Error).message,
+            kind: error instanceof DomainError ? error.name : "Error",
+          });
+        }
       }
     } finally {
       await engine.finish();
@@ -103,13 +115,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     rejected,
     batches: batches.committed,
     aborted: report.aborted,
+    failed: failures.length,
     ms: report.ms,
   });
+  if (failures.length > 0) throw failedFeeds(failures);
   return report;
 }
 
+/**
+ * The error of a load in which some feeds failed (the others were loaded): a single failure
+ * as it is (its type says what kind it is), several as one DataError naming each feed.
+ */
+function failedFeeds(failures: { feed: string; error: unknown }[]): unknown {
+  if (failures.length === 1) return failures[0].error;
+  return new DataError(
+    `Cannot load ${failures.length} feeds: ${
+      failures.map((f) => (f.error as Error).message).join("; ")
+    }`,
+    { cause: new AggregateError(failures.map((f) => f.error)) },
+  );
+}
+
 async function loadFeed(
-  engine: LoadEngine,
+  engine: WarehouseLoader,
   feed: Feed,
   options: LoadOptions,
   batches: { committed: number },
@@ -136,6 +164,8 @@ async function loadFeed(
     const read = readBatches(plan, state.columns, {
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
+      limits: options.warehouse.dialect.columnLimits,
+      keepsNul: options.warehouse.dialect.keepsNul,
     });
     for await (const batch of read) {
       const applyStarted = performance.now();

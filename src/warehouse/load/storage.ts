@@ -29,8 +29,8 @@ const OS_CAUSES: Record<string, string> = {
   EROFS: "the file system is read-only",
 };
 
-/** True for an error that concerns one row only (the batch goes on without it). */
-export function isRowError(error: unknown): boolean {
+/** True for a SQLite error that concerns one row only (the batch goes on without it). */
+export function isSqliteRowError(error: unknown): boolean {
   const code = sqliteCode(error);
   return code !== undefined && ROW_ERRORS.has(code & 0xff);
 }
@@ -52,6 +52,17 @@ export function asStorageError(error: unknown, doing: string): unknown {
     return new StorageError(`${doing}: ${OS_CAUSES[os]} (${message})`, { cause: error });
   }
   return error;
+}
+
+/**
+ * `error` as a StorageError when SQLite or the disk says the database itself cannot be used
+ * (locked, not a database, corrupt, full, read-only, I/O): anything else is returned as it is,
+ * so a constraint stays the row's own error.
+ */
+export function asFileError(error: unknown, doing: string): unknown {
+  const code = sqliteCode(error);
+  if (code !== undefined && !((code & 0xff) in CAUSES)) return error;
+  return asStorageError(error, doing);
 }
 
 /** SQLite's own texts of the codes above, for errors that come without `errcode` (COMMIT's). */
