@@ -130,8 +130,9 @@ export async function startStage<T>(o: StageOptions<T>): Promise<Stage> {
         : (BigInt(chunk[chunk.length - 1].offset) + 1n).toString();
       const now = Date.now();
       const caughtUp = last && BigInt(batch.nextOffset) >= BigInt(batch.highWatermark);
+      // --once snapshots each partition where it ends, so the next start replays nothing.
       const due = now >= owned.dueAt ||
-        (caughtUp && now - owned.lastSnapshotAt >= CAUGHT_UP_SNAPSHOT_MS);
+        (caughtUp && (o.once || now - owned.lastSnapshotAt >= CAUGHT_UP_SNAPSHOT_MS));
       const marks = due ? await changelogEnds(batch.partition) : undefined;
       const started = performance.now();
       const records = o.transform(chunk, owned.tables, batch.partition);
