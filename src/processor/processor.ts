@@ -16,7 +16,12 @@
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import type { ConsumerHandle, KafkaClient, OutgoingRecord } from "../kafka/client.ts";
+import type {
+  ConsumerHandle,
+  KafkaClient,
+  OutgoingRecord,
+  TransactionalProducer,
+} from "../kafka/client.ts";
 import { batchTransformer } from "./batch.ts";
 import { prepareTopics } from "./layout.ts";
 import { hmacKey } from "./pseudonymize.ts";
@@ -138,7 +143,8 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
       closers.push(() => usersTx.close());
       const windowsTx = await kafka.transactionalProducer(`${groupId}.windows.${id}`);
       closers.push(() => windowsTx.close());
-      const seeder = await kafka.transactionalProducer(`${groupId}.restore.${id}`);
+      // Both stages may restore at once: their offsets-only commits take turns on one producer.
+      const seeder = oneAtATime(await kafka.transactionalProducer(`${groupId}.restore.${id}`));
       closers.push(() => seeder.close());
 
       const rates: RateTable = new Map();
@@ -253,6 +259,19 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   };
 
   return { done: run(), stop, stats: snapshot };
+}
+
+/** A transactional producer whose transactions never overlap (one is open at a time). */
+function oneAtATime(tx: TransactionalProducer): TransactionalProducer {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    sendWithOffsets: (records, commit) => {
+      const run = tail.then(() => tx.sendWithOffsets(records, commit));
+      tail = run.catch(() => {});
+      return run;
+    },
+    close: () => tx.close(),
+  };
 }
 
 /** Reads the currency rates topic to its end (read_committed). */
