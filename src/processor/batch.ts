@@ -12,7 +12,7 @@ import { type Feed, recordKey } from "../config/feeds.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaRecord, OutgoingRecord } from "../kafka/client.ts";
 import { isOversized, MAX_RECORD_BYTES, recordBytes } from "../kafka/limits.ts";
-import { typePartition } from "./layout.ts";
+import { streamPartition, typePartition } from "./layout.ts";
 import type { RateTable } from "./rates.ts";
 import type { ProcessorFeeds, ProcessorTopics } from "./topics.ts";
 import {
@@ -37,6 +37,8 @@ export interface BatchContext {
   log: Logger;
   /** The internal topic of window deltas and its partition count. */
   repartition: { topic: string; partitions: number };
+  /** Partition counts of the derived stream topics (layout.ts). */
+  streamPartitions: Map<string, number>;
 }
 
 /** Transforms one batch of raw `partition`, folding it into that partition's `tables`. */
@@ -65,6 +67,13 @@ export function batchTransformer(ctx: BatchContext): BatchTransformer {
   const deltas = new WindowDeltas();
 
   return (batch, tables, partition) => {
+    const streamAt = new Map<string, number>();
+    for (const [topic, n] of ctx.streamPartitions) {
+      streamAt.set(topic, streamPartition(partition, n));
+    }
+    const secureAt = streamAt.get(topics.secure);
+    const usdAt = streamAt.get(topics.usd);
+    const blacklistedAt = streamAt.get(topics.blacklisted);
     const table = (feed: Feed, topic: string, value: Record<string, unknown>): OutgoingRecord => ({
       topic,
       key: recordKey(feed, value),
@@ -95,14 +104,15 @@ export function batchTransformer(ctx: BatchContext): BatchTransformer {
       const key = secure.USER_ID_HASHED;
       const value = JSON.stringify(secure);
       // USD last: records sharing a value stay adjacent, so the client encodes it once.
+      const statusTopic = topics.byStatus[secure.STATUS];
       const derived: OutgoingRecord[] = [
-        { topic: topics.secure, key, value },
-        { topic: topics.byStatus[secure.STATUS], key, value },
+        { topic: topics.secure, key, value, partition: secureAt },
+        { topic: statusTopic, key, value, partition: streamAt.get(statusTopic) },
       ];
       if (isBlacklisted(checked.tx, blacklist)) {
-        derived.push({ topic: topics.blacklisted, key, value });
+        derived.push({ topic: topics.blacklisted, key, value, partition: blacklistedAt });
       }
-      derived.push({ topic: topics.usd, key, value: usdJson(value, usd) });
+      derived.push({ topic: topics.usd, key, value: usdJson(value, usd), partition: usdAt });
       if ((record.value?.length ?? 0) + DERIVED_GROWTH > MAX_RECORD_BYTES) {
         const big = derived.find(isOversized);
         if (big) {

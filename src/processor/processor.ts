@@ -181,6 +181,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
         hash,
         log,
         repartition: layout.repartition,
+        streamPartitions: layout.streamPartitions,
       });
       const toWindows = windowBatchTransformer({ feeds, topics, log });
       const startWindows = () =>
