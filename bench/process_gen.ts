@@ -1,7 +1,8 @@
 /**
  * Writes N raw transactions as `USER_ID<TAB>JSON` lines for `kcat -P -K '\t'` (bench/process.sh):
  * the fake producer's own generator (same users, currencies, statuses), without its Kafka client,
- * so the topic is filled by a reference tool. Usage: process_gen.ts <count> <file> [seed]
+ * so the topic is filled by a reference tool. Usage: process_gen.ts <count> <file|-> [seed]
+ * ("-" writes to stdout, for piping millions of lines into kcat without a file).
  */
 import { transactionGenerator } from "../src/producer/transactions.ts";
 import { POOL_SEED, userPool } from "../src/producer/users.ts";
@@ -17,16 +18,23 @@ const next = transactionGenerator({
   users: userPool(POOL_SEED, 200),
   now: Date.now(),
 });
-const out = await Deno.open(file, { write: true, create: true, truncate: true });
+const out = file === "-"
+  ? Deno.stdout
+  : await Deno.open(file, { write: true, create: true, truncate: true });
 const encoder = new TextEncoder();
 let chunk: string[] = [];
 for (let i = 0; i < count; i++) {
   const tx = next();
   chunk.push(`${tx.USER_ID}\t${JSON.stringify(tx)}`);
   if (chunk.length === 10_000) {
-    await out.write(encoder.encode(chunk.join("\n") + "\n"));
+    await writeAll(encoder.encode(chunk.join("\n") + "\n"));
     chunk = [];
   }
 }
-if (chunk.length) await out.write(encoder.encode(chunk.join("\n") + "\n"));
-out.close();
+if (chunk.length) await writeAll(encoder.encode(chunk.join("\n") + "\n"));
+if (out !== Deno.stdout) out.close();
+
+async function writeAll(bytes: Uint8Array) {
+  // A pipe takes part of a large write at a time.
+  for (let at = 0; at < bytes.length;) at += await out.write(bytes.subarray(at));
+}

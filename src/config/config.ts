@@ -43,6 +43,25 @@ export interface Config {
   feeds: Feed[];
   /** Where the extra feeds came from, if any. */
   feedsFile?: string;
+  processor: ProcessorConfig;
+}
+
+/** The stream processor's own settings (PROCESSOR_*). */
+export interface ProcessorConfig {
+  /**
+   * PROCESSOR_STATE_DIR: local snapshots of the state of the partitions an instance owns, with
+   * the changelog offsets they cover (Kafka Streams' state dir); a restart replays the changelog
+   * only from there. One folder per consumer group inside; instances on one machine may share it.
+   */
+  stateDir: string;
+  /** PROCESSOR_SNAPSHOT_SECONDS: how often a partition's snapshot is rewritten while it changes. */
+  snapshotIntervalMs: number;
+  /**
+   * PROCESSOR_TOPIC_PREFIX: prepended to every feed topic the processor reads or writes (default
+   * none). The lake reads feeds by their own names, so this only runs a processor apart from the
+   * product's feeds (tests and benchmarks on a shared broker).
+   */
+  topicPrefix: string;
 }
 
 /** Where the MariaDB/MySQL warehouse is. `password` is not enumerable, so it never prints. */
@@ -102,6 +121,28 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     timeWindow,
     feeds,
     feedsFile,
+    processor: parseProcessorConfig(env),
+  };
+}
+
+function parseProcessorConfig(env: Env): ProcessorConfig {
+  const topicPrefix = nonEmpty(env.get("PROCESSOR_TOPIC_PREFIX")) ?? "";
+  if (!/^[A-Za-z0-9._-]*$/.test(topicPrefix)) {
+    throw new ConfigError(
+      `PROCESSOR_TOPIC_PREFIX may hold only letters, digits, ".", "_" and "-" (Kafka topic ` +
+        `characters), got ${JSON.stringify(topicPrefix)}`,
+    );
+  }
+  return {
+    stateDir: nonEmpty(env.get("PROCESSOR_STATE_DIR")) ?? DEFAULTS.processorStateDir,
+    snapshotIntervalMs: 1000 * parseInteger(
+      env.get("PROCESSOR_SNAPSHOT_SECONDS"),
+      "PROCESSOR_SNAPSHOT_SECONDS",
+      DEFAULTS.processorSnapshotSeconds,
+      1,
+      86400,
+    ),
+    topicPrefix,
   };
 }
 

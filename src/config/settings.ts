@@ -117,4 +117,7 @@ export const DEFAULTS = {
   /** Raw user ids and countries whose transactions go to TRANSACTIONS_BLACKLISTED. */
   blacklistUserIds: ["U00013", "U00042"],
   blacklistCountries: ["North Korea"],
+  /** The processor's local state snapshots (one folder per consumer group inside). */
+  processorStateDir: "./processor_state",
+  processorSnapshotSeconds: 30,
 } as const;

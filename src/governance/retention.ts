@@ -23,7 +23,7 @@
  */
 import type { Config } from "../config/config.ts";
 import { retentionOf } from "../config/config.ts";
-import { type Feed, FEED_NAME } from "../config/feeds.ts";
+import type { Feed } from "../config/feeds.ts";
 import { DataError, DomainError, UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { dropPartitions, partitionsBefore } from "../lake/drop.ts";

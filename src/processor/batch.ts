@@ -1,6 +1,8 @@
 /**
- * One raw batch → every output record of one Kafka transaction (streams, quarantine, table
- * updates). Synchronous on purpose: no await per record (HMACs are synchronous and cached), and
+ * Stage one: one raw batch of partition p → every output record of one Kafka transaction (streams,
+ * quarantine, the per-user table updates of partition p, window deltas for stage two). Per-user
+ * updates go to partition p of their changelogs (co-partitioning, layout.ts); window deltas go to
+ * the repartition partition of their type. Synchronous on purpose: no await per record (HMACs are synchronous and cached), and
  * each record's JSON is serialized once. A record is quarantined, with its reason, when it fails
  * validation, when one of its derived records would be too large to produce, or when it would
  * take an aggregate total out of its exact range; then it changes nothing else.
@@ -10,21 +12,41 @@ import { type Feed, recordKey } from "../config/feeds.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaRecord, OutgoingRecord } from "../kafka/client.ts";
 import { isOversized, MAX_RECORD_BYTES, recordBytes } from "../kafka/limits.ts";
-import type { Aggregates } from "./aggregates.ts";
+import { streamPartition, typePartition } from "./layout.ts";
 import type { RateTable } from "./rates.ts";
 import type { ProcessorFeeds, ProcessorTopics } from "./topics.ts";
-import { type Hasher, isBlacklisted, pseudonymize, toUsd, usdJson } from "./transform.ts";
+import {
+  type Hasher,
+  isBlacklisted,
+  pseudonymize,
+  toMicros,
+  toUsd,
+  typeOrUnknown,
+  usdJson,
+} from "./transform.ts";
+import type { UserTables } from "./user_tables.ts";
 import { validateRaw } from "./validate.ts";
+import { WindowDeltas } from "./windows.ts";
 
 export interface BatchContext {
   config: Pick<Config, "blacklist" | "timeWindow">;
   feeds: ProcessorFeeds;
   topics: ProcessorTopics;
   rates: RateTable;
-  aggregates: Aggregates;
   hash: Hasher;
   log: Logger;
+  /** The internal topic of window deltas and its partition count. */
+  repartition: { topic: string; partitions: number };
+  /** Partition counts of the derived stream topics (layout.ts). */
+  streamPartitions: Map<string, number>;
 }
+
+/** Transforms one batch of raw `partition`, folding it into that partition's `tables`. */
+export type BatchTransformer = (
+  batch: KafkaRecord[],
+  tables: UserTables,
+  partition: number,
+) => BatchOutput;
 
 export interface BatchOutput {
   records: OutgoingRecord[];
@@ -39,16 +61,25 @@ const DERIVED_GROWTH = 1024;
 
 const decoder = new TextDecoder();
 
-export function batchTransformer(ctx: BatchContext): (batch: KafkaRecord[]) => BatchOutput {
-  const { topics, feeds, aggregates, log } = ctx;
+export function batchTransformer(ctx: BatchContext): BatchTransformer {
+  const { topics, feeds, log, repartition } = ctx;
   const blacklist = ctx.config.blacklist;
-  const table = (feed: Feed, topic: string, value: Record<string, unknown>): OutgoingRecord => ({
-    topic,
-    key: recordKey(feed, value),
-    value: JSON.stringify(value),
-  });
+  const deltas = new WindowDeltas();
 
-  return (batch) => {
+  return (batch, tables, partition) => {
+    const streamAt = new Map<string, number>();
+    for (const [topic, n] of ctx.streamPartitions) {
+      streamAt.set(topic, streamPartition(partition, n));
+    }
+    const secureAt = streamAt.get(topics.secure);
+    const usdAt = streamAt.get(topics.usd);
+    const blacklistedAt = streamAt.get(topics.blacklisted);
+    const table = (feed: Feed, topic: string, value: Record<string, unknown>): OutgoingRecord => ({
+      topic,
+      key: recordKey(feed, value),
+      value: JSON.stringify(value),
+      partition,
+    });
     const out: OutgoingRecord[] = [];
     let rejected = 0;
     const reject = (record: KafkaRecord, reason: string) => {
@@ -73,14 +104,15 @@ export function batchTransformer(ctx: BatchContext): (batch: KafkaRecord[]) => B
       const key = secure.USER_ID_HASHED;
       const value = JSON.stringify(secure);
       // USD last: records sharing a value stay adjacent, so the client encodes it once.
+      const statusTopic = topics.byStatus[secure.STATUS];
       const derived: OutgoingRecord[] = [
-        { topic: topics.secure, key, value },
-        { topic: topics.byStatus[secure.STATUS], key, value },
+        { topic: topics.secure, key, value, partition: secureAt },
+        { topic: statusTopic, key, value, partition: streamAt.get(statusTopic) },
       ];
       if (isBlacklisted(checked.tx, blacklist)) {
-        derived.push({ topic: topics.blacklisted, key, value });
+        derived.push({ topic: topics.blacklisted, key, value, partition: blacklistedAt });
       }
-      derived.push({ topic: topics.usd, key, value: usdJson(value, usd) });
+      derived.push({ topic: topics.usd, key, value: usdJson(value, usd), partition: usdAt });
       if ((record.value?.length ?? 0) + DERIVED_GROWTH > MAX_RECORD_BYTES) {
         const big = derived.find(isOversized);
         if (big) {
@@ -92,19 +124,30 @@ export function batchTransformer(ctx: BatchContext): (batch: KafkaRecord[]) => B
           continue;
         }
       }
-      const refused = aggregates.apply(usd, checked.eventTime);
+      const micros = toMicros(usd.AMOUNT_USD);
+      const type = typeOrUnknown(usd.TRANSACTION_TYPE);
+      const refused = tables.check(usd, micros) ?? deltas.check(type, checked.eventTime, micros);
       if (refused !== undefined) {
         reject(record, refused);
         continue;
       }
+      tables.apply(usd, micros, checked.eventTime);
+      deltas.add(type, checked.eventTime, micros);
       for (const r of derived) out.push(r);
     }
-    const updates = aggregates.drain();
+    const updates = tables.drain();
     for (const v of updates.userSpending) {
       out.push(table(feeds.userSpending, topics.userSpending, { ...v }));
     }
-    for (const v of updates.windows) out.push(table(feeds.windows, topics.windows, { ...v }));
     for (const v of updates.users) out.push(table(feeds.users, topics.users, { ...v }));
+    for (const delta of deltas.take()) {
+      out.push({
+        topic: repartition.topic,
+        key: delta.TRANSACTION_TYPE,
+        value: JSON.stringify(delta),
+        partition: typePartition(delta.TRANSACTION_TYPE, repartition.partitions),
+      });
+    }
     return { records: out, rejected };
   };
 }

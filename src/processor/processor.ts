@@ -1,25 +1,38 @@
 /**
  * The stream processor (the ksqlDB layer, built in): consumes raw transactions and writes every
- * derived feed. Exactly-once: each input batch's outputs and the consumer offsets go out in one
- * Kafka transaction, under a transactional id fixed per consumer group, so a restarted instance
- * fences a zombie and aborts whatever it left open. Table state is rebuilt at start from the
- * tables' own changelogs (read_committed), so it always matches the committed offsets.
+ * derived feed, exactly once, with any number of instances sharing the raw topic's partitions.
+ *
+ * Two stages (stage.ts), each a consumer group member with its own transactional id
+ * (`<group>.processor.<stage>.<instance id>`; the instance id is kept in PROCESSOR_STATE_DIR, so a
+ * restart reuses it and aborts what its predecessor left open):
+ *
+ * 1. raw partition p → the streams, quarantine, USER_SPENDING_BY_TYPE and USERS (partition p:
+ *    co-partitioned, user_tables.ts), and window deltas to the repartition topic (windows.ts);
+ * 2. repartition partition q → SPEND_LAST_FIVE_MIN_BY_TYPE (partition q).
+ *
+ * Topic layout: layout.ts. State restore: restore.ts. Currency rates are read whole at start and
+ * followed afterwards.
  */
 import type { Config } from "../config/config.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import type { ConsumerHandle, KafkaClient } from "../kafka/client.ts";
-import { Aggregates, WINDOW_GRACE_MS } from "./aggregates.ts";
+import type {
+  ConsumerHandle,
+  KafkaClient,
+  OutgoingRecord,
+  TransactionalProducer,
+} from "../kafka/client.ts";
 import { batchTransformer } from "./batch.ts";
+import { prepareTopics } from "./layout.ts";
 import { hmacKey } from "./pseudonymize.ts";
 import { applyRateRecord, type RateTable } from "./rates.ts";
-import {
-  processorFeeds,
-  type ProcessorTopics,
-  processorTopics,
-  processorTopicSpecs,
-} from "./topics.ts";
+import { type ChunkTimes, type Stage, startStage } from "./stage.ts";
+import { openStateDir } from "./state_dir.ts";
+import { userStateKind, windowStateKind } from "./state_kinds.ts";
+import { processorFeeds, type ProcessorTopics, processorTopics } from "./topics.ts";
 import { cachingHasher } from "./transform.ts";
+import { windowBatchTransformer } from "./window_batch.ts";
+import { WINDOW_GRACE_MS, type WindowTables } from "./windows.ts";
 
 export interface ProcessorOptions {
   config: Config;
@@ -34,16 +47,18 @@ export interface ProcessorOptions {
 
 export interface ProcessorStats {
   recordsIn: number;
-  /** Records written per output topic (quarantine included). */
+  /** Records written per output topic (quarantine included, the internal topic left out). */
   out: Record<string, number>;
   rejected: number;
   /** Events too late for their window (beyond the grace period): left out of the windows table. */
   lateEvents: number;
-  /** Kafka transactions committed. */
+  /** Kafka transactions committed (both stages). */
   batches: number;
+  /** Window deltas written to the internal repartition topic. */
+  deltas: number;
   /** Milliseconds spent consuming the raw topic (after the state was rebuilt). */
   processingMs: number;
-  /** Of processingMs: turning raw records into outputs (validate, HMAC, aggregate, JSON). */
+  /** Of processingMs: turning records into outputs (validate, HMAC, aggregate, JSON). */
   transformMs: number;
   /** Of processingMs: Kafka transactions (produce calls, offsets, commit). */
   transactionMs: number;
@@ -56,25 +71,14 @@ export interface ProcessorHandle {
   stats(): ProcessorStats;
 }
 
-/** The processor's consumer group and transactional id: stable, so restarts fence zombies. */
-function processorGroupId(config: Pick<Config, "kafka">): string {
+/** The processor's consumer group (stage one; stage two adds `.windows`). */
+export function processorGroupId(config: Pick<Config, "kafka">): string {
   return `${config.kafka.groupId}.processor`;
 }
 
-const decoder = new TextDecoder();
-/**
- * Raw records per Kafka transaction. Each transaction costs a few round trips and a commit
- * marker per partition, so they are large; the client splits their records into produce calls
- * under the broker's size limits (src/kafka/limits.ts).
- */
-const TRANSACTION_RECORDS = 5_000;
-/** Raw bytes fetched per partition: about TRANSACTION_RECORDS fake transactions (~440 B each). */
+/** Raw bytes fetched per partition: about one transaction of fake transactions (~440 B each). */
 const RAW_FETCH_BYTES = 2 * 1024 * 1024;
-/**
- * Restore fetches per partition. Changelogs can be long (compaction is lazy): with 4 MiB fetches
- * the bench's restore of 1.4M changelog records peaked at 536 MB, with 1 MiB at 315–339 MB.
- */
-const RESTORE_FETCH_BYTES = 1024 * 1024;
+const DELTA_FETCH_BYTES = 1024 * 1024;
 
 export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const { config, kafka } = options;
@@ -85,6 +89,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     );
   }
   const secret = config.anonymizationKey;
+  const once = options.once ?? false;
   const log = options.log.child({ component: "processor" });
   const feeds = processorFeeds(config);
   const topics = processorTopics(config, options.topics);
@@ -95,6 +100,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     rejected: 0,
     lateEvents: 0,
     batches: 0,
+    deltas: 0,
     processingMs: 0,
     transformMs: 0,
     transactionMs: 0,
@@ -105,36 +111,45 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     if (processingSince !== undefined) copy.processingMs = performance.now() - processingSince;
     return copy;
   };
+  const stages: Stage[] = [];
   const consumers: ConsumerHandle[] = [];
   let stopped = false;
-
   const stop = async () => {
     stopped = true;
-    await Promise.all(consumers.map((c) => c.stop()));
+    await Promise.all([...stages, ...consumers].map((c) => c.stop()));
   };
   options.signal?.addEventListener("abort", () => void stop(), { once: true });
 
-  const run = async (): Promise<ProcessorStats> => {
-    const hash = cachingHasher(hmacKey(secret));
-    await kafka.ensureTopics(processorTopicSpecs(feeds, topics));
-
-    const rates: RateTable = new Map();
-    const aggregates = new Aggregates();
-    await restore(kafka, topics, groupId, rates, aggregates, log);
-    aggregates.evict();
-    log.info("processor.restored", { rates: rates.size, ...aggregates.sizes() });
-    if (rates.size === 0) {
-      log.warn("processor.no_rates", {
-        topic: topics.rates,
-        hint: "run `produce` once; every transaction is quarantined until rates exist",
-      });
+  const count = (records: OutgoingRecord[], internal: string, ms: ChunkTimes) => {
+    stats.batches++;
+    stats.transformMs += ms.transformMs;
+    stats.transactionMs += ms.transactionMs;
+    for (const r of records) {
+      if (r.topic === internal) stats.deltas++;
+      else stats.out[r.topic] = (stats.out[r.topic] ?? 0) + 1;
     }
+  };
 
-    // Created before consuming: initializing the transactional id aborts a crashed
-    // predecessor's open transaction, so the offsets we start from are the committed ones.
-    const tx = await kafka.transactionalProducer(groupId);
+  const run = async (): Promise<ProcessorStats> => {
+    const layout = await prepareTopics(kafka, feeds, topics, groupId);
+    const internal = layout.repartition.topic;
+    const stateDir = await openStateDir(config.processor.stateDir, groupId, log);
+    const id = stateDir.instanceId;
+    const closers: (() => Promise<void>)[] = [];
     try {
-      if (!options.once && !stopped) {
+      // Created before consuming: initializing a transactional id aborts what a crashed
+      // predecessor with the same id left open.
+      const usersTx = await kafka.transactionalProducer(`${groupId}.users.${id}`);
+      closers.push(() => usersTx.close());
+      const windowsTx = await kafka.transactionalProducer(`${groupId}.windows.${id}`);
+      closers.push(() => windowsTx.close());
+      // Both stages may restore at once: their offsets-only commits take turns on one producer.
+      const seeder = oneAtATime(await kafka.transactionalProducer(`${groupId}.restore.${id}`));
+      closers.push(() => seeder.close());
+
+      const rates: RateTable = new Map();
+      await readRates(kafka, topics.rates, groupId, rates, log);
+      if (!once && !stopped) {
         consumers.push(
           await kafka.consume({
             groupId: `${groupId}.rates.${crypto.randomUUID()}`,
@@ -149,61 +164,88 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
       }
       if (stopped) return stats;
 
-      processingSince = performance.now();
-      const transform = batchTransformer({ config, feeds, topics, rates, aggregates, hash, log });
-      const main = await kafka.consume({
-        groupId,
-        topics: [topics.raw],
-        commit: false,
-        readCommitted: true,
-        stopWhenCaughtUp: options.once,
-        // About one transaction per fetch: the consumer heartbeats between batches, so a batch
-        // must stay well inside the session timeout even on a loaded machine.
-        maxBytesPerPartition: RAW_FETCH_BYTES,
-        onBatch: async (batch) => {
-          // One transaction per chunk keeps every produce request under the broker's size
-          // limit, whatever the fetch size; each chunk commits the offset just past it.
-          for (let i = 0; i < batch.records.length || i === 0; i += TRANSACTION_RECORDS) {
-            // Stopping between transactions is safe: the rest is read again from the offsets.
-            if (stopped && i > 0) return;
-            const chunk = batch.records.slice(i, i + TRANSACTION_RECORDS);
-            const last = i + TRANSACTION_RECORDS >= batch.records.length;
-            const next = last
-              ? batch.nextOffset
-              : (BigInt(chunk[chunk.length - 1].offset) + 1n).toString();
-            const started = performance.now();
-            const { records, rejected } = transform(chunk);
-            const transformed = performance.now();
-            await tx.sendWithOffsets(records, {
-              generation: batch.generation,
-              offsets: [{ topic: batch.topic, partition: batch.partition, offset: next }],
-            });
-            stats.transformMs += transformed - started;
-            stats.transactionMs += performance.now() - transformed;
-            // Counted only once committed, so the counters never run ahead of the outputs.
-            stats.batches++;
-            stats.recordsIn += chunk.length;
-            stats.rejected += rejected;
-            for (const r of records) stats.out[r.topic] = (stats.out[r.topic] ?? 0) + 1;
-            const late = aggregates.counters().lateEvents;
-            if (late > stats.lateEvents) {
+      const common = {
+        kafka,
+        log,
+        seeder,
+        stateDir,
+        snapshotIntervalMs: config.processor.snapshotIntervalMs,
+        once,
+      };
+      const hash = cachingHasher(hmacKey(secret));
+      const transform = batchTransformer({
+        config,
+        feeds,
+        topics,
+        rates,
+        hash,
+        log,
+        repartition: layout.repartition,
+        streamPartitions: layout.streamPartitions,
+      });
+      const toWindows = windowBatchTransformer({ feeds, topics, log });
+      const startWindows = () =>
+        startStage<WindowTables>({
+          ...common,
+          groupId: `${groupId}.windows`,
+          input: internal,
+          kind: windowStateKind(topics),
+          producer: windowsTx,
+          fetchBytes: DELTA_FETCH_BYTES,
+          transform: (records, tables, partition) => {
+            const before = tables.counters().lateEvents;
+            const out = toWindows(records, tables, partition);
+            const late = tables.counters().lateEvents - before;
+            if (late > 0) {
+              stats.lateEvents += late;
               log.warn("processor.late_events", {
-                events: late - stats.lateEvents,
-                total: late,
+                events: late,
+                total: stats.lateEvents,
                 graceHours: WINDOW_GRACE_MS / 3_600_000,
               });
-              stats.lateEvents = late;
             }
-          }
+            return out;
+          },
+          committed: (_chunk, records, ms) => count(records, internal, ms),
+          restored: (tables) => tables.evict(),
+        });
+
+      processingSince = performance.now();
+      // Continuous: both stages run side by side. --once: stage two reads the deltas of the
+      // whole run once stage one is done, so the windows are complete when the command ends.
+      if (!once) stages.push(await startWindows());
+      const users = await startStage({
+        ...common,
+        groupId,
+        input: topics.raw,
+        kind: userStateKind(topics),
+        producer: usersTx,
+        fetchBytes: RAW_FETCH_BYTES,
+        transform: (records, tables, partition) => {
+          const out = transform(records, tables, partition);
+          stats.rejected += out.rejected;
+          return out.records;
+        },
+        committed: (chunk, records, ms) => {
+          // Counted only once committed, so the counters never run ahead of the outputs.
+          stats.recordsIn += chunk.length;
+          count(records, internal, ms);
         },
       });
-      consumers.push(main);
-      if (stopped) await main.stop(); // stop() came while the consumer was joining
-      log.info("processor.started", { groupId, input: topics.raw, once: options.once ?? false });
-      await main.done;
+      stages.push(users);
+      if (stopped) await users.stop(); // stop() came while the consumer was joining
+      log.info("processor.started", { groupId, instanceId: id, input: topics.raw, once });
+      await Promise.race(stages.map((s) => s.done));
+      if (once && !stopped) {
+        const windows = await startWindows();
+        stages.push(windows);
+        await windows.done;
+      }
     } finally {
-      await Promise.all(consumers.map((c) => c.stop()));
-      await tx.close().catch(() => {});
+      await Promise.all([...stages, ...consumers].map((c) => c.stop()));
+      await Promise.allSettled(stages.map((s) => s.done));
+      for (const close of closers) await close().catch(() => {});
+      stateDir.close();
     }
     const final = snapshot();
     stats.processingMs = final.processingMs;
@@ -213,7 +255,6 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
       processingMs: Math.round(final.processingMs),
       transformMs: Math.round(final.transformMs),
       transactionMs: Math.round(final.transactionMs),
-      evictedWindows: aggregates.counters().evictedWindows,
     });
     return final;
   };
@@ -221,52 +262,47 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   return { done: run(), stop, stats: snapshot };
 }
 
-/** Reads rates and the three tables' changelogs to their end (read_committed). */
-async function restore(
+/** A transactional producer whose transactions never overlap (one is open at a time). */
+function oneAtATime(tx: TransactionalProducer): TransactionalProducer {
+  let tail: Promise<unknown> = Promise.resolve();
+  return {
+    sendWithOffsets: (records, commit) => {
+      const run = tail.then(() => tx.sendWithOffsets(records, commit));
+      tail = run.catch(() => {});
+      return run;
+    },
+    close: () => tx.close(),
+  };
+}
+
+/** Reads the currency rates topic to its end (read_committed). */
+async function readRates(
   kafka: KafkaClient,
-  topics: ProcessorTopics,
+  topic: string,
   groupId: string,
   rates: RateTable,
-  aggregates: Aggregates,
   log: Logger,
 ): Promise<void> {
   let skipped = 0;
-  const restorers: Record<string, (key: string, value: Record<string, unknown> | null) => void> = {
-    [topics.userSpending]: (k, v) => aggregates.restoreUserSpending(k, v),
-    [topics.windows]: (k, v) => aggregates.restoreWindow(k, v),
-    [topics.users]: (k, v) => aggregates.restoreUser(k, v),
-  };
   const handle = await kafka.consume({
-    // A throwaway group that commits nothing: every start reads the changelogs whole.
-    groupId: `${groupId}.restore.${crypto.randomUUID()}`,
-    topics: [topics.rates, ...Object.keys(restorers)],
+    // A throwaway group that commits nothing: rates are few, read whole at each start.
+    groupId: `${groupId}.rates-restore.${crypto.randomUUID()}`,
+    topics: [topic],
     commit: false,
     readCommitted: true,
     stopWhenCaughtUp: true,
-    maxBytesPerPartition: RESTORE_FETCH_BYTES,
     onBatch: (batch) => {
-      for (const record of batch.records) {
-        if (batch.topic === topics.rates) {
-          if (!applyRateRecord(rates, record)) skipped++;
-          continue;
-        }
-        const key = record.key === null ? null : decoder.decode(record.key);
-        if (key === null) {
-          skipped++;
-          continue;
-        }
-        try {
-          const value = record.value === null ? null : JSON.parse(decoder.decode(record.value));
-          restorers[batch.topic](key, value);
-        } catch {
-          skipped++;
-        }
-      }
-      // Windows already past the grace period are dropped as they are read, not at the end.
-      if (batch.topic === topics.windows) aggregates.evict();
+      for (const record of batch.records) if (!applyRateRecord(rates, record)) skipped++;
       return Promise.resolve();
     },
   });
   await handle.done;
-  if (skipped > 0) log.warn("processor.restore_skipped", { records: skipped });
+  if (skipped > 0) log.warn("processor.restore_skipped", { topic, records: skipped });
+  log.info("processor.rates", { rates: rates.size });
+  if (rates.size === 0) {
+    log.warn("processor.no_rates", {
+      topic,
+      hint: "run `produce` once; every transaction is quarantined until rates exist",
+    });
+  }
 }

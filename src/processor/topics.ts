@@ -1,6 +1,7 @@
 /**
  * The topics the processor reads and writes, by role. Names come from the config (raw and
- * rejected topics, feed names); tests and benchmarks may rename any of them to run in isolation.
+ * rejected topics, feed names with PROCESSOR_TOPIC_PREFIX); tests and benchmarks may rename any of
+ * them to run in isolation. Partition counts are laid out by layout.ts.
  */
 import { type Config, findFeed } from "../config/config.ts";
 import type { Feed } from "../config/feeds.ts";
@@ -51,16 +52,29 @@ export function processorFeeds(config: Pick<Config, "feeds">): ProcessorFeeds {
 }
 
 export function processorTopics(
-  config: Pick<Config, "rawTopic" | "rejectedTopic">,
+  config: Pick<Config, "rawTopic" | "rejectedTopic" | "processor">,
   overrides: Partial<ProcessorTopics> = {},
 ): ProcessorTopics {
+  const prefix = config.processor.topicPrefix;
+  const feeds = Object.fromEntries(
+    Object.entries(PROCESSOR_FEEDS).map(([role, name]) => [role, prefix + name]),
+  ) as Record<FeedRole, string>;
   return {
     raw: config.rawTopic,
     rejected: config.rejectedTopic,
-    ...PROCESSOR_FEEDS,
-    byStatus: Object.fromEntries(STATUSES.map((s) => [s, statusFeedName(s)])),
+    ...feeds,
+    byStatus: Object.fromEntries(STATUSES.map((s) => [s, prefix + statusFeedName(s)])),
     ...overrides,
   };
+}
+
+/**
+ * The internal topic between the two stages (windows.ts): window deltas keyed and partitioned by
+ * TRANSACTION_TYPE. Named after the processor's consumer group, as Kafka Streams names its
+ * `<application.id>-...-repartition` topics: each group has its own.
+ */
+export function repartitionTopic(processorGroupId: string): string {
+  return `${processorGroupId}-windows-repartition`;
 }
 
 /** Every topic the processor touches, laid out as src/kafka/topics.ts says. */

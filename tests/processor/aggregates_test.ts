@@ -1,6 +1,7 @@
 /** Aggregates' bounds (evicted windows, refused overflows) and the cached HMAC. */
 import assert from "node:assert/strict";
-import { Aggregates, WINDOW_GRACE_MS } from "../../src/processor/aggregates.ts";
+import { WINDOW_GRACE_MS } from "../../src/processor/windows.ts";
+import { Aggregates } from "./pipeline.ts";
 import { hmacKey } from "../../src/processor/pseudonymize.ts";
 import { cachingHasher, type UsdTransaction } from "../../src/processor/transform.ts";
 import { expectedHmac } from "./kafka_helpers.ts";

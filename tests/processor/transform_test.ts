@@ -1,6 +1,7 @@
 /** Unit tests of the pure parts of the processor: masks, validation, conversion, windows. */
 import assert from "node:assert/strict";
-import { Aggregates, windowStart } from "../../src/processor/aggregates.ts";
+import { windowStart } from "../../src/processor/windows.ts";
+import { Aggregates } from "./pipeline.ts";
 import { formatIpv6, maskIp, maskStreet } from "../../src/processor/mask.ts";
 import { isBlacklisted, round6, toUsd } from "../../src/processor/transform.ts";
 import { validateRaw } from "../../src/processor/validate.ts";
