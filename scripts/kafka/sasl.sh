@@ -94,5 +94,6 @@ scram_user() {
 
 # The SASL_SSL port the running broker was configured with (empty if none).
 configured_sasl_port() {
-  sed -nE 's/^listeners=.*SASL_SSL:\/\/[^:,]+:([0-9]+).*/\1/p' "$CONFIG" 2>/dev/null
+  [[ -f "$CONFIG" ]] || return 0
+  sed -nE 's/^listeners=.*SASL_SSL:\/\/[^:,]+:([0-9]+).*/\1/p' "$CONFIG"
 }
