@@ -107,12 +107,27 @@ cluster_start() {
   say "cluster ready: $(cluster_brokers) after ${SECONDS}s"
 }
 
+# SIGTERM to all nodes at once: stopped one by one, the last ones would wait for a quorum
+# that is gone. SIGKILL after STOP_TIMEOUT.
 cluster_stop() {
-  local n
+  local n pid pids=() deadline=$((SECONDS + STOP_TIMEOUT))
   for ((n = 1; n <= CLUSTER_NODES; n++)); do
     use_cluster_node "$n"
-    if stop_node; then say "stopped node $n"; fi
+    if pid="$(node_pid)"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid")
+    fi
+    rm -f "$PID_FILE"
   done
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "pid $pid still running after ${STOP_TIMEOUT}s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  done
+  say "cluster stopped (${#pids[@]} nodes were running)"
 }
 
 cluster_status() {
