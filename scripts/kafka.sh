@@ -5,6 +5,7 @@
 # Usage: scripts/kafka.sh start | stop | status | reset | version
 #        scripts/kafka.sh sasl-env [PLAIN|SCRAM-SHA-256|SCRAM-SHA-512] | scram-user NAME PASSWORD
 #        scripts/kafka.sh cluster start | stop | status | reset | brokers | kill N | restart N
+#                                 | topic-config TOPIC
 #   start    format storage on first use, start the broker in the background and return
 #            once it accepts Kafka clients; does nothing if a broker already answers
 #   stop     stop the broker this script started (SIGTERM, SIGKILL after a timeout)

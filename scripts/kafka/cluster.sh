@@ -7,6 +7,8 @@
 #   brokers    print the bootstrap list (KAFKA_BROKERS value) of the three nodes
 #   kill N     SIGKILL node N (1-3) at once, as a crash would
 #   restart N  start node N again (after kill or stop) and wait until it is back in the metadata
+#   topic-config TOPIC  print the topic's own settings (kafka-configs --describe), e.g.
+#              min.insync.replicas=2 when whoever created it asked for that
 #
 # Node N listens on 127.0.0.1:KAFKA_CLUSTER_PORT + 2(N-1), its controller on the port after:
 # 9192-9197 by default. Settings: KAFKA_CLUSTER_PORT (default 9192), KAFKA_CLUSTER_HEAP_OPTS
@@ -171,9 +173,15 @@ cluster_main() {
       wait_node "$2"
       say "node $2 is back on $HOST:$PORT after ${SECONDS}s"
       ;;
+    topic-config)
+      [[ -n "${2:-}" ]] || die "usage: scripts/kafka.sh cluster topic-config TOPIC"
+      fetch_jars
+      kafka_java kafka.admin.ConfigCommand --bootstrap-server "$(cluster_brokers)" --describe \
+        --entity-type topics --entity-name "$2"
+      ;;
     *)
       echo "usage: scripts/kafka.sh cluster start | stop | status | reset | brokers" \
-        "| kill N | restart N" >&2
+        "| kill N | restart N | topic-config TOPIC" >&2
       exit 2
       ;;
   esac
