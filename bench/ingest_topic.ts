@@ -2,7 +2,7 @@
  * Creates (as the product lays out stream topics) or deletes the benchmark's topic, so that a
  * million-message topic does not stay on the broker. Usage: ingest_topic.ts create|delete TOPIC
  */
-import { Kafka, logLevel } from "kafkajs";
+import { Admin } from "@platformatic/kafka";
 import { loadConfig } from "../src/config/config.ts";
 import { createLogger } from "../src/core/log.ts";
 import { connectKafka } from "../src/kafka/connect.ts";
@@ -18,13 +18,12 @@ if (action === "create") {
     await kafka.close();
   }
 } else if (action === "delete") {
-  // Deleting topics is not part of the product's Kafka interface; the bench uses kafkajs directly.
-  const admin = new Kafka({ brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  // Deleting topics is not part of the product's Kafka interface; the bench uses the library.
+  const admin = new Admin({ clientId: "bench", bootstrapBrokers: config.kafka.brokers });
   try {
     await admin.deleteTopics({ topics: [topic] });
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 } else {
   console.error("usage: ingest_topic.ts create|delete TOPIC");

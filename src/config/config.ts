@@ -12,18 +12,17 @@ import {
   validateFeed,
   validateFeedSet,
 } from "./feeds.ts";
+import { type KafkaSettings, parseKafkaSettings } from "./kafka.ts";
 import { DEFAULTS, FEEDS } from "./settings.ts";
+
+export type { KafkaSettings } from "./kafka.ts";
 
 export interface Env {
   get(name: string): string | undefined;
 }
 
 export interface Config {
-  kafka: {
-    brokers: string[];
-    groupId: string;
-    clientId: string;
-  };
+  kafka: KafkaSettings;
   dataLakeDir: string;
   warehousePath: string;
   /** WAREHOUSE_URL: the MariaDB/MySQL warehouse; absent means SQLite at warehousePath. */
@@ -77,6 +76,7 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
       brokers: parseBrokers(env.get("KAFKA_BROKERS") ?? DEFAULTS.kafkaBrokers),
       groupId: nonEmpty(env.get("KAFKA_GROUP_ID")) ?? DEFAULTS.kafkaGroupId,
       clientId: DEFAULTS.kafkaClientId,
+      ...parseKafkaSettings(env, read),
     },
     dataLakeDir: nonEmpty(env.get("DATA_LAKE_DIR")) ?? DEFAULTS.dataLakeDir,
     warehousePath: nonEmpty(env.get("WAREHOUSE_PATH")) ?? DEFAULTS.warehousePath,

@@ -1,5 +1,5 @@
 /**
- * The small interface the product uses to talk to Kafka. One implementation (kafkajs.ts) sits
+ * The small interface the product uses to talk to Kafka. One implementation (platformatic.ts) sits
  * behind it, chosen in connect.ts, so swapping the client library is one file. Offsets are
  * decimal strings (Kafka's are 64-bit).
  */

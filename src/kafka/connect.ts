@@ -2,7 +2,7 @@
 import type { Config } from "../config/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient } from "./client.ts";
-import { KafkaJsClient } from "./kafkajs.ts";
+import { PlatformaticClient } from "./platformatic.ts";
 import type { KafkaHealth } from "./retry.ts";
 
 /** `health`, when given, is told when the client's consumers reach Kafka or lose it. */
@@ -11,12 +11,13 @@ export function connectKafka(
   log: Logger,
   health?: KafkaHealth,
 ): KafkaClient {
-  return new KafkaJsClient(config.kafka, log.child({ component: "kafka" }), health);
+  return new PlatformaticClient(config.kafka, log.child({ component: "kafka" }), health);
 }
 
 /**
- * Closes `kafka`, waiting at most `ms`: a broker that is down keeps kafkajs retrying, and a CLI
- * command should not wait for that to print and exit. Never rejects.
+ * Closes `kafka`, waiting at most `ms`: a broker that is down can keep a close waiting for its
+ * requests to time out, and a CLI command should not wait for that to print and exit. Never
+ * rejects.
  */
 export async function closeWithin(kafka: KafkaClient, ms = 1000): Promise<void> {
   const delay = new Promise<void>((resolve) =>

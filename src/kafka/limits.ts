@@ -14,8 +14,8 @@ export const MAX_CALL_TOPIC_BYTES = 900 * 1024;
 /** Largest single record a producer here will send (key, value and headers). */
 export const MAX_RECORD_BYTES = MAX_CALL_TOPIC_BYTES - 1024;
 /**
- * Records of one topic per produce call: kafkajs groups a call's records by partition in a loop
- * that copies the group each time (quadratic), so calls stay small and transactions carry many.
+ * Records of one topic per produce call: calls stay moderate (one compressed batch per partition
+ * each), and a transaction carries as many calls as it needs.
  */
 export const MAX_CALL_TOPIC_RECORDS = 1000;
 

@@ -11,6 +11,8 @@
  */
 import { DomainError, UnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
+import { KafkaAccessError } from "./errors.ts";
+import { errorTree } from "./pk_errors.ts";
 
 export interface RetryPolicy {
   /** First wait after a failure. */
@@ -29,19 +31,22 @@ export const WAIT_FOREVER: RetryPolicy = { initialMs: 500, maxMs: 10_000, logWin
 /** `--once` modes: give up once an outage has lasted 30 s (about 40 s with the last attempt). */
 export const WAIT_BOUNDED: RetryPolicy = { ...WAIT_FOREVER, giveUpAfterMs: 30_000 };
 
-/** Kafka error codes (kafkajs `type`) that a healthy cluster clears by itself. */
-const TRANSIENT_TYPES = new Set([
+/**
+ * Kafka error codes (the library's `apiId`) that a healthy cluster clears by itself. Beyond these,
+ * the library marks the codes Kafka's own error table calls retriable (`canRetry`).
+ */
+const TRANSIENT_CODES = new Set([
   "UNKNOWN_TOPIC_OR_PARTITION",
+  "UNKNOWN_TOPIC_ID",
   "LEADER_NOT_AVAILABLE",
-  "NOT_LEADER_FOR_PARTITION",
   "NOT_LEADER_OR_FOLLOWER",
+  "FENCED_LEADER_EPOCH",
+  "UNKNOWN_LEADER_EPOCH",
   "REQUEST_TIMED_OUT",
   "NETWORK_EXCEPTION",
-  "GROUP_COORDINATOR_NOT_AVAILABLE",
+  "BROKER_NOT_AVAILABLE",
   "COORDINATOR_NOT_AVAILABLE",
-  "NOT_COORDINATOR_FOR_GROUP",
   "NOT_COORDINATOR",
-  "GROUP_LOAD_IN_PROGRESS",
   "COORDINATOR_LOAD_IN_PROGRESS",
   "NOT_ENOUGH_REPLICAS",
   "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
@@ -51,63 +56,63 @@ const TRANSIENT_TYPES = new Set([
   "UNKNOWN_MEMBER_ID",
   "ILLEGAL_GENERATION",
   "CONCURRENT_TRANSACTIONS",
+  "THROTTLING_QUOTA_EXCEEDED",
   // A broker restart can abort our open transaction; a fresh producer re-initialises the id.
   "INVALID_PRODUCER_EPOCH",
   "PRODUCER_FENCED",
   "INVALID_TXN_STATE",
   "OUT_OF_ORDER_SEQUENCE_NUMBER",
+  "TRANSACTION_ABORTABLE",
 ]);
 
-/** kafkajs error classes that mean "the cluster is not there (yet)". */
-const TRANSIENT_NAMES = new Set([
-  "KafkaJSConnectionError",
-  "KafkaJSConnectionClosedError",
-  "KafkaJSRequestTimeoutError",
-  "KafkaJSBrokerNotFound",
-  "KafkaJSMetadataNotLoaded",
-  "KafkaJSTopicMetadataNotLoaded",
-  "KafkaJSStaleTopicMetadataAssignment",
-  "KafkaJSLockTimeout",
-  "KafkaJSNoBrokerAvailableError",
-  "KafkaJSGroupCoordinatorNotFound",
-  "KafkaJSTimeout",
+/** Codes that no wait clears: access refused, a request that can never succeed. */
+const PERMANENT_CODES = new Set([
+  "TOPIC_AUTHORIZATION_FAILED",
+  "GROUP_AUTHORIZATION_FAILED",
+  "CLUSTER_AUTHORIZATION_FAILED",
+  "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
+  "SASL_AUTHENTICATION_FAILED",
+  "INVALID_REPLICATION_FACTOR",
+  "POLICY_VIOLATION",
 ]);
 
-const TRANSIENT_CODES =
+/** The library's error classes (`code`) for "the cluster is not there (yet)". */
+const TRANSIENT_CLASSES = new Set(["PLT_KFK_NETWORK", "PLT_KFK_TIMEOUT"]);
+
+/** Socket error codes of a broker that is down or unreachable. */
+const TRANSIENT_SOCKET =
   /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|EAI_AGAIN|ENOTFOUND)$/;
 
-type Described = Error & { type?: string; code?: string; retriable?: boolean };
-
-/** The error and what it wraps (`cause`, kafkajs' `originalError`), outermost first. */
-function chain(error: unknown): Described[] {
-  const out: Described[] = [];
-  let current: unknown = error;
-  while (current instanceof Error && out.length < 10 && !out.includes(current as Described)) {
-    out.push(current as Described);
-    const next = current as { cause?: unknown; originalError?: unknown };
-    current = next.cause ?? next.originalError;
-  }
-  return out;
-}
+type Described = Error & { apiId?: string; code?: string; canRetry?: boolean };
 
 /** True when `error` is a Kafka outage that waiting clears; false for everything else. */
 export function isTransientKafkaError(error: unknown): boolean {
-  for (const e of chain(error)) {
-    if ((e as Error) instanceof DomainError && !((e as Error) instanceof UnavailableError)) {
-      return false;
+  let transient = false;
+  for (const found of errorTree(error)) {
+    if (found instanceof DomainError && !(found instanceof UnavailableError)) return false;
+    const e = found as Described;
+    if (e.code === "PLT_KFK_AUTHENTICATION") return false;
+    if (e.apiId && PERMANENT_CODES.has(e.apiId)) return false;
+    if (e.apiId && (TRANSIENT_CODES.has(e.apiId) || e.canRetry === true)) transient = true;
+    if (e.code && (TRANSIENT_CLASSES.has(e.code) || TRANSIENT_SOCKET.test(e.code))) {
+      transient = true;
     }
-    // Kafka's own error table (kafkajs `retriable`) marks the codes a client should retry.
-    if (e.type && (TRANSIENT_TYPES.has(e.type) || e.retriable === true)) return true;
-    if (TRANSIENT_NAMES.has(e.name)) return true;
-    if (e.code && TRANSIENT_CODES.test(e.code)) return true;
-    if (e.name.startsWith("KafkaJS") && e.retriable === true && e.type === undefined) return true;
   }
-  return false;
+  return transient;
+}
+
+/**
+ * Kafka refused our credentials or our TLS setup: a one-shot command stops (exit 3), a
+ * long-running part keeps retrying (credentials get rotated) and shows the cause.
+ */
+export function isKafkaAccessError(error: unknown): error is KafkaAccessError {
+  return error instanceof KafkaAccessError;
 }
 
 /** The innermost useful message: what actually went wrong, without our own wrapping. */
 export function rootMessage(error: unknown): string {
-  const messages = chain(error).map((e) => e.message.replace(/^Kafka is not reachable: /, ""));
+  if (error instanceof KafkaAccessError) return error.message;
+  const messages = errorTree(error).map((e) => e.message.replace(/^Kafka is not reachable: /, ""));
   return messages.filter(Boolean).at(-1) ?? String(error);
 }
 
@@ -178,12 +183,13 @@ export class Outage {
   /**
    * Records a failure: rethrows it when it is not transient or the policy gives up, else
    * resolves after the backoff (early when the signal aborts). `startedAt`: when the failed
-   * attempt began (kafkajs retries inside one call for about 20 s), so the outage counts
-   * from there.
+   * attempt began (a call may wait for its own timeouts), so the outage counts from there.
    */
   async failed(error: unknown, startedAt?: number): Promise<void> {
     const { policy, log, health } = this.#ctx;
-    if (!isTransientKafkaError(error)) throw error;
+    const access = isKafkaAccessError(error);
+    // Refused access is retried only by parts that wait forever (`serve`): one-shot commands stop.
+    if (access ? policy.giveUpAfterMs !== undefined : !isTransientKafkaError(error)) throw error;
     const now = Date.now();
     if (this.#attempts === 0) this.#since = startedAt ?? now;
     this.#attempts++;
@@ -198,9 +204,10 @@ export class Outage {
     const waitMs = Math.min(policy.maxMs, policy.initialMs * 2 ** (this.#attempts - 1));
     if (this.#attempts === 1 || now - this.#loggedAt >= policy.logWindowMs) {
       this.#loggedAt = now;
-      log.warn("kafka.unavailable", {
+      log.warn(access ? "kafka.access_refused" : "kafka.unavailable", {
         what: this.#what,
         error: rootMessage(error),
+        ...(access ? { setting: error.setting } : {}),
         attempts: this.#attempts,
         downSeconds: Math.round(downMs / 1000),
         retryInMs: waitMs,

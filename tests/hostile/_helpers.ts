@@ -1,5 +1,5 @@
 /** Helpers of the hostile-input tests: raw bytes onto a topic, a feeds file, lake walks. */
-import { Kafka, logLevel } from "kafkajs";
+import { Admin, Producer, stringSerializers } from "@platformatic/kafka";
 import { BROKERS, tempDir } from "../helpers/env.ts";
 
 const encoder = new TextEncoder();
@@ -33,27 +33,25 @@ export async function produceWithTimestamps(
   topic: string,
   records: { value: string; timestamp: string }[],
 ): Promise<void> {
-  const kafka = new Kafka({ brokers: BROKERS.split(","), logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
+  const options = { clientId: "hostile-test", bootstrapBrokers: BROKERS.split(",") };
+  const admin = new Admin(options);
   try {
     await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{
-        topic,
-        numPartitions: 1,
-        configEntries: [{ name: "message.timestamp.after.max.ms", value: "9223372036854775807" }],
-      }],
+      topics: [topic],
+      partitions: 1,
+      replicas: 1,
+      configs: [{ name: "message.timestamp.after.max.ms", value: "9223372036854775807" }],
     });
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
-  const producer = kafka.producer();
-  await producer.connect();
+  const producer = new Producer({ ...options, serializers: stringSerializers });
   try {
-    await producer.send({ topic, messages: records });
+    await producer.send({
+      messages: records.map((r) => ({ topic, value: r.value, timestamp: BigInt(r.timestamp) })),
+    });
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 

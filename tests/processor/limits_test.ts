@@ -5,7 +5,7 @@
  * feeds or in quarantine with a reason, and the partition moves on.
  */
 import assert from "node:assert/strict";
-import { Kafka, logLevel } from "kafkajs";
+import { Producer, stringSerializers } from "@platformatic/kafka";
 import { silentLogger } from "../../src/core/log.ts";
 import { MAX_RECORD_BYTES } from "../../src/kafka/limits.ts";
 import { startProcessor } from "../../src/processor/processor.ts";
@@ -35,7 +35,7 @@ function raw(id: string, amount: number, extra: Record<string, unknown> = {}) {
   };
 }
 
-/** Raw records produced straight with kafkajs (one record per call: each fits the broker). */
+/** Raw records produced straight with the library (one record per call: each fits the broker). */
 async function produceRaw(topics: ProcessorTopics, values: { key: string; value: string }[]) {
   const kafka = testKafka();
   try {
@@ -50,13 +50,17 @@ async function produceRaw(topics: ProcessorTopics, values: { key: string; value:
   } finally {
     await kafka.close();
   }
-  const client = new Kafka({ brokers: BROKERS.split(","), logLevel: logLevel.NOTHING });
-  const producer = client.producer();
-  await producer.connect();
+  const producer = new Producer({
+    clientId: "limits-test",
+    bootstrapBrokers: BROKERS.split(","),
+    serializers: stringSerializers,
+  });
   try {
-    for (const v of values) await producer.send({ topic: topics.raw, messages: [v] });
+    for (const v of values) {
+      await producer.send({ messages: [{ topic: topics.raw, key: v.key, value: v.value }] });
+    }
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
 }
 

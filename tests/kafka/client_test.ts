@@ -75,7 +75,7 @@ Deno.test("kafka client: a transaction commits records and offsets together; rea
             value: decoder.decode(r.value!).toUpperCase(),
           })),
           {
-            generation: { groupId, memberId: "", generationId: -1 },
+            generation: batch.generation,
             offsets: [{ topic: input, partition: batch.partition, offset: batch.nextOffset }],
           },
         ),

@@ -1,0 +1,18 @@
+/**
+ * Kafka refused who we are or how we connect: a wrong password, a certificate we do not trust, a
+ * plaintext client on a TLS port. A ConfigError (one-shot commands exit 3) that names the setting
+ * to fix; long-running parts keep retrying it (credentials get rotated). Never carries a secret.
+ */
+import { ConfigError } from "../core/errors.ts";
+
+export class KafkaAccessError extends ConfigError {
+  /** The setting to look at, e.g. KAFKA_SASL_PASSWORD. */
+  readonly setting: string;
+  constructor(message: string, setting: string, options?: ErrorOptions) {
+    super(message, options);
+    this.setting = setting;
+  }
+}
+
+/** A topic we read or write does not exist (deleted while we ran, or never created). */
+export class KafkaTopicError extends ConfigError {}

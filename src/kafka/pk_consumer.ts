@@ -1,0 +1,480 @@
+/**
+ * `consume` on @platformatic/kafka: the library's Consumer keeps the group membership (join, sync,
+ * heartbeats on timers, so a slow batch never stops them) and answers fetches; this module runs
+ * the fetch loop itself so that it hands out whole per-partition batches in offset order, one
+ * partition's batches never overlapping, commits after each, and drains before every rebalance:
+ * the library asks for our protocol metadata right before it sends JoinGroup, and we answer only
+ * once the batches in hand have finished and `onRevoked` has run (so no other member can read a
+ * partition while we still work on it).
+ */
+import { Buffer } from "node:buffer";
+import {
+  ConnectionPool,
+  Consumer,
+  type ExtendedGroupProtocolSubscription,
+  FetchIsolationLevels,
+  findErrorBy,
+  type GroupAssignment,
+  type GroupPartitionsAssignments,
+  ListOffsetTimestamps,
+} from "@platformatic/kafka";
+import type { KafkaSettings } from "../config/kafka.ts";
+import type { Logger } from "../core/log.ts";
+import type {
+  ConsumeOptions,
+  ConsumerHandle,
+  GroupGeneration,
+  KafkaRecord,
+  RecordBatch,
+  TopicPartition,
+} from "./client.ts";
+import { baseOptions, decodeHeaders } from "./pk_options.ts";
+import { CatchUp } from "./pk_catch_up.ts";
+import { kafkaError } from "./pk_errors.ts";
+import type { KafkaHealth } from "./retry.ts";
+
+type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
+
+/** Generous: a stalled event loop or a long drain before a rebalance must not get us evicted. */
+const SESSION_TIMEOUT_MS = 30_000;
+const REBALANCE_TIMEOUT_MS = 60_000;
+const HEARTBEAT_MS = 3000;
+/** Batches fetched ahead per partition while one is being handled. */
+const PREFETCH = 1;
+/** Kafka's control-batch attribute bit (transaction markers). */
+const CONTROL_BIT = 0x20;
+const NO_HEADERS: [Buffer | null, Buffer | null][] = [];
+
+interface Owned {
+  topic: string;
+  partition: number;
+  fetchOffset: bigint;
+  queue: RecordBatch[];
+  busy: boolean;
+}
+
+export interface ConsumerDeps {
+  settings: KafkaSettings;
+  log: Logger;
+  health?: KafkaHealth;
+}
+
+export async function startGroupConsumer(
+  deps: ConsumerDeps,
+  options: ConsumeOptions,
+): Promise<ConsumerHandle> {
+  const consumer = new GroupConsumer(deps, options);
+  await consumer.start();
+  return { done: consumer.done, stop: () => consumer.stop() };
+}
+
+class GroupConsumer {
+  done: Promise<void>;
+  #deps: ConsumerDeps;
+  #options: ConsumeOptions;
+  #client: Consumer;
+  #pool: ConnectionPool;
+  #settle!: { resolve: () => void; reject: (e: unknown) => void };
+  #owned = new Map<string, Owned>();
+  #generation: GroupGeneration;
+  /** Bumped at every rebalance: fetch answers of an older assignment are dropped. */
+  #epoch = 0;
+  #rebalancing = true;
+  #assigning: Promise<void> = Promise.resolve();
+  #handlers = new Set<Promise<void>>();
+  #commits = new Set<Promise<void>>();
+  #running = 0;
+  #stopping?: Promise<void>;
+  #failed = false;
+  #wake?: () => void;
+  #catchUp?: CatchUp;
+
+  constructor(deps: ConsumerDeps, options: ConsumeOptions) {
+    this.#deps = deps;
+    this.#options = options;
+    this.#generation = { groupId: options.groupId, memberId: "", generationId: -1 };
+    this.done = new Promise<void>((resolve, reject) => (this.#settle = { resolve, reject }));
+    const base = baseOptions(deps.settings, "consumer");
+    this.#client = new Consumer({
+      ...base,
+      groupId: options.groupId,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+      rebalanceTimeout: REBALANCE_TIMEOUT_MS,
+      heartbeatInterval: HEARTBEAT_MS,
+      autocommit: false,
+      isolationLevel: options.readCommitted === false
+        ? FetchIsolationLevels.READ_UNCOMMITTED
+        : FetchIsolationLevels.READ_COMMITTED,
+      minBytes: 1,
+      maxBytes: 64 * 1024 * 1024,
+      maxWaitTime: 500,
+      partitionAssigner: assignBySubscription,
+      protocolsMetadata: () => this.#beforeJoin(),
+    });
+    // Fetches use connections of their own: a long poll must not delay heartbeats and commits.
+    this.#pool = new ConnectionPool(`${base.clientId}-fetch`, base);
+    this.#client.on("consumer:group:join", (payload) => {
+      this.#generation = {
+        groupId: options.groupId,
+        memberId: payload.memberId,
+        generationId: payload.generationId ?? -1,
+      };
+      this.#assigning = this.#assigned(payload.assignments ?? [], ++this.#epoch);
+    });
+    // A rejoin the library could not complete: the part restarts under the supervisor.
+    this.#client.on("error", (error: Error) => this.#fail(error));
+  }
+
+  async start(): Promise<void> {
+    const { options } = this;
+    try {
+      if (options.stopWhenCaughtUp) {
+        this.#catchUp = await CatchUp.measure(this.#client, options);
+      }
+      this.#client.topics.trackAll(...options.topics);
+      await this.#client.joinGroup({});
+    } catch (error) {
+      await this.#client.close(true).catch(() => {});
+      await this.#pool.close().catch(() => {});
+      throw kafkaError(error, this.#deps.settings);
+    }
+    if (this.#catchUp?.caughtUp()) void this.stop();
+    void this.#fetchLoop();
+  }
+
+  get options(): ConsumeOptions {
+    return this.#options;
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#wake?.();
+      await Promise.allSettled([...this.#handlers]);
+      await Promise.allSettled([...this.#commits]);
+      await new Promise<void>((resolve) => this.#client.leaveGroup(false, () => resolve()));
+      await this.#client.close().catch(() => {});
+      await this.#pool.close().catch(() => {});
+      this.#settle.resolve();
+    })();
+    return this.#stopping.then(() => this.done).catch(() => {});
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failed || this.#stopping) return;
+    this.#failed = true;
+    this.#wake?.();
+    this.#settle.reject(kafkaError(error, this.#deps.settings));
+    setTimeout(() => {
+      void this.#client.close(true).catch(() => {});
+      void this.#pool.close().catch(() => {});
+    }, 0);
+  }
+
+  /** Right before JoinGroup: stop handing out batches, let those in hand finish, revoke. */
+  async #beforeJoin(): Promise<Buffer> {
+    this.#rebalancing = true;
+    this.#epoch++;
+    await this.#assigning.catch(() => {});
+    for (const owned of this.#owned.values()) owned.queue.length = 0;
+    await Promise.allSettled([...this.#handlers]);
+    const revoked = [...this.#owned.values()].map(({ topic, partition }) => ({ topic, partition }));
+    this.#owned.clear();
+    if (revoked.length > 0 && this.#options.onRevoked && !this.#failed) {
+      try {
+        await this.#options.onRevoked(revoked);
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
+    return Buffer.alloc(0);
+  }
+
+  /** After SyncGroup: positions of the new partitions, `onAssigned`, then fetching resumes. */
+  async #assigned(assignments: GroupAssignment[], epoch: number): Promise<void> {
+    const wanted = new Set(this.#options.topics);
+    const mine = assignments.filter((a) => wanted.has(a.topic) && a.partitions.length > 0);
+    try {
+      const positions = await this.#positions(mine);
+      if (epoch !== this.#epoch) return;
+      const partitions: TopicPartition[] = mine.flatMap(({ topic, partitions }) =>
+        partitions.map((partition) => ({ topic, partition }))
+      );
+      if (this.#options.onAssigned) await this.#options.onAssigned(partitions);
+      if (epoch !== this.#epoch) return;
+      for (const { topic, partition } of partitions) {
+        this.#owned.set(`${topic}:${partition}`, {
+          topic,
+          partition,
+          fetchOffset: positions.get(`${topic}:${partition}`)!,
+          queue: [],
+          busy: false,
+        });
+      }
+      this.#rebalancing = false;
+      this.#wake?.();
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  /** Committed offsets of the group, else the earliest (or latest) offset. */
+  async #positions(assignments: GroupAssignment[]): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    if (assignments.length === 0) return out;
+    const committed = await this.#client.listCommittedOffsets({ topics: assignments });
+    const missing: Record<string, number[]> = {};
+    for (const { topic, partitions } of assignments) {
+      for (const partition of partitions) {
+        const offset = committed.get(topic)?.[partition] ?? -1n;
+        if (offset >= 0n) out.set(`${topic}:${partition}`, offset);
+        else (missing[topic] ??= []).push(partition);
+      }
+    }
+    const topics = Object.keys(missing);
+    if (topics.length > 0) {
+      const start = await this.#client.listOffsets({
+        topics,
+        partitions: missing,
+        timestamp: this.#options.fromBeginning === false
+          ? ListOffsetTimestamps.LATEST
+          : ListOffsetTimestamps.EARLIEST,
+      });
+      for (const topic of topics) {
+        for (const partition of missing[topic]) {
+          out.set(`${topic}:${partition}`, start.get(topic)?.[partition] ?? 0n);
+        }
+      }
+    }
+    return out;
+  }
+
+  async #fetchLoop(): Promise<void> {
+    while (!this.#stopping && !this.#failed) {
+      const wanted = this.#rebalancing
+        ? []
+        : [...this.#owned.values()].filter((o) => o.queue.length < PREFETCH);
+      if (wanted.length === 0) {
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+        this.#wake = undefined;
+        continue;
+      }
+      try {
+        await this.#fetchOnce(wanted, this.#epoch);
+        this.#deps.health?.up();
+      } catch (error) {
+        if (this.#stopping) return;
+        this.#fail(error);
+        return;
+      }
+    }
+  }
+
+  async #fetchOnce(wanted: Owned[], epoch: number): Promise<void> {
+    const metadata = await this.#client.metadata({ topics: this.#options.topics });
+    const byNode = new Map<number, Owned[]>();
+    for (const owned of wanted) {
+      const leader = metadata.topics.get(owned.topic)?.partitions[owned.partition]?.leader ?? -1;
+      let list = byNode.get(leader);
+      if (!list) byNode.set(leader, list = []);
+      list.push(owned);
+    }
+    const maxBytes = this.#options.maxBytesPerPartition ?? 4 * 1024 * 1024;
+    await Promise.all([...byNode].map(async ([node, owned]) => {
+      const topics = new Map<string, { topicId: string; partitions: Owned[] }>();
+      for (const o of owned) {
+        const topicId = metadata.topics.get(o.topic)!.id;
+        let entry = topics.get(o.topic);
+        if (!entry) topics.set(o.topic, entry = { topicId, partitions: [] });
+        entry.partitions.push(o);
+      }
+      const response = await this.#fetchOrReset(node, topics, maxBytes);
+      if (epoch !== this.#epoch || this.#stopping || !response) return;
+      const names = new Map([...topics].map(([name, { topicId }]) => [topicId, name]));
+      for (const topicResponse of response.responses) {
+        const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
+        for (const p of topicResponse.partitions) {
+          const owned = this.#owned.get(`${topic}:${p.partitionIndex}`);
+          if (owned) this.#accept(owned, p);
+        }
+      }
+      this.#schedule();
+    }));
+  }
+
+  /** One fetch; a position out of range (retention, a recreated topic) restarts from the start. */
+  async #fetchOrReset(
+    node: number,
+    topics: Map<string, { topicId: string; partitions: Owned[] }>,
+    maxBytes: number,
+  ): Promise<FetchResponse | undefined> {
+    try {
+      return await this.#client.fetch({
+        node,
+        connectionPool: this.#pool,
+        topics: [...topics.values()].map(({ topicId, partitions }) => ({
+          topicId,
+          partitions: partitions.map((o) => ({
+            partition: o.partition,
+            fetchOffset: o.fetchOffset,
+            partitionMaxBytes: maxBytes,
+            currentLeaderEpoch: -1,
+            lastFetchedEpoch: -1,
+          })),
+        })),
+      });
+    } catch (error) {
+      if (!findErrorBy(error as Error, "apiId", "OFFSET_OUT_OF_RANGE")) throw error;
+      const owned = [...topics.values()].flatMap((t) => t.partitions);
+      const fresh = await this.#positions(
+        owned.map((o) => ({ topic: o.topic, partitions: [o.partition] })),
+      );
+      for (const o of owned) {
+        const start = await this.#client.listOffsets({
+          topics: [o.topic],
+          partitions: { [o.topic]: [o.partition] },
+          timestamp: ListOffsetTimestamps.EARLIEST,
+        });
+        const earliest = start.get(o.topic)?.[o.partition] ?? 0n;
+        const next = fresh.get(`${o.topic}:${o.partition}`) ?? earliest;
+        o.fetchOffset = next < earliest ? earliest : next;
+        this.#deps.log.warn("kafka.offset_reset", {
+          topic: o.topic,
+          partition: o.partition,
+          offset: o.fetchOffset.toString(),
+        });
+      }
+      return undefined;
+    }
+  }
+
+  /** The records of one partition's answer as a batch in its queue. */
+  #accept(owned: Owned, answer: FetchResponse["responses"][number]["partitions"][number]): void {
+    const batches = answer.records;
+    if (!batches || batches.length === 0) return;
+    const from = owned.fetchOffset;
+    const records: KafkaRecord[] = [];
+    const { topic, partition } = owned;
+    let next = from;
+    for (const batch of batches) {
+      const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+      if (end > next) next = end;
+      if (batch.attributes & CONTROL_BIT) continue;
+      const first = Number(batch.firstOffset);
+      const firstTimestamp = Number(batch.firstTimestamp);
+      for (const r of batch.records) {
+        const offset = first + r.offsetDelta;
+        if (offset < from) continue; // a compressed batch starts before the offset asked for
+        records.push({
+          topic,
+          partition,
+          offset: String(offset),
+          key: r.key ?? null,
+          value: r.value ?? null,
+          timestamp: firstTimestamp + Number(r.timestampDelta),
+          headers: r.headers.length === 0 ? {} : decodeHeaders(r.headers ?? NO_HEADERS),
+        });
+      }
+    }
+    if (next <= from) return;
+    owned.fetchOffset = next;
+    owned.queue.push({
+      topic,
+      partition,
+      records,
+      nextOffset: next.toString(),
+      highWatermark: answer.highWatermark.toString(),
+      generation: this.#generation,
+    });
+  }
+
+  /** Starts the next batch of every idle partition, up to `partitionsConcurrently` at once. */
+  #schedule(): void {
+    const limit = this.#options.partitionsConcurrently ?? 1;
+    for (const owned of this.#owned.values()) {
+      if (this.#running >= limit || this.#rebalancing || this.#stopping || this.#failed) return;
+      if (owned.busy || owned.queue.length === 0) continue;
+      this.#handle(owned, owned.queue.shift()!);
+    }
+  }
+
+  #handle(owned: Owned, batch: RecordBatch): void {
+    owned.busy = true;
+    this.#running++;
+    const handler = (async () => {
+      if (batch.records.length > 0) await this.#options.onBatch(batch);
+    })();
+    this.#handlers.add(handler);
+    handler.then(
+      () => this.#afterBatch(owned, batch),
+      (error) => this.#fail(error),
+    ).finally(() => {
+      this.#handlers.delete(handler);
+      this.#running--;
+      owned.busy = false;
+      this.#wake?.();
+      this.#schedule();
+    });
+  }
+
+  /** Commits the batch (unless the caller commits in its transactions) and checks catch-up. */
+  async #afterBatch(owned: Owned, batch: RecordBatch): Promise<void> {
+    if (this.#options.commit ?? true) {
+      const commit = this.#client.commit({
+        offsets: [{
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: BigInt(batch.nextOffset),
+          leaderEpoch: -1,
+        }],
+      }).catch((error) => {
+        // The group moved on (we were evicted, or it rebalanced): the partition's next owner
+        // reads the batch again from the last commit, and the lake's checkpoint skips it.
+        if (findErrorBy(error, "needsRejoin", true)) {
+          this.#deps.log.debug("kafka.commit_refused", { topic: owned.topic, error });
+          return;
+        }
+        throw error;
+      });
+      this.#commits.add(commit);
+      try {
+        await commit;
+      } catch (error) {
+        this.#fail(error);
+        return;
+      } finally {
+        this.#commits.delete(commit);
+      }
+    }
+    if (this.#catchUp?.advance(batch.topic, batch.partition, BigInt(batch.nextOffset))) {
+      void this.stop();
+    }
+  }
+}
+
+/**
+ * Round robin over the members subscribed to each topic (the library's default deals every
+ * topic to every member: our lake runs a member per feed, each subscribed to its own topic).
+ */
+export function assignBySubscription(
+  _current: string,
+  members: Map<string, ExtendedGroupProtocolSubscription>,
+  topics: Set<string>,
+  metadata: { topics: Map<string, { partitionsCount: number }> },
+): GroupPartitionsAssignments[] {
+  const out = new Map<string, GroupPartitionsAssignments>();
+  for (const memberId of [...members.keys()].sort()) {
+    out.set(memberId, { memberId, assignments: new Map() });
+  }
+  for (const topic of [...topics].sort()) {
+    const subscribers = [...members].filter(([, m]) => m.topics?.includes(topic))
+      .map(([id]) => id).sort();
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
+    for (let partition = 0; partition < count && subscribers.length > 0; partition++) {
+      const member = out.get(subscribers[partition % subscribers.length])!;
+      let entry = member.assignments.get(topic);
+      if (!entry) member.assignments.set(topic, entry = { topic, partitions: [] });
+      entry.partitions.push(partition);
+    }
+  }
+  return [...out.values()];
+}

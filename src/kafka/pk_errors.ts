@@ -1,0 +1,86 @@
+/**
+ * The library's failures in our terms: access refused (credentials, TLS trust, protocol mismatch)
+ * becomes one KafkaAccessError naming the setting; everything else passes through unchanged for
+ * retry.ts to classify. Decided by error class, Kafka error code and TLS error code, never by
+ * message text.
+ */
+import { findErrorBy } from "@platformatic/kafka";
+import type { KafkaSettings } from "../config/kafka.ts";
+import { KafkaAccessError } from "./errors.ts";
+
+/** node:tls codes for a certificate chain we do not trust or a name that does not match. */
+const UNTRUSTED_CERTIFICATE = new Set([
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "CERT_UNTRUSTED",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+type Described = Error & { code?: string; apiId?: string; errors?: unknown[] };
+
+/** `error` and everything it wraps (causes and aggregated errors). */
+export function errorTree(error: unknown): Described[] {
+  const out: Described[] = [];
+  const visit = (e: unknown) => {
+    if (!(e instanceof Error) || out.includes(e) || out.length > 30) return;
+    out.push(e);
+    const d = e as Described & { originalError?: unknown };
+    visit(d.cause ?? d.originalError);
+    if (Array.isArray(d.errors)) d.errors.forEach(visit);
+  };
+  visit(error);
+  return out;
+}
+
+export function kafkaError(error: unknown, settings: KafkaSettings): unknown {
+  if (error instanceof KafkaAccessError) return error;
+  const security = settings.security;
+  const protocol = security?.protocol ?? "PLAINTEXT";
+  const tree = errorTree(error);
+  const sasl = tree.find((e) =>
+    e.code === "PLT_KFK_AUTHENTICATION" || e.apiId === "SASL_AUTHENTICATION_FAILED" ||
+    e.apiId === "ILLEGAL_SASL_STATE" || e.apiId === "UNSUPPORTED_SASL_MECHANISM"
+  );
+  if (sasl) {
+    const user = security?.sasl?.username;
+    return user
+      ? new KafkaAccessError(
+        `Kafka refused the credentials of KAFKA_SASL_USERNAME=${user} ` +
+          `(KAFKA_SASL_MECHANISM=${security?.sasl?.mechanism}): check KAFKA_SASL_PASSWORD`,
+        "KAFKA_SASL_PASSWORD",
+        { cause: error },
+      )
+      : new KafkaAccessError(
+        `Kafka at ${settings.brokers.join(",")} requires SASL authentication: set ` +
+          `KAFKA_SECURITY_PROTOCOL=SASL_SSL (or SASL_PLAINTEXT) and KAFKA_SASL_*`,
+        "KAFKA_SECURITY_PROTOCOL",
+        { cause: error },
+      );
+  }
+  const tls = tree.find((e) => e.code && UNTRUSTED_CERTIFICATE.has(e.code));
+  if (tls) {
+    const ca = security?.tls?.caFile;
+    return new KafkaAccessError(
+      `The TLS certificate of Kafka at ${settings.brokers.join(",")} is not trusted ` +
+        `(${tls.code}): ${
+          ca ? `it is not signed by the CA in KAFKA_SSL_CA_FILE=${ca}` : "set KAFKA_SSL_CA_FILE"
+        } or check the broker's host name`,
+      "KAFKA_SSL_CA_FILE",
+      { cause: error },
+    );
+  }
+  if (findErrorBy(error as Error, "apiId", "CLUSTER_AUTHORIZATION_FAILED")) {
+    return new KafkaAccessError(
+      `Kafka refused an operation to ${
+        security?.sasl ? `KAFKA_SASL_USERNAME=${security.sasl.username}` : protocol
+      }: the cluster's ACLs do not allow it`,
+      "KAFKA_SASL_USERNAME",
+      { cause: error },
+    );
+  }
+  return error;
+}
