@@ -16,7 +16,7 @@ UNIT_TESTS=(
   tests/config tests/contract tests/core tests/scheduler tests/e2e/compile_test.ts
   tests/governance/{accounts,permissions,pii_scan,retention,erasure_lake}_test.ts
   tests/hostile/{audit_pii,retention,warehouse}_test.ts
-  tests/kafka/{kafkajs_speedups,request_queue_fix,retry,supervise}_test.ts
+  tests/kafka/{retry,supervise}_test.ts
   tests/lake/{layout,records,tables,writer}_test.ts
   tests/processor/{aggregates,transform}_test.ts
   tests/routes/dashboard_route_test.ts tests/service/history_test.ts
