@@ -19,7 +19,8 @@ _tb_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 _tb_sasl_port="" # the KAFKA_PORT of a SASL broker this started
 _tb_cluster=false
 
-_tb_kafka() { "$_tb_repo/scripts/kafka.sh" "$@"; }
+# Starts on a loaded machine can take a minute per broker.
+_tb_kafka() { KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}" "$_tb_repo/scripts/kafka.sh" "$@"; }
 
 # Exports KAFKA_TEST_SASL_* from `sasl-env` of the broker on port $1.
 _tb_export_sasl() {

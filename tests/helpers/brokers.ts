@@ -139,17 +139,28 @@ export async function readTopic(
   });
 }
 
+interface TopicMetadata {
+  topic: string;
+  error?: string;
+  partitions: { partition: number; leader: number; replicas: unknown[]; isrs: unknown[] }[];
+}
+
+/**
+ * Metadata of every topic (kcat, plaintext). Never names a topic: a metadata request naming a
+ * missing one would create it with the broker's defaults.
+ */
+export async function topicMetadata(brokers: string): Promise<TopicMetadata[]> {
+  return JSON.parse(await run("kcat", ["-b", brokers, "-L", "-J"])).topics;
+}
+
 /** The node ids leading each partition of a topic (kcat metadata, plaintext). */
 export async function partitionLeaders(
   brokers: string,
   topic: string,
 ): Promise<{ partition: number; leader: number; replicas: number; isrs: number }[]> {
-  const meta = JSON.parse(await run("kcat", ["-b", brokers, "-L", "-J", "-t", topic]));
-  const entry = meta.topics.find((t: { topic: string }) => t.topic === topic);
+  const entry = (await topicMetadata(brokers)).find((t) => t.topic === topic);
   if (!entry || entry.error) throw new Error(`no metadata for ${topic}: ${entry?.error}`);
-  return entry.partitions.map((
-    p: { partition: number; leader: number; replicas: unknown[]; isrs: unknown[] },
-  ) => ({
+  return entry.partitions.map((p) => ({
     partition: p.partition,
     leader: p.leader,
     replicas: p.replicas.length,
