@@ -106,7 +106,20 @@ cluster_start() {
     use_cluster_node "$n"
     wait_node "$n"
   done
+  wait_producers
   say "cluster ready: $(cluster_brokers) after ${SECONDS}s"
+}
+
+# For a while after a fresh start the nodes answer metadata but cannot yet hand out producer
+# ids: wait until an idempotent producer (kcat) gets one and writes to a probe topic.
+wait_producers() {
+  command -v kcat >/dev/null || return 0
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until echo ready | kcat -b "$(cluster_brokers)" -P -t _kafka_sh_ready -X enable.idempotence=true \
+    -X message.timeout.ms=5000 2>/dev/null; do
+    ((SECONDS < deadline)) || die "the cluster does not accept producers after ${START_TIMEOUT}s"
+    sleep 1
+  done
 }
 
 # SIGTERM to all nodes at once: stopped one by one, the last ones would wait for a quorum

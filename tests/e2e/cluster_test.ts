@@ -94,15 +94,29 @@ Deno.test({
     const plain = { KAFKA_BROKERS: CLUSTER! };
     const served = await startServe([], env);
     const watcher = watch(served);
+    let serveCode: number | undefined;
+    // serve's processor first: its transactional producer makes the cluster's transaction log,
+    // which a fresh cluster does not have yet (produce alone fails on it: see the README).
+    await waitFor("the processor to start", () => {
+      watcher.alive();
+      return served.events.some((e) => e.event === "processor.started") ? true : undefined;
+    }, 240_000);
     const seed = String(Math.floor(Math.random() * 2 ** 31));
     const producer = spawnMain(["produce", "--rate", "40", "--users", "30", "--seed", seed], env);
     const produced = producer.output();
+    let producerStopped = false;
+    let producerEnded: string | undefined;
+    void produced.then((out) => {
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      if (!producerStopped) producerEnded = `produce ended by itself (${out.code}):\n${text}`;
+    });
     const lakeCount = async () => (await lakeFeedRecords(env.DATA_LAKE_DIR, SECURE)).length;
     /** Waits until the lake has grown by `more` secure records. */
     const progress = async (what: string, more: number) => {
       const from = await lakeCount();
       await waitFor(what, async () => {
         watcher.alive();
+        if (producerEnded) throw new Error(producerEnded);
         return (await lakeCount()) >= from + more ? true : undefined;
       }, 240_000);
     };
@@ -121,6 +135,7 @@ Deno.test({
       await clusterSh("restart", String(feedLeader));
       await progress(`progress after node ${feedLeader} came back`, 100);
 
+      producerStopped = true;
       producer.kill("SIGTERM");
       const out = await produced;
       const producerText = new TextDecoder().decode(out.stdout) +
@@ -182,10 +197,10 @@ Deno.test({
         // already gone
       }
       await produced.catch(() => {});
-      const code = await served.stop();
-      assert.equal(code, 0, `serve stopped with ${code}`);
+      serveCode = await served.stop();
       await clusterSh("start").catch(() => {});
       await Deno.remove(root, { recursive: true }).catch(() => {});
     }
+    assert.equal(serveCode, 0, `serve stopped with ${serveCode}:\n${served.output.join("\n")}`);
   },
 });
