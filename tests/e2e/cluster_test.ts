@@ -114,11 +114,19 @@ Deno.test({
     /** Waits until the lake has grown by `more` secure records. */
     const progress = async (what: string, more: number) => {
       const from = await lakeCount();
-      await waitFor(what, async () => {
-        watcher.alive();
-        if (producerEnded) throw new Error(producerEnded);
-        return (await lakeCount()) >= from + more ? true : undefined;
-      }, 240_000);
+      try {
+        await waitFor(what, async () => {
+          watcher.alive();
+          if (producerEnded) throw new Error(producerEnded);
+          return (await lakeCount()) >= from + more ? true : undefined;
+        }, 240_000);
+      } catch (error) {
+        // What serve said last is what tells why it is stuck.
+        const tail = served.output.slice(-30).map((line) => line.slice(0, 400)).join("\n");
+        throw new Error(
+          `${(error as Error).message} (lake: ${from} -> ${await lakeCount()})\n${tail}`,
+        );
+      }
     };
     try {
       await progress("the first records in the lake", 100);
