@@ -12,6 +12,7 @@ import { can } from "../src/governance/permissions.ts";
 import { fieldNameProblem, shown } from "../src/contract/names.ts";
 import { recordProblem } from "../src/contract/record.ts";
 import { lazyProducer } from "../src/kafka/lazy_producer.ts";
+import { topicSpecForFeed } from "../src/kafka/topics.ts";
 import { readRows } from "../src/warehouse/query.ts";
 import { allowed, requireAccount } from "./auth.ts";
 import { jsonBody } from "./body.ts";
@@ -25,7 +26,10 @@ export function feedRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use("*", requireAccount);
   // Connects on first use and again after an outage (a failed connection is not kept).
-  const producer = lazyProducer(deps.kafka);
+  const producer = lazyProducer(deps.kafka, (topic) => {
+    const feed = findFeed(deps.config, topic);
+    return feed && topicSpecForFeed(feed);
+  });
 
   app.get("/", (c) => {
     const permissions = c.get("permissions");

@@ -62,7 +62,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
   function renderStatus(status, history) {
     var kafka = document.getElementById("kafka");
     kafka.className = "badge " + (status.kafka.connected ? "up" : "down");
-    kafka.textContent = "Kafka " + (status.kafka.connected ? "up" : "down");
+    kafka.textContent = "Kafka " + (status.kafka.connected ? "up" : "down" + (status.kafka.error ? ": " + status.kafka.error : ""));
     kafka.title = status.kafka.brokers.join(", ") + (status.kafka.error ? " – " + status.kafka.error : "");
     var running = status.running;
     document.getElementById("running").textContent = running ? "running: " + running.job : "";
@@ -74,7 +74,7 @@ export const DASHBOARD_JS = String.raw`"use strict";
       rows += feed.warehouseRows; bytes += feed.lake.bytes; quarantined += f.quarantined || 0;
       if (feed.lag === null) lagKnown = false; else lag += feed.lag;
       return el("tr", { "data-feed": feed.name }, [
-        el("td", { text: feed.name }),
+        el("td", feed.error ? { class: "down", title: feed.error, text: feed.name + " – " + feed.error } : { text: feed.name }),
         el("td", { class: "kind", text: feed.kind }),
         el("td", { class: "num", text: num(feed.lag) }),
         el("td", { class: "num", text: num(feed.lake.files) }),

@@ -33,6 +33,7 @@ export const consumeCommand: Command = {
           once,
           signal: ctx.signal,
           progress: true,
+          health,
         }), {
         policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
         log: ctx.log.child({ component: "kafka" }),

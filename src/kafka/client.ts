@@ -88,6 +88,13 @@ export interface ConsumeOptions {
    */
   partitionsConcurrently?: number;
   /**
+   * Read every partition of `topics` without joining the group: no rebalances, offsets still
+   * committed to `groupId` (as a standalone consumer). For a group with one reader by design,
+   * like the lake (one writer per lake), run as one consumer per feed so that no feed's failure
+   * or restart pauses the others. Default false: join the group.
+   */
+  assignAll?: boolean;
+  /**
    * Called after a rebalance with the partitions this member now owns, before any of their
    * batches is handed to `onBatch` (the processor loads their state here).
    */

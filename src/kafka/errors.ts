@@ -3,7 +3,7 @@
  * plaintext client on a TLS port. A ConfigError (one-shot commands exit 3) that names the setting
  * to fix; long-running parts keep retrying it (credentials get rotated). Never carries a secret.
  */
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, DomainError } from "../core/errors.ts";
 
 export class KafkaAccessError extends ConfigError {
   /** The setting to look at, e.g. KAFKA_SASL_PASSWORD. */
@@ -14,5 +14,16 @@ export class KafkaAccessError extends ConfigError {
   }
 }
 
-/** A topic we read or write does not exist (deleted while we ran, or never created). */
-export class KafkaTopicError extends ConfigError {}
+/** A topic we were asked to read does not exist (deleted while we ran, or never created). */
+export class KafkaTopicMissingError extends DomainError {
+  override readonly status = 503;
+  readonly topics: string[];
+  constructor(topics: string[]) {
+    super(
+      `Kafka has no topic ${topics.join(", ")} (deleted?): reading ${
+        topics.length > 1 ? "them" : "it"
+      } is retried`,
+    );
+    this.topics = topics;
+  }
+}

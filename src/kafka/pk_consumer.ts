@@ -9,13 +9,12 @@
  */
 import { Buffer } from "node:buffer";
 import {
+  Admin,
   ConnectionPool,
   Consumer,
-  type ExtendedGroupProtocolSubscription,
   FetchIsolationLevels,
   findErrorBy,
   type GroupAssignment,
-  type GroupPartitionsAssignments,
   ListOffsetTimestamps,
 } from "@platformatic/kafka";
 import type { KafkaSettings } from "../config/kafka.ts";
@@ -24,16 +23,19 @@ import type {
   ConsumeOptions,
   ConsumerHandle,
   GroupGeneration,
-  KafkaRecord,
   RecordBatch,
   TopicPartition,
 } from "./client.ts";
-import { baseOptions, decodeHeaders } from "./pk_options.ts";
+import { assignBySubscription } from "./pk_assign.ts";
+import { baseOptions } from "./pk_options.ts";
+import { toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
-import { kafkaError } from "./pk_errors.ts";
+import { KafkaTopicMissingError } from "./errors.ts";
+import { explainedKafkaError, kafkaError } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
 
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
+type FetchedPartition = FetchResponse["responses"][number]["partitions"][number];
 
 /** Generous: a stalled event loop or a long drain before a rebalance must not get us evicted. */
 const SESSION_TIMEOUT_MS = 30_000;
@@ -41,9 +43,6 @@ const REBALANCE_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 3000;
 /** Batches fetched ahead per partition while one is being handled. */
 const PREFETCH = 1;
-/** Kafka's control-batch attribute bit (transaction markers). */
-const CONTROL_BIT = 0x20;
-const NO_HEADERS: [Buffer | null, Buffer | null][] = [];
 
 interface Owned {
   topic: string;
@@ -73,6 +72,8 @@ class GroupConsumer {
   #deps: ConsumerDeps;
   #options: ConsumeOptions;
   #client: Consumer;
+  /** Topic checks, and the commits of a standalone (`assignAll`) consumer. */
+  #admin?: Admin;
   #pool: ConnectionPool;
   #settle!: { resolve: () => void; reject: (e: unknown) => void };
   #owned = new Map<string, Owned>();
@@ -128,22 +129,45 @@ class GroupConsumer {
   async start(): Promise<void> {
     const { options } = this;
     try {
+      // The library reports a missing topic without a code: look for it ourselves.
+      const existing = new Set(await this.#adminClient.listTopics());
+      const missing = options.topics.filter((topic) => !existing.has(topic));
+      if (missing.length > 0) throw new KafkaTopicMissingError(missing);
       if (options.stopWhenCaughtUp) {
         this.#catchUp = await CatchUp.measure(this.#client, options);
       }
       this.#client.topics.trackAll(...options.topics);
-      await this.#client.joinGroup({});
+      if (options.assignAll) await this.#assignAll();
+      else await this.#client.joinGroup({});
     } catch (error) {
       await this.#client.close(true).catch(() => {});
       await this.#pool.close().catch(() => {});
-      throw kafkaError(error, this.#deps.settings);
+      await this.#admin?.close().catch(() => {});
+      throw await explainedKafkaError(error, this.#deps.settings);
     }
     if (this.#catchUp?.caughtUp()) void this.stop();
     void this.#fetchLoop();
   }
 
+  get #adminClient(): Admin {
+    return this.#admin ??= new Admin(baseOptions(this.#deps.settings, "consumer-admin"));
+  }
+
   get options(): ConsumeOptions {
     return this.#options;
+  }
+
+  /** Standalone: every partition of the topics, no group membership (`assignAll`). */
+  async #assignAll(): Promise<void> {
+    const metadata = await this.#client.metadata({ topics: this.#options.topics });
+    const assignments = this.#options.topics.map((topic) => ({
+      topic,
+      partitions: Array.from(
+        { length: metadata.topics.get(topic)?.partitionsCount ?? 0 },
+        (_, i) => i,
+      ),
+    }));
+    await this.#assigned(assignments, ++this.#epoch, true);
   }
 
   stop(): Promise<void> {
@@ -151,9 +175,12 @@ class GroupConsumer {
       this.#wake?.();
       await Promise.allSettled([...this.#handlers]);
       await Promise.allSettled([...this.#commits]);
-      await new Promise<void>((resolve) => this.#client.leaveGroup(false, () => resolve()));
+      if (!this.#options.assignAll) {
+        await new Promise<void>((resolve) => this.#client.leaveGroup(false, () => resolve()));
+      }
       await this.#client.close().catch(() => {});
       await this.#pool.close().catch(() => {});
+      await this.#admin?.close().catch(() => {});
       this.#settle.resolve();
     })();
     return this.#stopping.then(() => this.done).catch(() => {});
@@ -167,6 +194,7 @@ class GroupConsumer {
     setTimeout(() => {
       void this.#client.close(true).catch(() => {});
       void this.#pool.close().catch(() => {});
+      void this.#admin?.close().catch(() => {});
     }, 0);
   }
 
@@ -174,6 +202,10 @@ class GroupConsumer {
   async #beforeJoin(): Promise<Buffer> {
     this.#rebalancing = true;
     this.#epoch++;
+    this.#deps.log.debug("kafka.rebalance", {
+      group: this.#options.groupId,
+      batchesInHand: this.#handlers.size,
+    });
     await this.#assigning.catch(() => {});
     for (const owned of this.#owned.values()) owned.queue.length = 0;
     await Promise.allSettled([...this.#handlers]);
@@ -190,7 +222,7 @@ class GroupConsumer {
   }
 
   /** After SyncGroup: positions of the new partitions, `onAssigned`, then fetching resumes. */
-  async #assigned(assignments: GroupAssignment[], epoch: number): Promise<void> {
+  async #assigned(assignments: GroupAssignment[], epoch: number, rethrow = false): Promise<void> {
     const wanted = new Set(this.#options.topics);
     const mine = assignments.filter((a) => wanted.has(a.topic) && a.partitions.length > 0);
     try {
@@ -213,6 +245,7 @@ class GroupConsumer {
       this.#rebalancing = false;
       this.#wake?.();
     } catch (error) {
+      if (rethrow) throw error;
       this.#fail(error);
     }
   }
@@ -348,43 +381,11 @@ class GroupConsumer {
   }
 
   /** The records of one partition's answer as a batch in its queue. */
-  #accept(owned: Owned, answer: FetchResponse["responses"][number]["partitions"][number]): void {
-    const batches = answer.records;
-    if (!batches || batches.length === 0) return;
-    const from = owned.fetchOffset;
-    const records: KafkaRecord[] = [];
-    const { topic, partition } = owned;
-    let next = from;
-    for (const batch of batches) {
-      const end = batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
-      if (end > next) next = end;
-      if (batch.attributes & CONTROL_BIT) continue;
-      const first = Number(batch.firstOffset);
-      const firstTimestamp = Number(batch.firstTimestamp);
-      for (const r of batch.records) {
-        const offset = first + r.offsetDelta;
-        if (offset < from) continue; // a compressed batch starts before the offset asked for
-        records.push({
-          topic,
-          partition,
-          offset: String(offset),
-          key: r.key ?? null,
-          value: r.value ?? null,
-          timestamp: firstTimestamp + Number(r.timestampDelta),
-          headers: r.headers.length === 0 ? {} : decodeHeaders(r.headers ?? NO_HEADERS),
-        });
-      }
-    }
-    if (next <= from) return;
-    owned.fetchOffset = next;
-    owned.queue.push({
-      topic,
-      partition,
-      records,
-      nextOffset: next.toString(),
-      highWatermark: answer.highWatermark.toString(),
-      generation: this.#generation,
-    });
+  #accept(owned: Owned, answer: FetchedPartition): void {
+    const batch = toBatch(owned, owned.fetchOffset, answer, this.#generation);
+    if (!batch) return;
+    owned.fetchOffset = BigInt(batch.nextOffset);
+    owned.queue.push(batch);
   }
 
   /** Starts the next batch of every idle partition, up to `partitionsConcurrently` at once. */
@@ -419,22 +420,26 @@ class GroupConsumer {
   /** Commits the batch (unless the caller commits in its transactions) and checks catch-up. */
   async #afterBatch(owned: Owned, batch: RecordBatch): Promise<void> {
     if (this.#options.commit ?? true) {
-      const commit = this.#client.commit({
-        offsets: [{
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: BigInt(batch.nextOffset),
-          leaderEpoch: -1,
-        }],
-      }).catch((error) => {
-        // The group moved on (we were evicted, or it rebalanced): the partition's next owner
-        // reads the batch again from the last commit, and the lake's checkpoint skips it.
-        if (findErrorBy(error, "needsRejoin", true)) {
-          this.#deps.log.debug("kafka.commit_refused", { topic: owned.topic, error });
-          return;
-        }
-        throw error;
-      });
+      const offset = BigInt(batch.nextOffset);
+      const commit = (this.#options.assignAll
+        ? this.#adminClient.alterConsumerGroupOffsets({
+          groupId: this.#options.groupId,
+          topics: [{
+            name: batch.topic,
+            partitionOffsets: [{ partition: batch.partition, offset }],
+          }],
+        })
+        : this.#client.commit({
+          offsets: [{ topic: batch.topic, partition: batch.partition, offset, leaderEpoch: -1 }],
+        })).catch((error) => {
+          // The group moved on (we were evicted, or it rebalanced): the partition's next owner
+          // reads the batch again from the last commit, and the lake's checkpoint skips it.
+          if (findErrorBy(error, "needsRejoin", true)) {
+            this.#deps.log.debug("kafka.commit_refused", { topic: owned.topic, error });
+            return;
+          }
+          throw error;
+        });
       this.#commits.add(commit);
       try {
         await commit;
@@ -449,32 +454,4 @@ class GroupConsumer {
       void this.stop();
     }
   }
-}
-
-/**
- * Round robin over the members subscribed to each topic (the library's default deals every
- * topic to every member: our lake runs a member per feed, each subscribed to its own topic).
- */
-export function assignBySubscription(
-  _current: string,
-  members: Map<string, ExtendedGroupProtocolSubscription>,
-  topics: Set<string>,
-  metadata: { topics: Map<string, { partitionsCount: number }> },
-): GroupPartitionsAssignments[] {
-  const out = new Map<string, GroupPartitionsAssignments>();
-  for (const memberId of [...members.keys()].sort()) {
-    out.set(memberId, { memberId, assignments: new Map() });
-  }
-  for (const topic of [...topics].sort()) {
-    const subscribers = [...members].filter(([, m]) => m.topics?.includes(topic))
-      .map(([id]) => id).sort();
-    const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-    for (let partition = 0; partition < count && subscribers.length > 0; partition++) {
-      const member = out.get(subscribers[partition % subscribers.length])!;
-      let entry = member.assignments.get(topic);
-      if (!entry) member.assignments.set(topic, entry = { topic, partitions: [] });
-      entry.partitions.push(partition);
-    }
-  }
-  return [...out.values()];
 }

@@ -84,3 +84,66 @@ export function kafkaError(error: unknown, settings: KafkaSettings): unknown {
   }
   return error;
 }
+
+/**
+ * kafkaError, and when a connection failed in a way the library reports without a code (a
+ * plaintext client on a TLS port, a TLS client on a plaintext port), a look at the broker's port
+ * itself: whether it answers a TLS handshake decides which setting is wrong.
+ */
+export async function explainedKafkaError(
+  error: unknown,
+  settings: KafkaSettings,
+): Promise<unknown> {
+  const typed = kafkaError(error, settings);
+  if (typed !== error || !errorTree(error).some((e) => e.code === "PLT_KFK_USER")) return typed;
+  const protocol = settings.security?.protocol ?? "PLAINTEXT";
+  const expectsTls = protocol === "SSL" || protocol === "SASL_SSL";
+  for (const broker of settings.brokers.slice(0, 3)) {
+    const tls = await speaksTls(broker);
+    if (tls === undefined || tls === expectsTls) continue;
+    return new KafkaAccessError(
+      tls
+        ? `Kafka at ${broker} expects TLS but KAFKA_SECURITY_PROTOCOL=${protocol}: ` +
+          `set KAFKA_SECURITY_PROTOCOL=SSL (or SASL_SSL)`
+        : `Kafka at ${broker} does not speak TLS but KAFKA_SECURITY_PROTOCOL=${protocol}: ` +
+          `check the port in KAFKA_BROKERS or set KAFKA_SECURITY_PROTOCOL=PLAINTEXT ` +
+          `(or SASL_PLAINTEXT)`,
+      "KAFKA_SECURITY_PROTOCOL",
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+/** Whether `host:port` completes a TLS handshake (true), refuses it (false), or is not there. */
+async function speaksTls(broker: string): Promise<boolean | undefined> {
+  const at = broker.lastIndexOf(":");
+  const hostname = broker.slice(0, at).replace(/^\[|\]$/g, "");
+  const port = Number(broker.slice(at + 1));
+  let conn: Deno.TlsConn | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 3000);
+    Deno.unrefTimer(timer);
+  });
+  const attempt = (async () => {
+    try {
+      conn = await Deno.connectTls({ hostname, port });
+      await conn.handshake();
+      return true;
+    } catch (error) {
+      // A certificate we do not trust still came from a TLS server.
+      if (error instanceof Deno.errors.InvalidData) return true;
+      if (error instanceof Deno.errors.ConnectionRefused) return undefined;
+      return false;
+    }
+  })();
+  try {
+    return await Promise.race([attempt, timeout]);
+  } finally {
+    try {
+      conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -31,8 +31,6 @@ export function baseOptions(settings: KafkaSettings, role: string): BaseOptions 
       // Host names are verified (node's default checkServerIdentity): never turned off.
       rejectUnauthorized: true,
     };
-    // No tlsServerName: node:tls already sends the host as SNI when it is a name and verifies
-    // the certificate against the host; forcing it throws for brokers given by IP address.
   }
   if (security?.sasl) {
     const { mechanism, username } = security.sasl;

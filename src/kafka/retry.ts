@@ -11,7 +11,7 @@
  */
 import { DomainError, UnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { KafkaAccessError } from "./errors.ts";
+import { KafkaAccessError, KafkaTopicMissingError } from "./errors.ts";
 import { errorTree } from "./pk_errors.ts";
 
 export interface RetryPolicy {
@@ -101,6 +101,37 @@ export function isTransientKafkaError(error: unknown): boolean {
   return transient;
 }
 
+/** Failures of one topic: deleted or unknown, access to it denied, data we cannot decode. */
+const TOPIC_CODES = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "UNKNOWN_TOPIC_ID",
+  "INCONSISTENT_TOPIC_ID",
+  "TOPIC_AUTHORIZATION_FAILED",
+  "CORRUPT_MESSAGE",
+  "INVALID_RECORD",
+]);
+const UNDECODABLE = new Set([
+  "PLT_KFK_UNSUPPORTED_COMPRESSION",
+  "PLT_KFK_UNSUPPORTED_FORMAT",
+  "PLT_KFK_OUT_OF_BOUNDS",
+]);
+
+/**
+ * True when `error` concerns one topic rather than the cluster: other topics (other feeds) read
+ * on, and Kafka is not shown down for it.
+ */
+export function isTopicKafkaError(error: unknown): boolean {
+  return errorTree(error).some((e) => {
+    if (e instanceof KafkaTopicMissingError) return true;
+    const d = e as Described & { hasStaleMetadata?: boolean };
+    return (d.apiId !== undefined && TOPIC_CODES.has(d.apiId)) ||
+      (d.code !== undefined && UNDECODABLE.has(d.code)) ||
+      // The library's "no metadata for subscribed topic …" (a deleted topic).
+      (d.hasStaleMetadata === true && d.apiId === undefined &&
+        !errorTree(error).some((c) => (c as Described).code?.match(TRANSIENT_SOCKET)));
+  });
+}
+
 /**
  * Kafka refused our credentials or our TLS setup: a one-shot command stops (exit 3), a
  * long-running part keeps retrying (credentials get rotated) and shows the cause.
@@ -165,6 +196,8 @@ export interface RetryContext {
   brokers: readonly string[];
   health?: KafkaHealth;
   signal?: AbortSignal;
+  /** Log event of a retried failure that is not an outage (default `kafka.part_failed`). */
+  failureEvent?: string;
 }
 
 /** One outage as seen by one caller: backoff, log windows, give-up. */
@@ -185,17 +218,20 @@ export class Outage {
    * resolves after the backoff (early when the signal aborts). `startedAt`: when the failed
    * attempt began (a call may wait for its own timeouts), so the outage counts from there.
    */
-  async failed(error: unknown, startedAt?: number): Promise<void> {
+  async failed(error: unknown, startedAt?: number, retryAnyway = false): Promise<void> {
     const { policy, log, health } = this.#ctx;
     const access = isKafkaAccessError(error);
+    const transient = isTransientKafkaError(error);
     // Refused access is retried only by parts that wait forever (`serve`): one-shot commands stop.
-    if (access ? policy.giveUpAfterMs !== undefined : !isTransientKafkaError(error)) throw error;
+    // `retryAnyway`: a part that fails alone (a feed that cannot be read) is retried like an outage.
+    if (access ? policy.giveUpAfterMs !== undefined : !transient && !retryAnyway) throw error;
     const now = Date.now();
     if (this.#attempts === 0) this.#since = startedAt ?? now;
     this.#attempts++;
     health?.down(error);
     const downMs = now - this.#since;
     if (policy.giveUpAfterMs !== undefined && downMs >= policy.giveUpAfterMs) {
+      if (!transient) throw error;
       throw new UnavailableError(
         `Kafka is not reachable at ${this.#ctx.brokers.join(",")}: ${rootMessage(error)}`,
         { cause: error },
@@ -204,7 +240,12 @@ export class Outage {
     const waitMs = Math.min(policy.maxMs, policy.initialMs * 2 ** (this.#attempts - 1));
     if (this.#attempts === 1 || now - this.#loggedAt >= policy.logWindowMs) {
       this.#loggedAt = now;
-      log.warn(access ? "kafka.access_refused" : "kafka.unavailable", {
+      const event = access
+        ? "kafka.access_refused"
+        : transient && !isTopicKafkaError(error)
+        ? "kafka.unavailable"
+        : this.#ctx.failureEvent ?? "kafka.part_failed";
+      log.warn(event, {
         what: this.#what,
         error: rootMessage(error),
         ...(access ? { setting: error.setting } : {}),

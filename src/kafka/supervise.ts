@@ -32,6 +32,11 @@ const STABLE_MS = 15_000;
 export interface SuperviseOptions {
   /** Restart after a StorageError, this long after it (default: a StorageError ends the part). */
   retryStorageAfterMs?: number;
+  /**
+   * Errors that are no outage but that this part alone is restarted for, after the same backoff
+   * (a feed that cannot be read: its topic deleted, access to it denied). Default: none.
+   */
+  alsoRetry?: (error: unknown) => boolean;
 }
 
 export function supervise<P extends Part<unknown>>(
@@ -53,7 +58,7 @@ export function supervise<P extends Part<unknown>>(
         part = await start();
       } catch (error) {
         if (signal.aborted) return undefined;
-        await outage.failed(error, startedAt);
+        await outage.failed(error, startedAt, options.alsoRetry?.(error));
         continue;
       }
       current = part;
@@ -88,7 +93,7 @@ export function supervise<P extends Part<unknown>>(
           if (signal.aborted) return undefined;
           continue;
         }
-        await outage.failed(error, healthy ? undefined : startedAt);
+        await outage.failed(error, healthy ? undefined : startedAt, options.alsoRetry?.(error));
         if (signal.aborted) return undefined;
       } finally {
         clearInterval(check);

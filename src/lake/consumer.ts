@@ -1,12 +1,26 @@
 /**
- * The lake consumer: one Kafka consumer group reading the feed topics into the lake. A library
- * entry so that `consume` and `serve` run the same thing; `stats()` feeds /status and /metrics.
+ * The lake consumer: the feed topics into the lake, one Kafka consumer per feed so that no feed
+ * can stop the rest. Each reads every partition of its topic as a standalone member of the lake's
+ * group (one writer per lake: no rebalances between feeds) and runs under its own supervisor: a
+ * feed that cannot be read (its topic deleted, access to it denied, data that cannot be decoded)
+ * is reported with its cause (`lake.feed_failed`, `feedErrors()`) and retried with backoff while
+ * the others go on. A library entry so that `consume` and `serve` run the same thing; `stats()`
+ * feeds /status and /metrics.
  */
 import type { Config } from "../config/config.ts";
 import type { Feed } from "../config/feeds.ts";
+import { ConfigError, StorageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { createProgress } from "../core/progress.ts";
-import type { KafkaClient } from "../kafka/client.ts";
+import type { KafkaClient, RecordBatch } from "../kafka/client.ts";
+import {
+  isTopicKafkaError,
+  KafkaHealth,
+  type KafkaHealthSnapshot,
+  WAIT_BOUNDED,
+  WAIT_FOREVER,
+} from "../kafka/retry.ts";
+import { supervise, type Supervised } from "../kafka/supervise.ts";
 import { topicSpecForFeed } from "../kafka/topics.ts";
 import { type FeedCounters, LakeWriter } from "./writer.ts";
 
@@ -26,16 +40,50 @@ export interface LakeConsumerOptions {
   progress?: boolean;
   /** Clock for table and static partition dates (tests). */
   now?: () => number;
+  /** Told when Kafka is lost (a feed's own failures stay with the feed, see feedErrors). */
+  health?: KafkaHealth;
 }
 
 export interface LakeConsumer {
   /** Resolves with the per-feed counters when caught up (once) or stopped. */
   done: Promise<LakeStats>;
-  /** Finishes the batch in hand (written, checkpointed, committed) and stops. */
+  /** Finishes the batches in hand (written, checkpointed, committed) and stops. */
   stop(): Promise<void>;
   /** Running per-feed counters. */
   stats(): LakeStats;
+  /** Feeds that cannot be read right now, with the cause; they are being retried. */
+  feedErrors(): Record<string, string>;
 }
+
+/**
+ * A feed's view of Kafka's health: its own failures are its own; a failure of the cluster
+ * (unreachable, credentials refused) is passed on to the process-wide health.
+ */
+class FeedHealth extends KafkaHealth {
+  #global?: KafkaHealth;
+  constructor(global?: KafkaHealth) {
+    super();
+    this.#global = global;
+  }
+  override up(): void {
+    super.up();
+    this.#global?.up();
+  }
+  override down(error: unknown): void {
+    super.down(error);
+    if (!isTopicKafkaError(error)) this.#global?.down(error);
+  }
+  /** Kafka answering any consumer of this process counts (fetches report to the global one). */
+  override lastUpAt(): number {
+    return Math.max(super.lastUpAt(), this.#global?.lastUpAt() ?? 0);
+  }
+  override snapshot(): KafkaHealthSnapshot {
+    return super.snapshot();
+  }
+}
+
+/** Errors that stop every feed: the lake's disk, or a setting (credentials included). */
+const stopsAll = (error: unknown) => error instanceof StorageError || error instanceof ConfigError;
 
 export async function startLakeConsumer(options: LakeConsumerOptions): Promise<LakeConsumer> {
   const { config, kafka, feeds, once = false } = options;
@@ -47,7 +95,12 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     log,
     now: options.now,
   });
-  await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+  try {
+    await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+  } catch (error) {
+    await writer.close().catch(() => {});
+    throw error;
+  }
 
   const progress = (options.progress ?? once)
     ? createProgress("lake", undefined, "records")
@@ -58,51 +111,103 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     group: config.kafka.groupId,
     once,
   });
-  const handle = await kafka.consume({
-    groupId: config.kafka.groupId,
-    topics: feeds.map((f) => f.name),
-    fromBeginning: true,
-    stopWhenCaughtUp: once,
-    // Large fetches mean large batches: fewer fsyncs and checkpoints per record.
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    // The writer parses one partition's batch while another's is being written and synced.
-    partitionsConcurrently: 3,
-    onBatch: async (batch) => {
-      const started = performance.now();
-      const result = await writer.writeBatch(batch);
-      total += batch.records.length;
-      progress?.update(total, `${result.feed} +${result.written}`);
-      log.debug("lake.batch_written", {
-        feed: result.feed,
-        partition: result.partition,
-        written: result.written,
-        rejected: result.rejected,
-        ignored: result.ignored,
-        skipped: result.skipped,
-        nextOffset: batch.nextOffset,
-        ms: Math.round(performance.now() - started),
-      });
-    },
-  });
+  const onBatch = async (batch: RecordBatch) => {
+    const started = performance.now();
+    const result = await writer.writeBatch(batch);
+    total += batch.records.length;
+    progress?.update(total, `${result.feed} +${result.written}`);
+    log.debug("lake.batch_written", {
+      feed: result.feed,
+      partition: result.partition,
+      written: result.written,
+      rejected: result.rejected,
+      ignored: result.ignored,
+      skipped: result.skipped,
+      nextOffset: batch.nextOffset,
+      ms: Math.round(performance.now() - started),
+    });
+  };
 
-  const onAbort = () => void handle.stop();
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const stopping = new AbortController();
+  const signal = options.signal
+    ? AbortSignal.any([options.signal, stopping.signal])
+    : stopping.signal;
+  const healths = new Map<string, FeedHealth>();
+  const parts = new Map<string, Supervised<{ done: Promise<void>; stop(): Promise<void> }>>();
+  for (const feed of feeds) {
+    const health = new FeedHealth(options.health);
+    healths.set(feed.name, health);
+    parts.set(
+      feed.name,
+      supervise(`lake ${feed.name}`, async () => {
+        const handle = await kafka.consume({
+          groupId: config.kafka.groupId,
+          topics: [feed.name],
+          assignAll: true,
+          fromBeginning: true,
+          stopWhenCaughtUp: once,
+          // Large fetches mean large batches: fewer fsyncs and checkpoints per record.
+          maxBytesPerPartition: 8 * 1024 * 1024,
+          // The writer parses one partition's batch while another's is being written and synced.
+          partitionsConcurrently: 3,
+          onBatch,
+        });
+        return { done: handle.done, stop: handle.stop };
+      }, {
+        policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+        log: options.log.child({ component: "lake", feed: feed.name }),
+        brokers: config.kafka.brokers,
+        health,
+        signal,
+        failureEvent: "lake.feed_failed",
+      }, { alsoRetry: (error) => !stopsAll(error) }),
+    );
+  }
 
-  // Closing the writer writes the table snapshots still pending (after a failure: none).
-  const done = handle.done.then(
-    async () => (await writer.close(), writer.stats()),
-    async (error) => {
-      await writer.close().catch(() => {});
-      throw error;
-    },
-  ).finally(() => {
-    options.signal?.removeEventListener("abort", onAbort);
+  const stopAll = () => Promise.all([...parts.values()].map((p) => p.stop())).then(() => {});
+  const onAbort = () => void stopAll();
+  if (signal.aborted) onAbort();
+  signal.addEventListener("abort", onAbort, { once: true });
+
+  const done = (async () => {
+    const failures: { feed: string; error: unknown }[] = [];
+    await Promise.all([...parts].map(([feed, part]) =>
+      part.done.catch((error) => {
+        failures.push({ feed, error });
+        log.error("lake.feed_stopped", { feed, error });
+        // The lake's disk or a setting: every feed has the same problem.
+        if (stopsAll(error)) stopping.abort();
+      })
+    ));
+    signal.removeEventListener("abort", onAbort);
     progress?.finish();
-  });
+    if (failures.length > 0) {
+      await writer.close().catch(() => {});
+      throw (failures.find((f) => stopsAll(f.error)) ?? failures[0]).error;
+    }
+    // Closing the writer writes the table snapshots still pending.
+    await writer.close();
+    return writer.stats();
+  })();
   done.then(
     (stats) => log.info("lake.consumer_stopped", { stats }),
     (error) => log.error("lake.consumer_failed", { error }),
   );
-  return { done, stop: () => handle.stop(), stats: () => writer.stats() };
+  return {
+    done,
+    stop: async () => {
+      stopping.abort();
+      await stopAll();
+      await done.catch(() => {});
+    },
+    stats: () => writer.stats(),
+    feedErrors: () => {
+      const out: Record<string, string> = {};
+      for (const [feed, health] of healths) {
+        const snapshot = health.snapshot();
+        if (!snapshot.up && snapshot.error) out[feed] = snapshot.error;
+      }
+      return out;
+    },
+  };
 }

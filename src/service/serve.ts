@@ -114,11 +114,13 @@ export async function serve(options: ServeOptions): Promise<void> {
           log: options.log,
           feeds: config.feeds,
           signal: stop.signal,
+          health,
         }),
       retry,
       { retryStorageAfterMs: STORAGE_RETRY_MS },
     );
     parts.push({ name: "lake", ...lake });
+    stats.lakeErrors = () => lake.current()?.feedErrors() ?? {};
     stats.lake = () =>
       Object.fromEntries(
         Object.entries(lake.current()?.stats() ?? {}).map((

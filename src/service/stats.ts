@@ -21,6 +21,8 @@ export class ServiceStats {
   kafka?: () => KafkaHealthSnapshot;
   /** Per-feed counters of the lake consumer, when one runs in this process. */
   lake?: () => Record<string, FeedCounters>;
+  /** Feeds the lake consumer cannot read right now, with the cause (being retried). */
+  lakeErrors?: () => Record<string, string>;
   /** Counters of the processor, when one runs in this process. */
   processor?: () => ProcessorCounters;
   /** Rows loaded (inserted + updated) per feed by loads of this process. */

@@ -20,6 +20,8 @@ export interface FeedStatus {
   lag: number | null;
   lake: { files: number; bytes: number };
   warehouseRows: number;
+  /** Why the lake consumer cannot read this feed right now (it is being retried). */
+  error?: string;
 }
 
 export interface JobStatus {
@@ -45,6 +47,8 @@ export interface StatusOptions {
   kafkaTimeoutMs?: number;
   /** What serve's running parts saw (an outage they are waiting out shows Kafka down). */
   kafkaHealth?: KafkaHealthSnapshot;
+  /** Feeds serve's lake consumer cannot read right now, with the cause. */
+  feedErrors?: Record<string, string>;
   now?: Date;
   /** Keeps the Kafka, lake and row-count figures for a few seconds (serve); default: none. */
   cache?: Pick<TtlCache, "get">;
@@ -86,6 +90,7 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
       lag: lag.byFeed.get(feed.name) ?? null,
       lake: sizes[feed.name] ?? { files: 0, bytes: 0 },
       warehouseRows: counts[feed.name] ?? 0,
+      ...(options.feedErrors?.[feed.name] ? { error: options.feedErrors[feed.name] } : {}),
     })),
   };
 }

@@ -46,6 +46,7 @@ export function formatStatus(status: ServiceStatus): string[] {
       size(feed.lake.bytes),
       String(feed.warehouseRows),
     ], FEED_WIDTHS));
+    if (feed.error) lines.push(`  ${feed.name} cannot be read: ${feed.error}`);
   }
   return lines;
 }

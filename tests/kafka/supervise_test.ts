@@ -84,6 +84,7 @@ Deno.test("lazy producer: a failed connection is not kept; the next send connect
   let connects = 0;
   let kafkaUp = false;
   const kafka = {
+    ensureTopics: () => Promise.resolve(),
     producer(): Promise<Producer> {
       connects++;
       if (!kafkaUp) {
