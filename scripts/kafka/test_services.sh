@@ -3,7 +3,8 @@
 #   test_brokers_stop    stops what test_brokers_start started, and nothing else
 # Exported to the tests:
 #   KAFKA_TEST_SASL_BROKERS, KAFKA_TEST_SASL_USERNAME, KAFKA_TEST_SASL_PASSWORD,
-#   KAFKA_TEST_SASL_CA_FILE   the SASL_SSL listener (one user for PLAIN and both SCRAMs)
+#   KAFKA_TEST_SASL_CA_FILE   the SASL_SSL listener (one user for PLAIN and both SCRAMs); also as
+#                             KAFKA_TEST_SASL_SSL_BROKERS and KAFKA_TEST_SSL_CA_FILE
 #   KAFKA_TEST_SASL_PLAINTEXT_BROKERS   the same broker's plaintext listener (creating SCRAM
 #                             users with `KAFKA_PORT=<its port> scripts/kafka.sh scram-user`)
 #   KAFKA_TEST_CLUSTER_BROKERS  the three nodes (`KAFKA_CLUSTER_PORT=<first port> scripts/kafka.sh
@@ -31,8 +32,12 @@ _tb_export_sasl() {
   KAFKA_TEST_SASL_PASSWORD="$(sed -n 's/^KAFKA_SASL_PASSWORD=//p' <<<"$env")"
   KAFKA_TEST_SASL_CA_FILE="$(sed -n 's/^KAFKA_SSL_CA_FILE=//p' <<<"$env")"
   KAFKA_TEST_SASL_PLAINTEXT_BROKERS="127.0.0.1:$1"
+  # The same under the names tests/kafka/security_test.ts reads.
+  KAFKA_TEST_SASL_SSL_BROKERS="$KAFKA_TEST_SASL_BROKERS"
+  KAFKA_TEST_SSL_CA_FILE="$KAFKA_TEST_SASL_CA_FILE"
   export KAFKA_TEST_SASL_BROKERS KAFKA_TEST_SASL_USERNAME KAFKA_TEST_SASL_PASSWORD \
-    KAFKA_TEST_SASL_CA_FILE KAFKA_TEST_SASL_PLAINTEXT_BROKERS
+    KAFKA_TEST_SASL_CA_FILE KAFKA_TEST_SASL_PLAINTEXT_BROKERS KAFKA_TEST_SASL_SSL_BROKERS \
+    KAFKA_TEST_SSL_CA_FILE
 }
 
 test_brokers_start() {
