@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ingest benchmark: N (default 1,000,000) TRANSACTIONS_SECURE-shaped messages in a fresh topic,
-# consumed to a file by kcat and into a fresh lake by `deno task start consume --once`.
-# Prints both rates, the ratio, our peak memory, and checks the lake holds every message once.
+# consumed to a file by kcat, into a fresh lake by `deno task start consume --once`, and by our
+# client alone with a do-nothing handler (bench/ingest_client.ts). Prints the rates, the ratios
+# (goals: ≥ 0.45 of kcat, ≥ 0.8 of the client alone), our peak memory, and checks the lake holds
+# every message once.
 # Needs the local broker (scripts/kafka.sh start), kcat and /usr/bin/time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,7 +67,15 @@ STEADY_S=$(grep '"lake.batch_written"' "$WORK/consume.err" |
   sed -E 's/.*"time":"([^"]+)".*/\1/' | sed -n '1p;$p' | xargs -n1 date +%s.%N -d |
   paste -sd' ' | awk '{ print $2 - $1 }')
 
+echo "== our client alone, do-nothing handler (bench/ingest_client.ts)"
+START=$(now)
+KAFKA_BROKERS="$BROKERS" deno run --allow-net --allow-env --allow-read --allow-sys \
+  bench/ingest_client.ts "$TOPIC" >"$WORK/client.json"
+CLIENT_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }') # process start included, as for consume
+CLIENT_RECORDS=$(deno eval "console.log(JSON.parse(Deno.readTextFileSync('$WORK/client.json')).records)")
+
 KCAT_RATE=$(rate "$KCAT_LINES" "$KCAT_S")
+CLIENT_RATE=$(rate "$CLIENT_RECORDS" "$CLIENT_S")
 OURS_RATE=$(rate "$LAKE_LINES" "$OURS_S")
 echo
 echo "messages:            $COUNT ($(awk -v b="$BYTES" 'BEGIN { printf "%.0f", b / 1048576 }') MiB)"
@@ -73,6 +83,10 @@ echo "kcat:                $KCAT_LINES msg in $(printf %.2f "$KCAT_S") s = $KCAT
 echo "ours (consume):      $LAKE_LINES msg in $(printf %.2f "$OURS_S") s = $OURS_RATE msg/s" \
   "(steady state $(rate "$LAKE_LINES" "$STEADY_S") msg/s)"
 echo "ratio ours/kcat:     $(awk -v a="$OURS_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.2f", a / b }')"
+echo "client alone:        $CLIENT_RECORDS msg in $(printf %.2f "$CLIENT_S") s = $CLIENT_RATE msg/s" \
+  "($(awk -v a="$CLIENT_RATE" -v b="$KCAT_RATE" 'BEGIN { printf "%.2f", a / b }') of kcat)"
+echo "ratio ours/client:   $(awk -v a="$OURS_RATE" -v b="$CLIENT_RATE" 'BEGIN { printf "%.2f", a / b }')" \
+  "(the lake's own work; goal ≥ 0.8)"
 echo "our CPU time:        $CPU_S s user+sys ($(rate "$LAKE_LINES" "$CPU_S") msg per CPU second)"
 echo "kcat CPU time:       $KCAT_CPU_S s user+sys ($(rate "$KCAT_LINES" "$KCAT_CPU_S") msg per CPU second)"
 # On a loaded machine wall time measures the queue for the cores; CPU time measures the code.

@@ -10,7 +10,7 @@ import type { Env } from "./config.ts";
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 export type KafkaCompression = typeof COMPRESSIONS[number];
 /** What we produce with when KAFKA_COMPRESSION is unset (see the README, "The client"). */
-export const DEFAULT_COMPRESSION: KafkaCompression = "lz4";
+export const DEFAULT_COMPRESSION: KafkaCompression = "zstd";
 
 export const SECURITY_PROTOCOLS = ["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] as const;
 export type KafkaSecurityProtocol = typeof SECURITY_PROTOCOLS[number];

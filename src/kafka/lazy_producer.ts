@@ -24,13 +24,14 @@ export function lazyProducer(
     async send(records: OutgoingRecord[]) {
       const current = connecting ??= kafka.producer();
       try {
+        const producer = await current;
         const specs = [...new Set(records.map((r) => r.topic))].filter((t) => !ensured.has(t))
           .map((t) => specFor?.(t)).filter((s): s is TopicSpec => s !== undefined);
         if (specs.length > 0) {
           await kafka.ensureTopics(specs);
           for (const spec of specs) ensured.add(spec.topic);
         }
-        await (await current).send(records);
+        await producer.send(records);
       } catch (error) {
         if (!isTransientKafkaError(error)) throw error;
         forget(current);

@@ -15,7 +15,6 @@ import {
   FetchIsolationLevels,
   findErrorBy,
   type GroupAssignment,
-  ListOffsetTimestamps,
 } from "@platformatic/kafka";
 import type { KafkaSettings } from "../config/kafka.ts";
 import type { Logger } from "../core/log.ts";
@@ -28,19 +27,21 @@ import type {
 } from "./client.ts";
 import { assignBySubscription } from "./pk_assign.ts";
 import { baseOptions } from "./pk_options.ts";
-import { toBatch } from "./pk_records.ts";
+import { Fetcher } from "./pk_fetch.ts";
+import { startPositions } from "./pk_positions.ts";
+import { type FetchedPartition, toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
 import { KafkaTopicMissingError } from "./errors.ts";
 import { explainedKafkaError, kafkaError } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
 
-type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
-type FetchedPartition = FetchResponse["responses"][number]["partitions"][number];
-
 /** Generous: a stalled event loop or a long drain before a rebalance must not get us evicted. */
 const SESSION_TIMEOUT_MS = 30_000;
 const REBALANCE_TIMEOUT_MS = 60_000;
 const HEARTBEAT_MS = 3000;
+/** How long the broker may hold an empty fetch answer: all partitions asked for, or some. */
+const LONG_POLL_MS = 500;
+const SHORT_POLL_MS = 10;
 /** Batches fetched ahead per partition while one is being handled. */
 const PREFETCH = 1;
 
@@ -75,6 +76,7 @@ class GroupConsumer {
   /** Topic checks, and the commits of a standalone (`assignAll`) consumer. */
   #admin?: Admin;
   #pool: ConnectionPool;
+  #fetcher: Fetcher;
   #settle!: { resolve: () => void; reject: (e: unknown) => void };
   #owned = new Map<string, Owned>();
   #generation: GroupGeneration;
@@ -114,6 +116,7 @@ class GroupConsumer {
     });
     // Fetches use connections of their own: a long poll must not delay heartbeats and commits.
     this.#pool = new ConnectionPool(`${base.clientId}-fetch`, base);
+    this.#fetcher = new Fetcher(this.#client, this.#pool, options, deps.log);
     this.#client.on("consumer:group:join", (payload) => {
       this.#generation = {
         groupId: options.groupId,
@@ -226,7 +229,7 @@ class GroupConsumer {
     const wanted = new Set(this.#options.topics);
     const mine = assignments.filter((a) => wanted.has(a.topic) && a.partitions.length > 0);
     try {
-      const positions = await this.#positions(mine);
+      const positions = await startPositions(this.#client, mine, this.#options.fromBeginning);
       if (epoch !== this.#epoch) return;
       const partitions: TopicPartition[] = mine.flatMap(({ topic, partitions }) =>
         partitions.map((partition) => ({ topic, partition }))
@@ -250,37 +253,6 @@ class GroupConsumer {
     }
   }
 
-  /** Committed offsets of the group, else the earliest (or latest) offset. */
-  async #positions(assignments: GroupAssignment[]): Promise<Map<string, bigint>> {
-    const out = new Map<string, bigint>();
-    if (assignments.length === 0) return out;
-    const committed = await this.#client.listCommittedOffsets({ topics: assignments });
-    const missing: Record<string, number[]> = {};
-    for (const { topic, partitions } of assignments) {
-      for (const partition of partitions) {
-        const offset = committed.get(topic)?.[partition] ?? -1n;
-        if (offset >= 0n) out.set(`${topic}:${partition}`, offset);
-        else (missing[topic] ??= []).push(partition);
-      }
-    }
-    const topics = Object.keys(missing);
-    if (topics.length > 0) {
-      const start = await this.#client.listOffsets({
-        topics,
-        partitions: missing,
-        timestamp: this.#options.fromBeginning === false
-          ? ListOffsetTimestamps.LATEST
-          : ListOffsetTimestamps.EARLIEST,
-      });
-      for (const topic of topics) {
-        for (const partition of missing[topic]) {
-          out.set(`${topic}:${partition}`, start.get(topic)?.[partition] ?? 0n);
-        }
-      }
-    }
-    return out;
-  }
-
   async #fetchLoop(): Promise<void> {
     while (!this.#stopping && !this.#failed) {
       const wanted = this.#rebalancing
@@ -302,82 +274,16 @@ class GroupConsumer {
     }
   }
 
+  /** One round of fetches; answers of an older assignment (a rebalance since) are dropped. */
   async #fetchOnce(wanted: Owned[], epoch: number): Promise<void> {
-    const metadata = await this.#client.metadata({ topics: this.#options.topics });
-    const byNode = new Map<number, Owned[]>();
-    for (const owned of wanted) {
-      const leader = metadata.topics.get(owned.topic)?.partitions[owned.partition]?.leader ?? -1;
-      let list = byNode.get(leader);
-      if (!list) byNode.set(leader, list = []);
-      list.push(owned);
-    }
-    const maxBytes = this.#options.maxBytesPerPartition ?? 4 * 1024 * 1024;
-    await Promise.all([...byNode].map(async ([node, owned]) => {
-      const topics = new Map<string, { topicId: string; partitions: Owned[] }>();
-      for (const o of owned) {
-        const topicId = metadata.topics.get(o.topic)!.id;
-        let entry = topics.get(o.topic);
-        if (!entry) topics.set(o.topic, entry = { topicId, partitions: [] });
-        entry.partitions.push(o);
-      }
-      const response = await this.#fetchOrReset(node, topics, maxBytes);
-      if (epoch !== this.#epoch || this.#stopping || !response) return;
-      const names = new Map([...topics].map(([name, { topicId }]) => [topicId, name]));
-      for (const topicResponse of response.responses) {
-        const topic = names.get(topicResponse.topicId) ?? topicResponse.topicId;
-        for (const p of topicResponse.partitions) {
-          const owned = this.#owned.get(`${topic}:${p.partitionIndex}`);
-          if (owned) this.#accept(owned, p);
-        }
-      }
+    // A long poll only when no partition waits outside it (see Fetcher.fetch).
+    const maxWaitMs = wanted.length === this.#owned.size ? LONG_POLL_MS : SHORT_POLL_MS;
+    await this.#fetcher.fetch(wanted, maxWaitMs, (owned, answer) => {
+      if (epoch !== this.#epoch || this.#stopping) return;
+      if (this.#owned.get(`${owned.topic}:${owned.partition}`) !== owned) return;
+      this.#accept(owned, answer);
       this.#schedule();
-    }));
-  }
-
-  /** One fetch; a position out of range (retention, a recreated topic) restarts from the start. */
-  async #fetchOrReset(
-    node: number,
-    topics: Map<string, { topicId: string; partitions: Owned[] }>,
-    maxBytes: number,
-  ): Promise<FetchResponse | undefined> {
-    try {
-      return await this.#client.fetch({
-        node,
-        connectionPool: this.#pool,
-        topics: [...topics.values()].map(({ topicId, partitions }) => ({
-          topicId,
-          partitions: partitions.map((o) => ({
-            partition: o.partition,
-            fetchOffset: o.fetchOffset,
-            partitionMaxBytes: maxBytes,
-            currentLeaderEpoch: -1,
-            lastFetchedEpoch: -1,
-          })),
-        })),
-      });
-    } catch (error) {
-      if (!findErrorBy(error as Error, "apiId", "OFFSET_OUT_OF_RANGE")) throw error;
-      const owned = [...topics.values()].flatMap((t) => t.partitions);
-      const fresh = await this.#positions(
-        owned.map((o) => ({ topic: o.topic, partitions: [o.partition] })),
-      );
-      for (const o of owned) {
-        const start = await this.#client.listOffsets({
-          topics: [o.topic],
-          partitions: { [o.topic]: [o.partition] },
-          timestamp: ListOffsetTimestamps.EARLIEST,
-        });
-        const earliest = start.get(o.topic)?.[o.partition] ?? 0n;
-        const next = fresh.get(`${o.topic}:${o.partition}`) ?? earliest;
-        o.fetchOffset = next < earliest ? earliest : next;
-        this.#deps.log.warn("kafka.offset_reset", {
-          topic: o.topic,
-          partition: o.partition,
-          offset: o.fetchOffset.toString(),
-        });
-      }
-      return undefined;
-    }
+    });
   }
 
   /** The records of one partition's answer as a batch in its queue. */

@@ -33,10 +33,10 @@ function refused(env: Record<string, string>, setting: string, pattern?: RegExp)
   });
 }
 
-Deno.test("kafka settings: defaults are PLAINTEXT, lz4, replication from the cluster", () => {
+Deno.test("kafka settings: defaults are PLAINTEXT, zstd, replication from the cluster", () => {
   const { kafka } = load({});
   assert.deepEqual(kafka.security, { protocol: "PLAINTEXT" });
-  assert.equal(kafka.compression, "lz4");
+  assert.equal(kafka.compression, "zstd");
   assert.equal(kafka.replicationFactor, undefined);
   assert.equal(kafka.minInsyncReplicas, undefined);
 });
