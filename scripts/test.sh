@@ -4,7 +4,9 @@
 # stopping it afterwards only if it started it. Likewise with WAREHOUSE_TEST_URL unset it uses the
 # local MariaDB (scripts/mariadb.sh) when mariadb-server is installed, so the warehouse tests run
 # on both engines; without mariadbd they run on SQLite only (the MySQL variants say "skipped").
-# Extra arguments go to `deno test` (e.g. a folder: tests/lake/).
+# Extra arguments go to `deno test` (e.g. a folder: tests/lake/). For the whole suite, tests/e2e/
+# or the SASL_SSL and cluster tests, it also starts (and afterwards stops) a SASL_SSL listener and
+# a three-node cluster: see scripts/kafka/test_services.sh.
 # `--unit` (`deno task test:unit`): the fast lane, the tests below that need neither a broker nor
 # MariaDB (checked by running them with no broker reachable); nothing is started.
 set -euo pipefail
@@ -29,6 +31,7 @@ fi
 started=false
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
   export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT:-9092}"
+  export KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-$((${KAFKA_PORT:-9092} + 2))}"
   if ! scripts/kafka.sh status >/dev/null 2>&1; then started=true; fi
   scripts/kafka.sh start
 fi
@@ -39,11 +42,23 @@ if [[ -z "${WAREHOUSE_TEST_URL:-}" ]] && { command -v mariadbd >/dev/null || [[ 
   WAREHOUSE_TEST_URL="$(scripts/mariadb.sh url | tail -n 1)"
   export WAREHOUSE_TEST_URL
 fi
+# shellcheck source=kafka/test_services.sh
+source scripts/kafka/test_services.sh
+needs_test_brokers() {
+  (($# == 0)) && return 0
+  local target
+  for target in "$@"; do
+    [[ "$target" =~ ^(\./)?tests/?$|tests/e2e/?$|sasl_ssl_test|cluster_test ]] && return 0
+  done
+  return 1
+}
 stop_servers() {
   if $started; then scripts/kafka.sh stop >/dev/null || true; fi
+  test_brokers_stop >/dev/null
   if $mariadb_started; then scripts/mariadb.sh stop >/dev/null || true; fi
 }
 trap stop_servers EXIT
+if needs_test_brokers "$@"; then test_brokers_start; fi
 
 if (($#)); then targets=("$@"); else targets=(tests/); fi
 deno test --allow-all --unstable-cron "${targets[@]}"
