@@ -106,7 +106,9 @@ public final class PeerMain {
               seconds, Math.round(in / seconds));
         }
       }
-      streams.close(Duration.ofSeconds(30));
+      // Leaving the group at once (not after the session timeout) lets the bench delete it.
+      streams.close(new KafkaStreams.CloseOptions().leaveGroup(once)
+          .timeout(Duration.ofSeconds(30)));
       if (failure.get() != null) {
         System.err.println("peer failed: " + failure.get());
         System.exit(1);
