@@ -119,6 +119,7 @@ PEER_WHOLE=$(rate "$PEER_IN" "$PEER_WALL_S")
 OURS_WHOLE=$(rate "$OURS_IN" "$OURS_WALL_S")
 echo
 echo "peer: $PEER_LINE"
+grep '^peer: running' "$WORK/peer.err" || true
 echo "ours: $OURS_LINE"
 printf '%-34s %14s %14s %8s\n' "" "Kafka Streams" "ours" "ours/peer"
 printf '%-34s %14s %14s %8s\n' "raw records/s in (own clock)" "$PEER_RATE" "$OURS_RATE" \
