@@ -23,7 +23,8 @@ PEER_SRC=bench/peers/kafka-streams
 STAMP="$(date +%s)_$$"
 RUN="bench_${STAMP}"
 export KAFKA_BROKERS="$BROKERS" ANONYMIZATION_KEY="bench-anonymization-key" LOG_FORMAT=json
-export RAW_TOPIC="${RUN}_raw" RATES_TOPIC="${RUN}_rates"
+# Both read the rates from the topic the processor reads under its topic prefix.
+export RAW_TOPIC="${RUN}_raw" RATES_TOPIC="${RUN}_ours_CURRENCY_RATES"
 WORK="$(mktemp -d -t bench-process-XXXXXX)"
 
 # The peer, built when missing or older than its sources.
@@ -77,7 +78,16 @@ kcat -b "$BROKERS" -P -t "$RAW_TOPIC" -K $'\t' -l \
   -X linger.ms=100 -X batch.num.messages=50000 -X batch.size=8000000 \
   -X queue.buffering.max.messages=2000000 -X queue.buffering.max.kbytes=2000000 \
   "$WORK/raw.tsv"
-deno cache --quiet bench/process_once.ts # measure the processor, not Deno's first transpile
+# Ours: `process --once` itself where the config has PROCESSOR_TOPIC_PREFIX (the processor of
+# issue 18); before that, bench/process_once.ts (the same startProcessor, topics renamed).
+if grep -q PROCESSOR_TOPIC_PREFIX src/config/config.ts; then
+  OURS_CMD=(deno task -q start process --once)
+  deno cache --quiet main.ts # measure the processor, not Deno's first transpile
+else
+  OURS_CMD=(deno run --allow-net --allow-env --allow-read --allow-write --allow-sys
+    bench/process_once.ts)
+  deno cache --quiet bench/process_once.ts
+fi
 
 echo "== peer: Kafka Streams (load $(load))"
 PEER_LOAD_BEFORE=$(load)
@@ -100,10 +110,10 @@ PEER_RATE=$(sed -E 's/.*s: ([0-9]+) records\/s in.*/\1/' <<<"$PEER_LINE")
 echo "== ours: process --once (load $(load))"
 OURS_LOAD_BEFORE=$(load)
 START=$(now)
-KAFKA_GROUP_ID="bench-ours-${STAMP}" OUTPUT_PREFIX="${RUN}_ours_" \
-  REJECTED_TOPIC="${RUN}_ours_rejected" \
-  /usr/bin/time -v -o "$WORK/ours_time.txt" \
-  deno run --allow-net --allow-env --allow-read --allow-write --allow-sys bench/process_once.ts \
+KAFKA_GROUP_ID="bench-ours-${STAMP}" REJECTED_TOPIC="${RUN}_ours_rejected" \
+  PROCESSOR_TOPIC_PREFIX="${RUN}_ours_" OUTPUT_PREFIX="${RUN}_ours_" \
+  PROCESSOR_STATE_DIR="$WORK/ours-state" \
+  /usr/bin/time -v -o "$WORK/ours_time.txt" "${OURS_CMD[@]}" \
   >"$WORK/ours.out" 2>"$WORK/ours.err" || {
   echo "process failed:"
   grep -v '^ *at ' "$WORK/ours.err" | tail -8
