@@ -4,7 +4,8 @@
 # file by bench/process_gen.ts) are put into a fresh raw topic by kcat, with the currency rates in
 # a fresh rates topic. Then, one after the other, on that topic:
 #   peer: the same topology in Kafka Streams (bench/peers/kafka-streams, exactly_once_v2),
-#   ours: `process --once` (bench/process_once.ts: the same startProcessor, topics renamed),
+#   ours: `process --once` with PROCESSOR_TOPIC_PREFIX (or, on a processor without it,
+#         bench/process_once.ts: the same startProcessor with its topics renamed),
 # each writing to topics of its own (bench_<stamp>_peer_*, bench_<stamp>_ours_*). Prints both
 # rates (raw records/s in), the ratio ours/peer, both peak RSS and the load average; with
 # BENCH_COMPARE=1 it also adds a few invalid records and compares the two outputs record for
