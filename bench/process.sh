@@ -139,8 +139,13 @@ printf '%-34s %14s %14s %8s\n' "raw records/s, whole command" "$PEER_WHOLE" "$OU
   "$(ratio "$OURS_WHOLE" "$PEER_WHOLE")"
 printf '%-34s %14s %14s\n' "wall s, whole command" "$(printf %.2f "$PEER_WALL_S")" \
   "$(printf %.2f "$OURS_WALL_S")"
-printf '%-34s %14s %14s\n' "CPU s (user+sys)" "$(cpu_s "$WORK/peer_time.txt")" \
-  "$(cpu_s "$WORK/ours_time.txt")"
+PEER_CPU=$(cpu_s "$WORK/peer_time.txt")
+OURS_CPU=$(cpu_s "$WORK/ours_time.txt")
+printf '%-34s %14s %14s\n' "CPU s (user+sys), whole command" "$PEER_CPU" "$OURS_CPU"
+# Steadier than wall time on a shared, loaded machine.
+printf '%-34s %14s %14s %8s\n' "raw records per CPU second" "$(rate "$PEER_IN" "$PEER_CPU")" \
+  "$(rate "$OURS_IN" "$OURS_CPU")" \
+  "$(ratio "$(rate "$OURS_IN" "$OURS_CPU")" "$(rate "$PEER_IN" "$PEER_CPU")")"
 printf '%-34s %14s %14s\n' "peak RSS MB" "$(peak_mb "$WORK/peer_time.txt")" \
   "$(peak_mb "$WORK/ours_time.txt")"
 printf '%-34s %14s %14s\n' "load average before" "${PEER_LOAD_BEFORE%% *}" "${OURS_LOAD_BEFORE%% *}"
