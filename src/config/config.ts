@@ -13,12 +13,13 @@ import {
   validateFeedSet,
 } from "./feeds.ts";
 import { DEFAULTS, FEEDS } from "./settings.ts";
+import { parseRegistryConfig, type RegistryConfig } from "../registry/settings.ts";
 
 export interface Env {
   get(name: string): string | undefined;
 }
 
-export interface Config {
+export interface Config extends RegistryConfig {
   kafka: {
     brokers: string[];
     groupId: string;
@@ -102,6 +103,8 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     timeWindow,
     feeds,
     feedsFile,
+    // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/registry/settings.ts.
+    ...parseRegistryConfig(env, feeds, read),
   };
 }
 

@@ -8,12 +8,14 @@ import type { Logger } from "../core/log.ts";
 import { createProgress } from "../core/progress.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { topicSpecForFeed } from "../kafka/topics.ts";
+import { FeedValueDecoder } from "../registry/values.ts";
+import type { RegistryHealthSnapshot } from "../registry/client.ts";
 import { type FeedCounters, LakeWriter } from "./writer.ts";
 
 export type LakeStats = Record<string, FeedCounters>;
 
 export interface LakeConsumerOptions {
-  config: Pick<Config, "kafka" | "dataLakeDir">;
+  config: Pick<Config, "kafka" | "dataLakeDir"> & Partial<Pick<Config, "schemaRegistry">>;
   kafka: KafkaClient;
   log: Logger;
   /** The feeds to consume (already validated). */
@@ -35,6 +37,8 @@ export interface LakeConsumer {
   stop(): Promise<void>;
   /** Running per-feed counters. */
   stats(): LakeStats;
+  /** Whether the Schema Registry answered lately (feeds in a registry format only). */
+  registryHealth?(): RegistryHealthSnapshot;
 }
 
 export async function startLakeConsumer(options: LakeConsumerOptions): Promise<LakeConsumer> {
@@ -48,6 +52,13 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     now: options.now,
   });
   await kafka.ensureTopics(feeds.map(topicSpecForFeed));
+  // Feeds in a registry format (Avro, Protobuf, JSON Schema): values decoded before the lake
+  // validates them; a stop lets go of a batch waiting for the registry.
+  const byName = new Map(feeds.map((f) => [f.name, f]));
+  const values = config.schemaRegistry && feeds.some((f) => f.format && f.format !== "json")
+    ? new FeedValueDecoder(config.schemaRegistry, log)
+    : undefined;
+  const stopping = new AbortController();
 
   const progress = (options.progress ?? once)
     ? createProgress("lake", undefined, "records")
@@ -69,7 +80,11 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     partitionsConcurrently: 3,
     onBatch: async (batch) => {
       const started = performance.now();
-      const result = await writer.writeBatch(batch);
+      const feed = byName.get(batch.topic);
+      const decoded = values && feed
+        ? await values.decodeBatch(feed, batch, stopping.signal)
+        : undefined;
+      const result = await writer.writeBatch(decoded?.batch ?? batch, decoded?.rejections);
       total += batch.records.length;
       progress?.update(total, `${result.feed} +${result.written}`);
       log.debug("lake.batch_written", {
@@ -85,7 +100,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     },
   });
 
-  const onAbort = () => void handle.stop();
+  const onAbort = () => (stopping.abort(), void handle.stop());
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
 
@@ -98,11 +113,17 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     },
   ).finally(() => {
     options.signal?.removeEventListener("abort", onAbort);
+    values?.close();
     progress?.finish();
   });
   done.then(
     (stats) => log.info("lake.consumer_stopped", { stats }),
     (error) => log.error("lake.consumer_failed", { error }),
   );
-  return { done, stop: () => handle.stop(), stats: () => writer.stats() };
+  return {
+    done,
+    stop: () => (stopping.abort(), handle.stop()),
+    stats: () => writer.stats(),
+    ...(values ? { registryHealth: () => values.health() } : {}),
+  };
 }

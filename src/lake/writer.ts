@@ -141,10 +141,10 @@ export class LakeWriter {
    * into files before taking the lake lock, so with batches of several partitions in flight the
    * parsing of one overlaps the disk writes of another.
    */
-  writeBatch(batch: RecordBatch): Promise<BatchResult> {
+  writeBatch(batch: RecordBatch, undecodable?: ReadonlyMap<string, string>): Promise<BatchResult> {
     let prepared: Prepared;
     try {
-      prepared = this.#prepare(batch);
+      prepared = this.#prepare(batch, undecodable);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -160,7 +160,8 @@ export class LakeWriter {
     await withLakeLock(this.root, () => this.#flushDirty());
   }
 
-  #prepare(batch: RecordBatch): Prepared {
+  /** `undecodable`: offset → reason, records whose registry format did not decode (quarantined). */
+  #prepare(batch: RecordBatch, undecodable?: ReadonlyMap<string, string>): Prepared {
     const feed = this.#feeds.get(batch.topic);
     if (!feed) throw new DataError(`Cannot write topic ${batch.topic} to the lake: not a feed`);
     const result: BatchResult = {
@@ -184,7 +185,8 @@ export class LakeWriter {
     const rejects = new Map<string, Pending>(); // by quarantine date
     const changes: Change[] = [];
     for (const record of records) {
-      const c = classify(feed, record, now);
+      const reason = undecodable?.get(record.offset);
+      const c = reason === undefined ? classify(feed, record, now) : rejected(reason);
       if (c.kind === "line") {
         if (feed.mode === "overwrite") changes.push({ key: c.key, line: c.line });
         else pendingFor(lines, c.date).add(c.line);
@@ -346,6 +348,10 @@ interface Prepared {
   lines: Map<string, Pending>;
   rejects: Map<string, Pending>;
   changes: Change[];
+}
+
+function rejected(reason: string): { kind: "rejected"; reason: string } {
+  return { kind: "rejected", reason };
 }
 
 function pendingFor(map: Map<string, Pending>, date: string): Pending {

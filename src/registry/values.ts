@@ -1,0 +1,110 @@
+/**
+ * The lake's hook: a batch of a feed in a registry format, its values turned into JSON text before
+ * the lake's one record validator sees them. Records that do not decode are returned as
+ * rejections (offset → reason) for the lake's quarantine, with their original bytes. While the
+ * registry cannot be reached the batch waits, retrying with the backoff of the one retry policy
+ * (src/kafka/retry.ts), and nothing is quarantined; `registry.unavailable` is logged when the
+ * outage starts (and once per log window), `registry.recovered` when it ends.
+ */
+import type { Feed } from "../config/feeds.ts";
+import type { Logger } from "../core/log.ts";
+import type { KafkaRecord, RecordBatch } from "../kafka/client.ts";
+import { type RetryPolicy, sleep, WAIT_FOREVER } from "../kafka/retry.ts";
+import { SchemaRegistryClient } from "./client.ts";
+import { RecordDecoder } from "./decoder.ts";
+import { RegistryUnavailableError } from "./errors.ts";
+import type { SchemaRegistrySettings } from "./settings.ts";
+
+export interface DecodedBatch {
+  batch: RecordBatch;
+  /** Offset → why the record cannot be decoded (for the quarantine). */
+  rejections: Map<string, string>;
+}
+
+const encoder = new TextEncoder();
+
+export class FeedValueDecoder {
+  #decoder: RecordDecoder;
+  #log: Logger;
+  #policy: RetryPolicy;
+
+  constructor(settings: SchemaRegistrySettings, log: Logger, policy: RetryPolicy = WAIT_FOREVER) {
+    this.#decoder = new RecordDecoder(new SchemaRegistryClient(settings));
+    this.#log = log.child({ component: "registry" });
+    this.#policy = policy;
+  }
+
+  /** Whether the registry answered lately (for /status). */
+  health() {
+    return this.#decoder.client.health();
+  }
+
+  close(): void {
+    this.#decoder.client.close();
+  }
+
+  /**
+   * The batch with decoded values (JSON feeds: as it is). Waits while the registry is
+   * unreachable; throws the RegistryUnavailableError only once `signal` aborts.
+   */
+  async decodeBatch(feed: Feed, batch: RecordBatch, signal?: AbortSignal): Promise<DecodedBatch> {
+    const rejections = new Map<string, string>();
+    const format = feed.format;
+    if (!format || format === "json") return { batch, rejections };
+    const records: KafkaRecord[] = [];
+    for (const record of batch.records) {
+      // Null and empty values (tombstones) go to the lake as they are: it knows them.
+      if (record.value === null || record.value.length === 0) {
+        records.push(record);
+        continue;
+      }
+      const value = record.value;
+      const decoded = await this.#waiting(feed, () => this.#decoder.decode(format, value), signal);
+      if ("reason" in decoded) {
+        rejections.set(record.offset, decoded.reason);
+        records.push(record);
+      } else {
+        records.push({ ...record, value: encoder.encode(JSON.stringify(decoded.value)) });
+      }
+    }
+    return { batch: { ...batch, records }, rejections };
+  }
+
+  async #waiting<T>(feed: Feed, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let attempts = 0;
+    let since = 0;
+    let loggedAt = 0;
+    while (true) {
+      try {
+        const result = await call();
+        if (attempts > 0) {
+          this.#log.info("registry.recovered", {
+            feed: feed.name,
+            attempts,
+            downSeconds: Math.round((Date.now() - since) / 1000),
+          });
+        }
+        return result;
+      } catch (error) {
+        if (!(error instanceof RegistryUnavailableError) || signal?.aborted) throw error;
+        const now = Date.now();
+        if (attempts === 0) since = now;
+        attempts++;
+        const waitMs = Math.min(this.#policy.maxMs, this.#policy.initialMs * 2 ** (attempts - 1));
+        if (attempts === 1 || now - loggedAt >= this.#policy.logWindowMs) {
+          loggedAt = now;
+          this.#log.warn("registry.unavailable", {
+            feed: feed.name,
+            url: this.#decoder.client.url,
+            error: error.message,
+            attempts,
+            downSeconds: Math.round((now - since) / 1000),
+            retryInMs: waitMs,
+          });
+        }
+        await sleep(waitMs, signal);
+        if (signal?.aborted) throw error;
+      }
+    }
+  }
+}
