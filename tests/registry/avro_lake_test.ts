@@ -217,7 +217,6 @@ Deno.test({
   },
 });
 
-const assertEquals = assert.deepEqual;
 function assertStringIncludes(text: string, part: string) {
   assert.ok(
     text.includes(part),
