@@ -10,6 +10,8 @@
 #           schemas are gone (in-memory storage)
 #   status  print whether it runs; exit 0 if running, 3 if not
 #   url     print the Confluent API base URL (the value for SCHEMA_REGISTRY_URL) on the last line
+#   pause   freeze the running registry (SIGSTOP): it keeps its schemas but answers nothing, as a
+#           hung or unreachable registry; `resume` (SIGCONT) lets it go on (outage tests)
 #
 # Version by Java: Apicurio 3.3.3 needs Java 21 or newer (JAVA_HOME, `java` on PATH, or a JDK
 # under /usr/lib/jvm); with only Java 17, 2.6.13.Final runs instead (same Confluent API).
@@ -163,5 +165,10 @@ case "${1:-}" in
     fi
     ;;
   url) echo "$URL" ;;
-  *) die "usage: scripts/schema-registry.sh start|stop|status|url" ;;
+  pause | resume)
+    pid="$(running_pid)" || die "not running"
+    kill "-$([[ "$1" == pause ]] && echo STOP || echo CONT)" "$pid"
+    say "${1}d (pid $pid)"
+    ;;
+  *) die "usage: scripts/schema-registry.sh start|stop|status|url|pause|resume" ;;
 esac

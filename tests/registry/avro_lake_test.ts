@@ -9,7 +9,7 @@ import { findFeed } from "../../src/config/config.ts";
 import { partitionPath, rejectedPath } from "../../src/lake/layout.ts";
 import { consumeOnce, readLines } from "../lake/_fixtures.ts";
 import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, REGISTRY_URL, registryMissing, setCompatibility } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
 
 const ignore = registryMissing !== "";
 
