@@ -26,6 +26,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
       kafkaTimeoutMs: deps.kafkaTimeoutMs,
       cache,
       kafkaHealth: deps.stats?.kafka?.(),
+      registryHealth: deps.stats?.registry?.(),
     });
     if (wantsText(c)) return c.text(formatStatus(status).join("\n") + "\n");
     return prettyJson(c, status);

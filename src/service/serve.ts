@@ -119,6 +119,7 @@ export async function serve(options: ServeOptions): Promise<void> {
       { retryStorageAfterMs: STORAGE_RETRY_MS },
     );
     parts.push({ name: "lake", ...lake });
+    stats.registry = () => lake.current()?.registryHealth?.();
     stats.lake = () =>
       Object.fromEntries(
         Object.entries(lake.current()?.stats() ?? {}).map((
