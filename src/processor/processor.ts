@@ -10,7 +10,7 @@ import { ConfigError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { ConsumerHandle, KafkaClient } from "../kafka/client.ts";
 import { Aggregates, WINDOW_GRACE_MS } from "./aggregates.ts";
-import { batchTransformer } from "./batch.ts";
+import { batchTransformer, quarantine } from "./batch.ts";
 import { hmacKey } from "./pseudonymize.ts";
 import { applyRateRecord, type RateTable } from "./rates.ts";
 import {
@@ -20,6 +20,7 @@ import {
   processorTopicSpecs,
 } from "./topics.ts";
 import { cachingHasher } from "./transform.ts";
+import { rawDecoder } from "../registry/values.ts";
 
 export interface ProcessorOptions {
   config: Config;
@@ -108,8 +109,12 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const consumers: ConsumerHandle[] = [];
   let stopped = false;
 
+  // RAW_FORMAT=avro: raw records decoded through the Schema Registry first (src/registry).
+  const decodeRaw = rawDecoder(config, log);
+  const decoding = new AbortController();
   const stop = async () => {
     stopped = true;
+    decoding.abort();
     await Promise.all(consumers.map((c) => c.stop()));
   };
   options.signal?.addEventListener("abort", () => void stop(), { once: true });
@@ -172,7 +177,13 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
               ? batch.nextOffset
               : (BigInt(chunk[chunk.length - 1].offset) + 1n).toString();
             const started = performance.now();
-            const { records, rejected } = transform(chunk);
+            const raw = decodeRaw
+              ? await decodeRaw(chunk, decoding.signal)
+              : { records: chunk, undecodable: [] };
+            const { records, rejected } = transform(raw.records);
+            for (const u of raw.undecodable) {
+              records.push(quarantine(topics.rejected, u.record, u.reason));
+            }
             const transformed = performance.now();
             await tx.sendWithOffsets(records, {
               generation: batch.generation,
@@ -183,7 +194,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
             // Counted only once committed, so the counters never run ahead of the outputs.
             stats.batches++;
             stats.recordsIn += chunk.length;
-            stats.rejected += rejected;
+            stats.rejected += rejected + raw.undecodable.length;
             for (const r of records) stats.out[r.topic] = (stats.out[r.topic] ?? 0) + 1;
             const late = aggregates.counters().lateEvents;
             if (late > stats.lateEvents) {

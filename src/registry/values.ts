@@ -48,18 +48,32 @@ export class FeedValueDecoder {
    * unreachable; throws the RegistryUnavailableError only once `signal` aborts.
    */
   async decodeBatch(feed: Feed, batch: RecordBatch, signal?: AbortSignal): Promise<DecodedBatch> {
+    const { records, rejections } = await this.decodeRecords(feed, batch.records, signal);
+    return { batch: { ...batch, records }, rejections };
+  }
+
+  /** Like decodeBatch, for records of any source (the processor's raw topic). */
+  async decodeRecords(
+    source: Pick<Feed, "name" | "format">,
+    input: readonly KafkaRecord[],
+    signal?: AbortSignal,
+  ): Promise<{ records: KafkaRecord[]; rejections: Map<string, string> }> {
     const rejections = new Map<string, string>();
-    const format = feed.format;
-    if (!format || format === "json") return { batch, rejections };
+    const format = source.format;
+    if (!format || format === "json") return { records: [...input], rejections };
     const records: KafkaRecord[] = [];
-    for (const record of batch.records) {
+    for (const record of input) {
       // Null and empty values (tombstones) go to the lake as they are: it knows them.
       if (record.value === null || record.value.length === 0) {
         records.push(record);
         continue;
       }
       const value = record.value;
-      const decoded = await this.#waiting(feed, () => this.#decoder.decode(format, value), signal);
+      const decoded = await this.#waiting(
+        source,
+        () => this.#decoder.decode(format, value),
+        signal,
+      );
       if ("reason" in decoded) {
         rejections.set(record.offset, decoded.reason);
         records.push(record);
@@ -67,10 +81,14 @@ export class FeedValueDecoder {
         records.push({ ...record, value: encoder.encode(JSON.stringify(decoded.value)) });
       }
     }
-    return { batch: { ...batch, records }, rejections };
+    return { records, rejections };
   }
 
-  async #waiting<T>(feed: Feed, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async #waiting<T>(
+    feed: Pick<Feed, "name">,
+    call: () => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     let attempts = 0;
     let since = 0;
     let loggedAt = 0;
@@ -107,4 +125,40 @@ export class FeedValueDecoder {
       }
     }
   }
+}
+
+/** A raw record that did not decode, and why (the processor quarantines it). */
+export interface Undecodable {
+  record: KafkaRecord;
+  reason: string;
+}
+
+/**
+ * The processor's hook: with RAW_FORMAT=avro, raw records decoded to JSON before its validation;
+ * undefined with JSON raw records (the default). Waits while the registry is down (see above).
+ */
+export function rawDecoder(
+  config: { rawFormat: string; schemaRegistry?: SchemaRegistrySettings },
+  log: Logger,
+):
+  | ((records: KafkaRecord[], signal?: AbortSignal) => Promise<{
+    records: KafkaRecord[];
+    undecodable: Undecodable[];
+  }>)
+  | undefined {
+  if (config.rawFormat !== "avro" || !config.schemaRegistry) return undefined;
+  const values = new FeedValueDecoder(config.schemaRegistry, log);
+  return async (input, signal) => {
+    const topic = input[0]?.topic ?? "raw";
+    const { records, rejections } = await values.decodeRecords(
+      { name: topic, format: "avro" },
+      input,
+      signal,
+    );
+    return {
+      records: records.filter((r) => !rejections.has(r.offset)),
+      undecodable: input.filter((r) => rejections.has(r.offset))
+        .map((record) => ({ record, reason: rejections.get(record.offset)! })),
+    };
+  };
 }
