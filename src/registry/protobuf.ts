@@ -1,10 +1,12 @@
 /**
- * Protobuf records as lake lines: the .proto text from the registry, parsed by protobufjs; the
- * message named by the record's message indexes. Same flattening as Avro: nested messages become
+ * Protobuf records as lake lines: the schema from the registry (.proto text, or the base64
+ * FileDescriptorProto that Confluent's serializers register and Apicurio hands back as is), read
+ * by protobufjs; the message named by the record's message indexes. Same flattening as Avro: nested messages become
  * `parent_child` columns, repeated fields and maps JSON text, enums their names, bytes base64,
  * 64-bit integers numbers (refused past 2^53), google.protobuf.Timestamp ISO 8601 UTC.
  */
 import protobuf from "protobufjs";
+import descriptor from "protobufjs/ext/descriptor/index.js";
 import type { ColumnType } from "../config/feeds.ts";
 import type { RegisteredSchema, SchemaRegistryClient } from "./client.ts";
 import { PayloadError, SchemaError } from "./errors.ts";
@@ -19,6 +21,9 @@ export interface ProtoSchema {
 
 const TIMESTAMP = "google.protobuf.Timestamp";
 
+/** protobufjs/ext/descriptor adds Root.fromDescriptor. */
+type DescriptorRoot = { fromDescriptor(set: { file: unknown[] }): protobuf.Root };
+
 export function protobufSchema(
   registered: RegisteredSchema,
   _client: SchemaRegistryClient,
@@ -31,10 +36,17 @@ export function protobufSchema(
   }
   let root: protobuf.Root;
   let pkg: string | undefined;
+  const text = registered.schema.trim();
   try {
-    const parsed = protobuf.parse(registered.schema, { keepCase: true });
-    root = parsed.root;
-    pkg = parsed.package;
+    if (/^[A-Za-z0-9+/=\s]+$/.test(text)) {
+      const file = descriptor.FileDescriptorProto.decode(Buffer.from(text, "base64"));
+      root = (protobuf.Root as unknown as DescriptorRoot).fromDescriptor({ file: [file] });
+      pkg = (file as unknown as { package?: string }).package || undefined;
+    } else {
+      const parsed = protobuf.parse(text, { keepCase: true });
+      root = parsed.root;
+      pkg = parsed.package;
+    }
     root.resolveAll();
   } catch (error) {
     throw new SchemaError(`the Protobuf schema is not valid: ${(error as Error).message}`);

@@ -55,13 +55,62 @@ def plain(value):
     return value
 
 
+def protobuf_class(job):
+    """A message class built at run time from job["proto"] (no protoc needed): {"package",
+    "messages": [{"name", "fields": [[name, number, type, label, type_name]], "nested": [...]}],
+    "enums": [{"name", "values": [..]}], "message": the one to produce}."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+    spec = job["proto"]
+    F = descriptor_pb2.FieldDescriptorProto
+    fdp = descriptor_pb2.FileDescriptorProto(
+        name=f"{job['topic']}.proto", package=spec["package"], syntax="proto3")
+
+    def add_message(container, m):
+        msg = container.add(name=m["name"])
+        for name, number, ftype, label, type_name in m["fields"]:
+            field = msg.field.add(
+                name=name, number=number, type=getattr(F, f"TYPE_{ftype.upper()}"),
+                label=getattr(F, f"LABEL_{label.upper()}"))
+            if type_name:
+                field.type_name = type_name
+        for n in m.get("nested", []):
+            add_message(msg.nested_type, n)
+
+    for e in spec.get("enums", []):
+        enum = fdp.enum_type.add(name=e["name"])
+        for i, v in enumerate(e["values"]):
+            enum.value.add(name=v, number=i)
+    for m in spec["messages"]:
+        add_message(fdp.message_type, m)
+    pool = descriptor_pool.DescriptorPool()
+    pool.Add(fdp)
+    desc = pool.FindMessageTypeByName(f"{spec['package']}.{spec['message']}")
+    return message_factory.GetMessageClass(desc)
+
+
+def protobuf_serializer(job, client):
+    from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+    from google.protobuf import json_format
+
+    cls = protobuf_class(job)
+    serializer = ProtobufSerializer(cls, client, conf={"use.deprecated.format": False})
+
+    def serialize(record, ctx):
+        return serializer(json_format.ParseDict(record, cls()), ctx)
+    return serialize
+
+
 def produce(job):
     client = SchemaRegistryClient({"url": job["registry"]})
-    serializer = AvroSerializer(client, job["schema"], conf={"auto.register.schemas": True})
+    if job.get("format") == "protobuf":
+        serializer = protobuf_serializer(job, client)
+    else:
+        serializer = AvroSerializer(client, job["schema"], conf={"auto.register.schemas": True})
     producer = Producer({"bootstrap.servers": job["brokers"], "enable.idempotence": True})
     ctx = SerializationContext(job["topic"], MessageField.VALUE)
     for record in job["records"]:
-        value = serializer(tagged(record), ctx)
+        value = serializer(tagged(record) if job.get("format") != "protobuf" else record, ctx)
         key = record.get(job["key"]) if job.get("key") else None
         producer.produce(job["topic"], value=value, key=None if key is None else str(key))
     remaining = producer.flush(30)
