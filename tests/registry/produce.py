@@ -105,12 +105,15 @@ def produce(job):
     client = SchemaRegistryClient({"url": job["registry"]})
     if job.get("format") == "protobuf":
         serializer = protobuf_serializer(job, client)
+    elif job.get("format") == "json-schema":
+        from confluent_kafka.schema_registry.json_schema import JSONSerializer
+        serializer = JSONSerializer(job["schema"], client)
     else:
         serializer = AvroSerializer(client, job["schema"], conf={"auto.register.schemas": True})
     producer = Producer({"bootstrap.servers": job["brokers"], "enable.idempotence": True})
     ctx = SerializationContext(job["topic"], MessageField.VALUE)
     for record in job["records"]:
-        value = serializer(tagged(record) if job.get("format") != "protobuf" else record, ctx)
+        value = serializer(tagged(record) if job.get("format") is None else record, ctx)
         key = record.get(job["key"]) if job.get("key") else None
         producer.produce(job["topic"], value=value, key=None if key is None else str(key))
     remaining = producer.flush(30)
