@@ -2,8 +2,10 @@
  * A client of the Confluent Schema Registry API (Confluent's own, Apicurio's `/apis/ccompat/v7`,
  * Redpanda's): schemas by id (immutable, so cached for good, one request per id however many
  * records ask at once), subject versions, registration. Basic auth and a private CA come from the
- * settings. Errors are typed (errors.ts): an unknown id is a SchemaNotFoundError, a network
- * failure or a server error a RegistryUnavailableError. Messages never hold the password.
+ * settings. Errors are typed (errors.ts): an unknown id (Confluent's error code 40403) is a
+ * SchemaNotFoundError; a network failure, a timeout, a server error, refused credentials or a 404
+ * without a registry code (a wrong URL) are a RegistryUnavailableError, which the feed waits out
+ * rather than quarantining every record. Messages never hold the password.
  */
 import {
   IncompatibleSchemaError,
@@ -35,6 +37,10 @@ export interface RegistryHealthSnapshot {
 }
 
 const TIMEOUT_MS = 10_000;
+/** Confluent's codes for an unknown subject (40401), version (40402) and schema id (40403). */
+const NOT_FOUND_CODES = new Set([40401, 40402, 40403]);
+/** Answers about the request itself: incompatible (409) or invalid (422) schema. */
+const REFUSALS = new Set([409, 422]);
 const CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 
 export class SchemaRegistryClient {
@@ -131,28 +137,24 @@ export class SchemaRegistryClient {
     } catch {
       json = undefined;
     }
-    if (response.status >= 500 || response.status === 429) {
-      throw this.#down(
-        new RegistryUnavailableError(`Schema Registry answered ${response.status} to ${where}`),
-      );
+    const code = (json as { error_code?: number })?.error_code;
+    const message = (json as { message?: string })?.message ?? text.slice(0, 200);
+    if (response.status === 404 && NOT_FOUND_CODES.has(code ?? 0)) {
+      this.#up();
+      throw new SchemaNotFoundError(`Schema Registry has no ${describe(path)} (${message})`);
+    }
+    // Answers that waiting (or an operator) clears: never a reason to quarantine records.
+    if (!response.ok && !REFUSALS.has(response.status)) {
+      throw this.#down(new RegistryUnavailableError(unavailableMessage(response.status, where)));
     }
     this.#up();
     if (response.ok) return json;
-    const code = (json as { error_code?: number })?.error_code;
-    const message = (json as { message?: string })?.message ?? text.slice(0, 200);
-    if (response.status === 404) {
-      throw new SchemaNotFoundError(`Schema Registry has no ${describe(path)} (${message})`);
-    }
     if (response.status === 409) {
       throw new IncompatibleSchemaError(
         `Schema Registry refused the schema for ${describe(path)} as incompatible: ${message}`,
       );
     }
-    if (response.status === 422) {
-      throw new SchemaError(`Schema Registry refused the schema (${code}): ${message}`);
-    }
-    // 401/403 and other refusals: not transient, the settings are wrong.
-    throw new SchemaError(`Schema Registry answered ${response.status} to ${where}: ${message}`);
+    throw new SchemaError(`Schema Registry refused the schema (${code}): ${message}`);
   }
 
   #down(error: RegistryUnavailableError): RegistryUnavailableError {
@@ -164,6 +166,16 @@ export class SchemaRegistryClient {
   #up(): void {
     if (!this.#health.up) this.#health = { up: true, since: new Date().toISOString() };
   }
+}
+
+function unavailableMessage(status: number, where: string): string {
+  const hint = status === 401 || status === 403
+    ? "check SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD"
+    : status === 404
+    ? "no registry error code: is SCHEMA_REGISTRY_URL the Confluent API base " +
+      "(for Apicurio …/apis/ccompat/v7)?"
+    : "the registry is not ready or overloaded";
+  return `Schema Registry answered ${status} to ${where} (${hint})`;
 }
 
 function schemaFields(body: Record<string, unknown>) {
