@@ -10,6 +10,7 @@ import type { KafkaClient } from "../kafka/client.ts";
 import { topicSpecForFeed } from "../kafka/topics.ts";
 import { FeedValueDecoder } from "../registry/values.ts";
 import type { RegistryHealthSnapshot } from "../registry/client.ts";
+import { RegistryUnavailableError } from "../registry/errors.ts";
 import { type FeedCounters, LakeWriter } from "./writer.ts";
 
 export type LakeStats = Record<string, FeedCounters>;
@@ -109,6 +110,11 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     async () => (await writer.close(), writer.stats()),
     async (error) => {
       await writer.close().catch(() => {});
+      // Stopped while a batch waited for the registry: that batch was neither written nor
+      // committed (it is read again on the next start), so this is a normal stop.
+      if (stopping.signal.aborted && error instanceof RegistryUnavailableError) {
+        return writer.stats();
+      }
       throw error;
     },
   ).finally(() => {

@@ -70,15 +70,27 @@ Deno.test({
       assert.equal(first[0].produced, 3, JSON.stringify(first));
       await registry("pause");
 
+      // A consumer stopped while it waits for the registry stops cleanly: nothing written,
+      // nothing quarantined, nothing committed.
+      const waiting = await startLakeConsumer({ config, kafka, log, feeds: config.feeds });
+      await until(
+        "registry.unavailable",
+        () => events.some((e) => e.event === "registry.unavailable"),
+      );
+      assert.equal(waiting.registryHealth?.().up, false);
+      await waiting.stop();
+      const stopped = await waiting.done;
+      assert.deepEqual([stopped[feed].written, stopped[feed].rejected], [0, 0]);
+
+      // The next one waits too, and resumes once the registry answers again.
       consumer = await startLakeConsumer({ config, kafka, log, feeds: config.feeds });
       const stats = () => consumer!.stats()[feed];
       let failure: unknown;
       consumer.done.catch((e) => failure = e);
       await until(
-        "registry.unavailable",
-        () => events.some((e) => e.event === "registry.unavailable"),
+        "a second registry.unavailable",
+        () => events.filter((e) => e.event === "registry.unavailable").length >= 2,
       );
-      assert.equal(consumer.registryHealth?.().up, false);
       assert.deepEqual([stats().written, stats().rejected], [0, 0]);
 
       await registry("resume");
