@@ -86,7 +86,6 @@ Deno.test("the registry password and CA are kept but never enumerated (logs, /st
       SCHEMA_REGISTRY_PASSWORD: "s3cret",
       SCHEMA_REGISTRY_CA_FILE: "/ca.pem",
       RAW_FORMAT: "AVRO",
-      OUTPUT_FORMAT: "avro",
     },
     [AVRO_FEED],
     { "/ca.pem": pem },
