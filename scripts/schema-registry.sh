@@ -13,8 +13,9 @@
 #   pause   freeze the running registry (SIGSTOP): it keeps its schemas but answers nothing, as a
 #           hung or unreachable registry; `resume` (SIGCONT) lets it go on (outage tests)
 #
-# Version by Java: Apicurio 3.3.3 needs Java 21 or newer (JAVA_HOME, `java` on PATH, or a JDK
-# under /usr/lib/jvm); with only Java 17, 2.6.13.Final runs instead (same Confluent API).
+# Version by Java: Apicurio 3.3.3 needs Java 21 or newer; with Java 17, 2.6.13.Final runs instead
+# (same Confluent API). The Java is JAVA_HOME's when set, else the newest of `java` on PATH and
+# the JDKs under /usr/lib/jvm.
 #
 # Settings (environment):
 #   SCHEMA_REGISTRY_PORT            HTTP port on 127.0.0.1 (default 18081)
@@ -46,11 +47,16 @@ done
 
 java_major() { "$1" -version 2>&1 | sed -nE '1s/.*version "([0-9]+).*/\1/p'; }
 
-# The newest usable Java: prints "<major> <path>" of the best candidate, nothing if none.
+# The Java to use, as "<major> <path>": JAVA_HOME's when set, else the newest of `java` on PATH
+# and the JDKs under /usr/lib/jvm; nothing if none.
 find_java() {
-  local best_major=0 best="" candidate major
-  for candidate in "${JAVA_HOME:+$JAVA_HOME/bin/java}" "$(command -v java || true)" \
-    /usr/lib/jvm/*/bin/java; do
+  local best_major=0 best="" candidate major candidates
+  if [[ -n "${JAVA_HOME:-}" ]]; then
+    candidates=("$JAVA_HOME/bin/java")
+  else
+    candidates=("$(command -v java || true)" /usr/lib/jvm/*/bin/java)
+  fi
+  for candidate in "${candidates[@]}"; do
     [[ -n "$candidate" && -x "$candidate" ]] || continue
     major="$(java_major "$candidate")"
     [[ -n "$major" ]] || continue
@@ -71,7 +77,7 @@ running_pid() {
 # Fetch the package once; an interrupted fetch or unpack is never taken for a complete one.
 fetch_package() {
   local version="$1" home="$CACHE/apicurio-$1"
-  [[ -f "$home/quarkus-run.jar" ]] && return 0
+  [[ -f "$home/.complete" ]] && return 0
   command -v mvn >/dev/null || die "mvn not found; Maven is needed once to fetch Apicurio $version"
   say "fetching Apicurio Registry $version from Maven Central into $home (once)"
   local work="$CACHE/fetch.$$"
@@ -82,6 +88,7 @@ fetch_package() {
     die "Maven could not fetch io.apicurio:apicurio-registry-app:$version (network or ~/.m2?)"
   fi
   tar xzf "$work"/apicurio-registry-app-*.tar.gz -C "$work/app"
+  touch "$work/app/.complete"
   rm -rf "$home"
   mv "$work/app" "$home"
   rm -rf "$work"
@@ -105,18 +112,25 @@ start() {
     die "Apicurio Registry needs Java 17 or newer; the newest found is $major ($java)"
   fi
   fetch_package "$version"
+  local home="$CACHE/apicurio-$version" jar candidate
+  # 3.x ships quarkus-run.jar (fast-jar layout), 2.x a single *-runner.jar beside lib/.
+  jar=""
+  for candidate in "$home"/quarkus-run.jar "$home"/apicurio-registry-app-*-runner.jar; do
+    if [[ -f "$candidate" ]]; then jar="$(basename "$candidate")" && break; fi
+  done
+  [[ -n "$jar" ]] || die "no runnable jar in $home (delete it to fetch again)"
   mkdir -p "$RUN_DIR"
   say "starting Apicurio Registry $version (Java $major) on $HOST:$PORT"
   # Both listeners on loopback: Quarkus' management interface binds 0.0.0.0 by default.
   (
-    cd "$CACHE/apicurio-$version"
+    cd "$home"
     # shellcheck disable=SC2086
     exec setsid "$java" $HEAP_OPTS \
       -Dquarkus.http.host=$HOST -Dquarkus.http.port="$PORT" \
       -Dquarkus.management.host=$HOST -Dquarkus.management.port="$MGMT_PORT" \
       -Dquarkus.management.enabled=true \
       -Dquarkus.log.console.json=false -Dquarkus.banner.enabled=false \
-      -jar quarkus-run.jar </dev/null >"$LOG_FILE" 2>&1
+      -jar "$jar" </dev/null >"$LOG_FILE" 2>&1
   ) &
   echo $! >"$PID_FILE"
   local waited=0
