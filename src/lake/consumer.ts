@@ -8,6 +8,7 @@ import type { Logger } from "../core/log.ts";
 import { createProgress } from "../core/progress.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import { topicSpecForFeed } from "../kafka/topics.ts";
+import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
 import { FeedValueDecoder } from "../registry/values.ts";
 import type { RegistryHealthSnapshot } from "../registry/client.ts";
 import { RegistryUnavailableError } from "../registry/errors.ts";
@@ -57,7 +58,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
   // validates them; a stop lets go of a batch waiting for the registry.
   const byName = new Map(feeds.map((f) => [f.name, f]));
   const values = config.schemaRegistry && feeds.some((f) => f.format && f.format !== "json")
-    ? new FeedValueDecoder(config.schemaRegistry, log)
+    ? new FeedValueDecoder(config.schemaRegistry, log, once ? WAIT_BOUNDED : WAIT_FOREVER)
     : undefined;
   const stopping = new AbortController();
 

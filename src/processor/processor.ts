@@ -21,6 +21,7 @@ import {
 } from "./topics.ts";
 import { cachingHasher } from "./transform.ts";
 import { rawDecoder } from "../registry/values.ts";
+import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
 
 export interface ProcessorOptions {
   config: Config;
@@ -110,7 +111,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   let stopped = false;
 
   // RAW_FORMAT=avro: raw records decoded through the Schema Registry first (src/registry).
-  const decodeRaw = rawDecoder(config, log);
+  const decodeRaw = rawDecoder(config, log, options.once ? WAIT_BOUNDED : WAIT_FOREVER);
   const decoding = new AbortController();
   const stop = async () => {
     stopped = true;

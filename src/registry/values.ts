@@ -4,7 +4,8 @@
  * rejections (offset → reason) for the lake's quarantine, with their original bytes. While the
  * registry cannot be reached the batch waits, retrying with the backoff of the one retry policy
  * (src/kafka/retry.ts), and nothing is quarantined; `registry.unavailable` is logged when the
- * outage starts (and once per log window), `registry.recovered` when it ends.
+ * outage starts (and once per log window), `registry.recovered` when it ends. With a bounded
+ * policy (`--once`), it gives up after the bound with a RegistryUnavailableError naming the cause.
  */
 import type { Feed } from "../config/feeds.ts";
 import type { Logger } from "../core/log.ts";
@@ -108,6 +109,14 @@ export class FeedValueDecoder {
         const now = Date.now();
         if (attempts === 0) since = now;
         attempts++;
+        // `--once` modes give up after the policy's bound, with the cause.
+        const { giveUpAfterMs } = this.#policy;
+        if (giveUpAfterMs !== undefined && now - since >= giveUpAfterMs) {
+          throw new RegistryUnavailableError(
+            `${error.message} (gave up after ${Math.round((now - since) / 1000)} s)`,
+            { cause: error },
+          );
+        }
         const waitMs = Math.min(this.#policy.maxMs, this.#policy.initialMs * 2 ** (attempts - 1));
         if (attempts === 1 || now - loggedAt >= this.#policy.logWindowMs) {
           loggedAt = now;
@@ -140,6 +149,7 @@ export interface Undecodable {
 export function rawDecoder(
   config: { rawFormat: string; schemaRegistry?: SchemaRegistrySettings },
   log: Logger,
+  policy: RetryPolicy = WAIT_FOREVER,
 ):
   | ((records: KafkaRecord[], signal?: AbortSignal) => Promise<{
     records: KafkaRecord[];
@@ -147,7 +157,7 @@ export function rawDecoder(
   }>)
   | undefined {
   if (config.rawFormat !== "avro" || !config.schemaRegistry) return undefined;
-  const values = new FeedValueDecoder(config.schemaRegistry, log);
+  const values = new FeedValueDecoder(config.schemaRegistry, log, policy);
   return async (input, signal) => {
     const topic = input[0]?.topic ?? "raw";
     const { records, rejections } = await values.decodeRecords(
