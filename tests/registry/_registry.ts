@@ -27,16 +27,20 @@ async function pythonPath(): Promise<string | undefined> {
   return new TextDecoder().decode(out.stdout).trim().split("\n").at(-1);
 }
 
-export const PYTHON = await pythonPath();
-
-/** Why these tests cannot run here, or "" when they can. */
-export const registryMissing = !REGISTRY_URL
+const registryProblem = !REGISTRY_URL
   ? "SCHEMA_REGISTRY_TEST_URL is not set (run scripts/schema-registry.sh start; .ci/run does)"
   : !(await answers(REGISTRY_URL))
   ? `no Schema Registry answers at ${REGISTRY_URL} (scripts/schema-registry.sh start)`
-  : !PYTHON
-  ? "the Python venv with confluent-kafka could not be made (tests/registry/python_env.sh)"
   : "";
+
+/** The venv's python, made only when a registry is there to use it. */
+export const PYTHON = registryProblem ? undefined : await pythonPath();
+
+/** Why these tests cannot run here, or "" when they can. */
+export const registryMissing = registryProblem ||
+  (PYTHON
+    ? ""
+    : "the Python venv with confluent-kafka could not be made (tests/registry/python_env.sh)");
 
 if (registryMissing) console.warn(`tests/registry ignored: ${registryMissing}`);
 
