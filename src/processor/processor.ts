@@ -20,7 +20,7 @@ import {
   processorTopicSpecs,
 } from "./topics.ts";
 import { cachingHasher } from "./transform.ts";
-import { rawDecoder } from "../registry/values.ts";
+import { base64Valued, rawDecoder } from "../registry/values.ts";
 import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
 
 export interface ProcessorOptions {
@@ -183,7 +183,8 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
               : { records: chunk, undecodable: [] };
             const { records, rejected } = transform(raw.records);
             for (const u of raw.undecodable) {
-              records.push(quarantine(topics.rejected, u.record, u.reason));
+              const q = quarantine(topics.rejected, base64Valued(u.record), u.reason);
+              records.push({ ...q, headers: { ...q.headers, value_encoding: "base64" } });
             }
             const transformed = performance.now();
             await tx.sendWithOffsets(records, {

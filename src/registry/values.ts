@@ -172,3 +172,13 @@ export function rawDecoder(
     };
   };
 }
+
+/**
+ * A raw record that did not decode, with its value as base64 text: the processor's quarantine
+ * topic carries values as text, and binary Avro would not survive that. Its header
+ * `value_encoding: base64` says so.
+ */
+export function base64Valued(record: KafkaRecord): KafkaRecord {
+  if (record.value === null) return record;
+  return { ...record, value: encoder.encode(Buffer.from(record.value).toString("base64")) };
+}

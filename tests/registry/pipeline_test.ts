@@ -150,6 +150,9 @@ pipelineTest(
       const quarantined = await readTopic(kafka, avro.rejected);
       assert.equal(quarantined.length, 1);
       assert.match(quarantined[0].headers.reason, /magic byte/);
+      // Binary values are kept, as base64 text.
+      assert.equal(quarantined[0].headers.value_encoding, "base64");
+      assert.equal(atob(quarantined[0].value!), "not avro");
 
       await consumeOnce(config, kafka);
       const report = await runLoad({ config, warehouse, log: silentLogger });
