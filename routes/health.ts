@@ -28,6 +28,7 @@ export function healthRoutes(deps: AppDeps): Hono<AppEnv> {
       kafkaHealth: deps.stats?.kafka?.(),
       feedErrors: deps.stats?.lakeErrors?.(),
       anonymous: !c.get("account"),
+      registryHealth: deps.stats?.registry?.(),
     });
     if (wantsText(c)) return c.text(formatStatus(status).join("\n") + "\n");
     return prettyJson(c, status);

@@ -64,6 +64,14 @@ export const DASHBOARD_JS = String.raw`"use strict";
     kafka.className = "badge " + (status.kafka.connected ? "up" : "down");
     kafka.textContent = "Kafka " + (status.kafka.connected ? "up" : "down" + (status.kafka.error ? ": " + status.kafka.error : ""));
     kafka.title = status.kafka.brokers.join(", ") + (status.kafka.error ? " – " + status.kafka.error : "");
+    // Shown only with SCHEMA_REGISTRY_URL: registry feeds wait while it is down.
+    var registry = document.getElementById("registry"), sr = status.schemaRegistry;
+    registry.hidden = !sr;
+    if (sr) {
+      registry.className = "badge " + (sr.connected ? "up" : "down");
+      registry.textContent = "Registry " + (sr.connected ? "up" : "down");
+      registry.title = sr.url + (sr.error ? " – " + sr.error : "");
+    }
     var running = status.running;
     document.getElementById("running").textContent = running ? "running: " + running.job : "";
 

@@ -13,6 +13,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <header>
   <h1>Data platform</h1>
   <span id="kafka" class="badge">Kafka …</span>
+  <span id="registry" class="badge" hidden></span>
   <span id="running" class="muted"></span>
   <span class="spacer"></span>
   <span id="updated" class="updated">loading…</span>

@@ -29,6 +29,7 @@ main { padding: 20px 24px 32px; display: grid; gap: 20px; max-width: 1500px; mar
 .badge::before { content: ""; width: 8px; height: 8px; border-radius: 50%; background: var(--muted); }
 .badge.up::before { background: var(--good); }
 .badge.down::before { background: var(--bad); }
+.badge[hidden] { display: none; }
 .tiles { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 12px; }
 .tile, .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 10px; }
 .tile { padding: 12px 16px; }

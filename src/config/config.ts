@@ -14,6 +14,7 @@ import {
 } from "./feeds.ts";
 import { type KafkaSettings, parseKafkaSettings } from "./kafka.ts";
 import { DEFAULTS, FEEDS } from "./settings.ts";
+import { parseRegistryConfig, type RegistryConfig } from "../registry/settings.ts";
 
 export type { KafkaSettings } from "./kafka.ts";
 
@@ -21,7 +22,7 @@ export interface Env {
   get(name: string): string | undefined;
 }
 
-export interface Config {
+export interface Config extends RegistryConfig {
   kafka: KafkaSettings;
   dataLakeDir: string;
   warehousePath: string;
@@ -122,6 +123,8 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     feeds,
     feedsFile,
     processor: parseProcessorConfig(env),
+    // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/registry/settings.ts.
+    ...parseRegistryConfig(env, feeds, read),
   };
 }
 

@@ -13,6 +13,13 @@ export { recordKey } from "../contract/record.ts";
 export type FeedKind = "stream" | "table" | "static";
 export type LakeMode = "append" | "overwrite" | "ignore";
 export type ColumnType = "TEXT" | "INTEGER" | "REAL";
+/**
+ * How a feed's record values are written on its topic: JSON text (the default), or the Schema
+ * Registry wire format (a zero byte, a 4-byte schema id, the payload) with Avro, Protobuf or JSON
+ * Schema; src/registry decodes those into the same JSON object a JSON feed carries.
+ */
+export type FeedFormat = "json" | "avro" | "protobuf" | "json-schema";
+export const FEED_FORMATS: readonly FeedFormat[] = ["json", "avro", "protobuf", "json-schema"];
 
 export interface ForeignKey {
   column: string;
@@ -30,6 +37,8 @@ export interface FeedDeclaration {
   retentionDays?: number;
   /** Known columns and their types; fields not listed get a type from their first value. */
   columns?: Record<string, ColumnType>;
+  /** Value format on the topic (default "json"). */
+  format?: FeedFormat;
 }
 
 /** A validated feed, with everything derived from its declaration filled in. */
@@ -44,6 +53,8 @@ export interface Feed {
   readonly columns: Readonly<Record<string, ColumnType>>;
   /** Accepted event times (EVENT_TIME_YEARS); the contract's default when absent. */
   readonly timeWindow?: TimeWindow;
+  /** Value format on the topic; absent means "json". */
+  readonly format?: FeedFormat;
 }
 
 const MODE_OF_KIND: Record<FeedKind, LakeMode> = {
@@ -142,10 +153,30 @@ export function validateFeed(input: unknown, where: string): Feed {
     ...Object.keys(columns),
   ]);
 
+  let format: FeedFormat | undefined;
+  if (raw.format !== undefined) {
+    if (typeof raw.format !== "string" || !FEED_FORMATS.includes(raw.format as FeedFormat)) {
+      throw new ConfigError(
+        `${at}: format must be one of ${FEED_FORMATS.join(", ")}, got ${
+          JSON.stringify(raw.format)
+        }`,
+      );
+    }
+    format = raw.format as FeedFormat;
+  }
+
   for (const known of Object.keys(raw)) {
     if (
-      !["name", "kind", "primaryKey", "timeField", "foreignKeys", "retentionDays", "columns"]
-        .includes(known)
+      ![
+        "name",
+        "kind",
+        "primaryKey",
+        "timeField",
+        "foreignKeys",
+        "retentionDays",
+        "columns",
+        "format",
+      ].includes(known)
     ) {
       throw new ConfigError(`${at}: unknown field ${JSON.stringify(known)}`);
     }
@@ -160,6 +191,7 @@ export function validateFeed(input: unknown, where: string): Feed {
     foreignKeys,
     retentionDays,
     columns,
+    ...(format && format !== "json" ? { format } : {}),
   };
 }
 

@@ -22,12 +22,15 @@ import {
 } from "../kafka/retry.ts";
 import { supervise, type Supervised } from "../kafka/supervise.ts";
 import { topicSpecForFeed } from "../kafka/topics.ts";
+import { FeedValueDecoder } from "../registry/values.ts";
+import type { RegistryHealthSnapshot } from "../registry/client.ts";
+import { RegistryUnavailableError } from "../registry/errors.ts";
 import { type FeedCounters, LakeWriter } from "./writer.ts";
 
 export type LakeStats = Record<string, FeedCounters>;
 
 export interface LakeConsumerOptions {
-  config: Pick<Config, "kafka" | "dataLakeDir">;
+  config: Pick<Config, "kafka" | "dataLakeDir"> & Partial<Pick<Config, "schemaRegistry">>;
   kafka: KafkaClient;
   log: Logger;
   /** The feeds to consume (already validated). */
@@ -53,6 +56,8 @@ export interface LakeConsumer {
   stats(): LakeStats;
   /** Feeds that cannot be read right now, with the cause; they are being retried. */
   feedErrors(): Record<string, string>;
+  /** Whether the Schema Registry answered lately (feeds in a registry format only). */
+  registryHealth?(): RegistryHealthSnapshot;
 }
 
 /**
@@ -104,6 +109,13 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     await writer.close().catch(() => {}); // gives the lake back before a restart claims it
     throw error;
   }
+  // Feeds in a registry format (Avro, Protobuf, JSON Schema): values decoded before the lake
+  // validates them; a stop lets go of a batch waiting for the registry.
+  const byName = new Map(feeds.map((f) => [f.name, f]));
+  const values = config.schemaRegistry && feeds.some((f) => f.format && f.format !== "json")
+    ? new FeedValueDecoder(config.schemaRegistry, log, once ? WAIT_BOUNDED : WAIT_FOREVER)
+    : undefined;
+  const stopping = new AbortController();
 
   const progress = (options.progress ?? once)
     ? createProgress("lake", undefined, "records")
@@ -116,7 +128,11 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
   });
   const onBatch = async (batch: RecordBatch) => {
     const started = performance.now();
-    const result = await writer.writeBatch(batch);
+    const feed = byName.get(batch.topic);
+    const decoded = values && feed
+      ? await values.decodeBatch(feed, batch, stopping.signal)
+      : undefined;
+    const result = await writer.writeBatch(decoded?.batch ?? batch, decoded?.rejections);
     total += batch.records.length;
     progress?.update(total, `${result.feed} +${result.written}`);
     log.debug("lake.batch_written", {
@@ -131,7 +147,6 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     });
   };
 
-  const stopping = new AbortController();
   const signal = options.signal
     ? AbortSignal.any([options.signal, stopping.signal])
     : stopping.signal;
@@ -178,6 +193,9 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
     const failures: { feed: string; error: unknown }[] = [];
     await Promise.all([...parts].map(([feed, part]) =>
       part.done.catch((error) => {
+        // Stopped while a batch waited for the registry: that batch was neither written nor
+        // committed (it is read again on the next start), so this is a normal stop.
+        if (stopping.signal.aborted && error instanceof RegistryUnavailableError) return;
         failures.push({ feed, error });
         log.error("lake.feed_stopped", { feed, error });
         // The lake's disk or a setting: every feed has the same problem.
@@ -185,6 +203,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
       })
     ));
     signal.removeEventListener("abort", onAbort);
+    values?.close();
     progress?.finish();
     if (failures.length > 0) {
       await writer.close().catch(() => {});
@@ -214,5 +233,6 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
       }
       return out;
     },
+    ...(values ? { registryHealth: () => values.health() } : {}),
   };
 }

@@ -193,7 +193,10 @@ export class LakeWriter {
    * into files before taking the lake lock, so with batches of several partitions in flight the
    * parsing of one overlaps the disk writes of another.
    */
-  async writeBatch(batch: RecordBatch): Promise<BatchResult> {
+  async writeBatch(
+    batch: RecordBatch,
+    undecodable?: ReadonlyMap<string, string>,
+  ): Promise<BatchResult> {
     const done = this.#checkpoint.nextOffset(batch.topic, batch.partition);
     const first = batch.records[0]?.offset;
     if (this.#topicIds && done !== undefined && first !== undefined && BigInt(first) < done) {
@@ -201,7 +204,7 @@ export class LakeWriter {
     }
     let prepared: Prepared;
     try {
-      prepared = this.#prepare(batch);
+      prepared = this.#prepare(batch, undecodable);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -221,7 +224,8 @@ export class LakeWriter {
     }
   }
 
-  #prepare(batch: RecordBatch): Prepared {
+  /** `undecodable`: offset → reason, records whose registry format did not decode (quarantined). */
+  #prepare(batch: RecordBatch, undecodable?: ReadonlyMap<string, string>): Prepared {
     const feed = this.#feeds.get(batch.topic);
     if (!feed) throw new DataError(`Cannot write topic ${batch.topic} to the lake: not a feed`);
     const result: BatchResult = {
@@ -245,7 +249,8 @@ export class LakeWriter {
     const rejects = new Map<string, Pending>(); // by quarantine date
     const changes: Change[] = [];
     for (const record of records) {
-      const c = classify(feed, record, now);
+      const reason = undecodable?.get(record.offset);
+      const c = reason === undefined ? classify(feed, record, now) : rejected(reason);
       if (c.kind === "line") {
         if (feed.mode === "overwrite") changes.push({ key: c.key, line: c.line });
         else pendingFor(lines, c.date).add(c.line);
@@ -420,6 +425,10 @@ interface Prepared {
   lines: Map<string, Pending>;
   rejects: Map<string, Pending>;
   changes: Change[];
+}
+
+function rejected(reason: string): { kind: "rejected"; reason: string } {
+  return { kind: "rejected", reason };
 }
 
 function pendingFor(map: Map<string, Pending>, date: string): Pending {

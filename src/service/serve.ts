@@ -121,6 +121,7 @@ export async function serve(options: ServeOptions): Promise<void> {
     );
     parts.push({ name: "lake", ...lake });
     stats.lakeErrors = () => lake.current()?.feedErrors() ?? {};
+    stats.registry = () => lake.current()?.registryHealth?.();
     stats.lake = () =>
       Object.fromEntries(
         Object.entries(lake.current()?.stats() ?? {}).map((

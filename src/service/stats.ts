@@ -3,6 +3,7 @@
  * The consumer and processor keep their own counters; loads add theirs here.
  */
 import type { KafkaHealthSnapshot } from "../kafka/retry.ts";
+import type { RegistryHealthSnapshot } from "../registry/client.ts";
 
 export interface FeedCounters {
   consumed: number;
@@ -19,6 +20,8 @@ export interface ProcessorCounters {
 export class ServiceStats {
   /** Whether Kafka answers, as the running parts see it (down during an outage). */
   kafka?: () => KafkaHealthSnapshot;
+  /** Whether the Schema Registry answers, as the lake consumer sees it (registry feeds only). */
+  registry?: () => RegistryHealthSnapshot | undefined;
   /** Per-feed counters of the lake consumer, when one runs in this process. */
   lake?: () => Record<string, FeedCounters>;
   /** Feeds the lake consumer cannot read right now, with the cause (being retried). */

@@ -6,6 +6,7 @@ import type { Config } from "../config/config.ts";
 import { nextRun } from "../config/cron.ts";
 import type { KafkaClient } from "../kafka/client.ts";
 import type { KafkaHealthSnapshot } from "../kafka/retry.ts";
+import type { RegistryHealthSnapshot } from "../registry/client.ts";
 import { lakeSizes } from "../lake/layout.ts";
 import { currentHolder, type LockHolder } from "../scheduler/lock.ts";
 import { JOB_NAMES, type JobName, type JobRun, lastRuns } from "../scheduler/store.ts";
@@ -34,6 +35,8 @@ export interface JobStatus {
 export interface ServiceStatus {
   time: string;
   kafka: { brokers: string[]; connected: boolean; error?: string; groupId: string };
+  /** Only with SCHEMA_REGISTRY_URL: whether the lake consumer reaches the registry. */
+  schemaRegistry?: { url: string; connected: boolean; since?: string; error?: string };
   running: LockHolder | null;
   jobs: JobStatus[];
   feeds: FeedStatus[];
@@ -49,6 +52,8 @@ export interface StatusOptions {
   kafkaHealth?: KafkaHealthSnapshot;
   /** Feeds serve's lake consumer cannot read right now, with the cause. */
   feedErrors?: Record<string, string>;
+  /** The lake consumer's view of the Schema Registry (feeds in a registry format). */
+  registryHealth?: RegistryHealthSnapshot;
   now?: Date;
   /** Keeps the Kafka, lake and row-count figures for a few seconds (serve); default: none. */
   cache?: Pick<TtlCache, "get">;
@@ -81,6 +86,17 @@ export async function collectStatus(options: StatusOptions): Promise<ServiceStat
         ? { error: lag.error ?? options.kafkaHealth?.error }
         : {}),
     },
+    ...(config.schemaRegistry
+      ? {
+        schemaRegistry: {
+          url: config.schemaRegistry.url,
+          connected: options.registryHealth?.up !== false,
+          ...(options.registryHealth?.up === false
+            ? { since: options.registryHealth.since, error: options.registryHealth.error }
+            : {}),
+        },
+      }
+      : {}),
     running: running ?? null,
     jobs: JOB_NAMES.map((job) => ({
       job,

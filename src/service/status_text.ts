@@ -9,6 +9,14 @@ export function formatStatus(status: ServiceStatus): string[] {
       k.error ? `  (${k.error})` : ""
     }`,
   );
+  const r = status.schemaRegistry;
+  if (r) {
+    lines.push(
+      `Registry   ${r.connected ? "up" : "DOWN"}  ${r.url}${
+        r.error ? `  (since ${r.since}: ${r.error}; registry feeds wait)` : ""
+      }`,
+    );
+  }
   lines.push(
     `Running    ${
       status.running

@@ -7,6 +7,7 @@ import type { Config } from "../../config/config.ts";
 import { selectFeeds } from "../../config/config.ts";
 import type { Feed } from "../../config/feeds.ts";
 import { DataError, DomainError, UnavailableError } from "../../core/errors.ts";
+import { withSchemaColumns } from "../../registry/columns.ts";
 import type { Logger } from "../../core/log.ts";
 import { createProgress, type Progress } from "../../core/progress.ts";
 import type { Warehouse } from "../engine.ts";
@@ -19,7 +20,9 @@ import { asStorageError } from "./storage.ts";
 import type { LineRejection } from "./types.ts";
 
 export interface LoadOptions {
-  config: Pick<Config, "feeds" | "dataLakeDir" | "warehousePath">;
+  config:
+    & Pick<Config, "feeds" | "dataLakeDir" | "warehousePath">
+    & Partial<Pick<Config, "schemaRegistry">>;
   /** The warehouse to load into: a connection of the load's own (it is not shared meanwhile). */
   warehouse: Warehouse;
   log: Logger;
@@ -56,8 +59,14 @@ const MAX_LOGGED_REJECTIONS = 20;
 /** Loads the lake into the warehouse; see loader.ts. */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const started = performance.now();
+  // Feeds in a registry format take their column types from their schemas (src/registry).
+  const allFeeds = await withSchemaColumns(
+    options.config.feeds,
+    options.config.schemaRegistry,
+    options.log,
+  );
   const feeds = selectFeeds(
-    options.config,
+    { feeds: allFeeds },
     options.feeds,
     (unknown) => `Cannot load: unknown feed ${JSON.stringify(unknown[0])}`,
   );
@@ -69,9 +78,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const batches = { committed: 0 };
   const failures: { feed: string; error: unknown }[] = [];
   try {
-    const engine = new WarehouseLoader(options.warehouse, options.config.feeds, options.log);
+    const engine = new WarehouseLoader(options.warehouse, allFeeds, options.log);
     try {
-      const unprepared = await engine.ensureSchema(options.config.feeds);
+      const unprepared = await engine.ensureSchema(allFeeds);
       for (const feed of feeds) {
         if (options.signal?.aborted) {
           aborted = true;
