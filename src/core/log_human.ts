@@ -3,7 +3,7 @@
  * here prints that line; one listed as detail prints nothing at info (JSON logs and LOG_LEVEL=debug
  * keep it); any other event prints `event key=value …`. Only presentation lives here.
  */
-import type { Fields, Level } from "./log.ts";
+import type { Fields, Level } from "./log_types.ts";
 
 type Format = (f: Fields) => string | null;
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import puppeteer from "puppeteer-core";
 import { Logger } from "../../src/core/log.ts";
-import { serve } from "../../src/service/serve.ts";
+import { serve } from "../../app/serve.ts";
 import { produceWithKcat, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { ordersFeed } from "../routes/fixtures.ts";
 import { lakeLines, waitFor } from "./service_helpers.ts";

@@ -3,7 +3,7 @@ import { Logger } from "../../src/core/log.ts";
 import { recentAudit } from "../../src/governance/audit.ts";
 import type { CronFn } from "../../src/scheduler/schedule.ts";
 import { lastRuns } from "../../src/scheduler/store.ts";
-import { serve } from "../../src/service/serve.ts";
+import { serve } from "../../app/serve.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { produceWithKcat, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { lakeLines, waitFor } from "../e2e/service_helpers.ts";
