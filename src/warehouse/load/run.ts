@@ -20,7 +20,7 @@ import { asStorageError } from "./storage.ts";
 import type { LineRejection } from "./types.ts";
 
 export interface LoadOptions {
-  config: Pick<Config, "feeds" | "dataLakeDir" | "warehousePath">;
+  config: Pick<Config, "feeds" | "dataLakeDir" | "warehousePath" | "loaderBatchRows">;
   /** The warehouse to load into: a connection of the load's own (it is not shared meanwhile). */
   warehouse: Warehouse;
   log: Logger;
@@ -28,15 +28,13 @@ export interface LoadOptions {
   feeds?: string[];
   signal?: AbortSignal;
   /**
-   * Lines per batch (one transaction each). By default the size adapts so that applying one
+   * Lines per batch (one transaction each), else config.loaderBatchRows. By default the size adapts so that applying one
    * batch takes about APPLY_TARGET_MS, however busy the machine: the event loop (the API in
    * `serve`) never waits longer than that for the load.
    */
   batchRows?: number;
   /** How long to wait for another running load before a ConflictError (default 5 s). */
   lockWaitMs?: number;
-  /** Called after each committed batch with its number (1-based): progress and tests. */
-  onBatchCommitted?: (batch: number) => void;
   /**
    * Bytes to read from which a load that doubles a table drops its foreign-key indexes and
    * rebuilds them in its last batch (faster, but that batch is long: Infinity in a server).
@@ -124,7 +122,7 @@ async function loadFeed(
   let aborted = false;
   try {
     let done = 0;
-    const size = new BatchSize(options.batchRows);
+    const size = new BatchSize(options.batchRows ?? options.config.loaderBatchRows);
     const read = readBatches(plan, state.columns, {
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
@@ -142,7 +140,11 @@ async function loadFeed(
       done += batch.bytes;
       progress.update(done, batch.files.at(-1)?.path);
       batches.committed++;
-      options.onBatchCommitted?.(batches.committed);
+      options.log.debug("warehouse.batch_committed", {
+        feed: feed.name,
+        batch: batches.committed,
+        lines: batch.lines,
+      });
       if (options.signal?.aborted && !batch.last) {
         aborted = true;
         break;
