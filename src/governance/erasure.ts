@@ -35,7 +35,7 @@ import { ConfigError, ValidationError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
 import { JOURNALS_SUFFIX, REJECTED_DIR } from "../lake/layout.ts";
-import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../processor/pseudonymize.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
@@ -110,7 +110,7 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
       "ANONYMIZATION_KEY is not set: erasure finds a person by their pseudonym, which needs the key",
     );
   }
-  const hashed = await hmacHex(await importHmacKey(config.anonymizationKey), userId);
+  const hashed = hmacHexSync(hmacKey(config.anonymizationKey), userId);
   const subject = hashed.slice(0, 12);
   const root = config.dataLakeDir.replace(/\/+$/, "");
 

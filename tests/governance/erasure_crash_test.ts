@@ -13,7 +13,7 @@ import {
   partitionPath,
 } from "../../src/lake/layout.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
-import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import {
   BROKERS,
   envOf,
@@ -67,9 +67,9 @@ async function transactionIds(path: string): Promise<string[]> {
 Deno.test("erasure keeps the checkpoint true: a crash after erasure and a later append cuts nothing of value", async () => {
   const config = await testConfig();
   const root = config.dataLakeDir;
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
+  const key = hmacKey(config.anonymizationKey!);
+  const gone = hmacHexSync(key, "U00042");
+  const stays = hmacHexSync(key, "U00007");
   const FEED = "TRANSACTIONS_SECURE";
   const feeds = config.feeds.filter((f) => f.name === FEED);
   const options = { root, groupId: "g", feeds, log: silentLogger };
@@ -115,9 +115,9 @@ Deno.test("erasure keeps the checkpoint true: a crash after erasure and a later 
 Deno.test("erasure scrubs a running consumer's table journal and keeps its length true", async () => {
   const config = await testConfig();
   const root = config.dataLakeDir;
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
+  const key = hmacKey(config.anonymizationKey!);
+  const gone = hmacHexSync(key, "U00042");
+  const stays = hmacHexSync(key, "U00007");
   const feeds = config.feeds.filter((f) => f.name === "USERS");
   // Snapshots at most once a minute: the second batch stays in the journal.
   const options = { root, groupId: "g", feeds, log: silentLogger, snapshotIntervalMs: 60_000 };
@@ -166,9 +166,9 @@ Deno.test("erasure then SIGKILL of a consuming process, then restart: every reco
   );
   const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
   const env = envOf(config);
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
+  const key = hmacKey(config.anonymizationKey!);
+  const gone = hmacHexSync(key, "U00042");
+  const stays = hmacHexSync(key, "U00007");
   const kafka = testKafka();
   const path = partitionPath(config.dataLakeDir, name, "2026-05-01");
   const kcat = async (records: object[], file: string) => {

@@ -9,7 +9,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { eraseUser } from "../../src/governance/erasure.ts";
 import { runCleanup } from "../../src/governance/retention.ts";
 import { ensureGovernanceSchema } from "../../src/governance/schema.ts";
-import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import { readRowCounts } from "../../src/warehouse/bookkeeping.ts";
 import type { Warehouse } from "../../src/warehouse/engine.ts";
 import { type LoadReport, runLoad } from "../../src/warehouse/loader.ts";
@@ -131,8 +131,8 @@ engineTest("erasure and retention keep the loader's row counts true", async (_t,
   const config = await testConfig({ env: e.env });
   const w = await openWarehouseFromConfig(config);
   try {
-    const key = await importHmacKey(config.anonymizationKey!);
-    const gone = await hmacHex(key, "U00042");
+    const key = hmacKey(config.anonymizationKey!);
+    const gone = hmacHexSync(key, "U00042");
     await writePartition(config, USD, "2026-11-20", [
       txn(gone),
       txn(gone),
