@@ -146,10 +146,8 @@ Deno.test("audit-pii patterns: the linear email finder agrees with the regex; a 
     }
     assert.deepEqual(findEmails(s), [...s.matchAll(EMAIL)].map((m) => m[0]), JSON.stringify(s));
   }
-  const started = performance.now();
+  // Long address-like lines with no address (how fast: bench/find_emails.ts).
   for (const line of ["a".repeat(5e6), "a.".repeat(25e5), "a-".repeat(25e5) + "@"]) {
     assert.deepEqual(findEmails(line), []);
   }
-  const seconds = (performance.now() - started) / 1000;
-  assert.ok(seconds < 30, `three 5 MB lines took ${seconds.toFixed(1)} s`);
 });
