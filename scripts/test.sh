@@ -20,6 +20,10 @@ if [[ "${1:-}" == "--unit" ]]; then
     "${unit_tests[@]}" "$@"
 fi
 
+# What the tests use besides Deno and Java (kcat, sqlite3, MariaDB, Chromium): installed when
+# this user can, else the tests that need a missing part are ignored with how to get it.
+bash scripts/setup.sh
+
 started=false
 if [[ -z "${KAFKA_BROKERS:-}" ]]; then
   export KAFKA_BROKERS="127.0.0.1:${KAFKA_PORT:-9092}"
