@@ -73,6 +73,32 @@ const TRANSIENT_NAMES = new Set([
   "KafkaJSTimeout",
 ]);
 
+/**
+ * Answers of a cluster that is up but still settling: topics, their leaders or the group
+ * coordinator being created, as on every cold start. Worth a warning only if it lasts.
+ */
+const SETTLING_TYPES = new Set([
+  "UNKNOWN_TOPIC_OR_PARTITION",
+  "LEADER_NOT_AVAILABLE",
+  "NOT_LEADER_FOR_PARTITION",
+  "NOT_LEADER_OR_FOLLOWER",
+  "GROUP_COORDINATOR_NOT_AVAILABLE",
+  "COORDINATOR_NOT_AVAILABLE",
+  "NOT_COORDINATOR_FOR_GROUP",
+  "NOT_COORDINATOR",
+  "GROUP_LOAD_IN_PROGRESS",
+  "COORDINATOR_LOAD_IN_PROGRESS",
+]);
+const SETTLING_NAMES = new Set([
+  "KafkaJSGroupCoordinatorNotFound",
+  "KafkaJSMetadataNotLoaded",
+  "KafkaJSTopicMetadataNotLoaded",
+  "KafkaJSStaleTopicMetadataAssignment",
+]);
+
+/** How long a settling cluster goes without a warning (debug lines only). */
+export const SETTLE_MS = 30_000;
+
 const TRANSIENT_CODES =
   /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|EAI_AGAIN|ENOTFOUND)$/;
 
@@ -106,6 +132,14 @@ export function isTransientKafkaError(error: unknown): boolean {
 }
 
 /** The innermost useful message: what actually went wrong, without our own wrapping. */
+/** True when the broker answered that topics, leaders or the coordinator are still being set up. */
+export function isSettlingKafkaError(error: unknown): boolean {
+  const errors = chain(error);
+  // A refused connection anywhere in the chain is an outage, however the wrapper names it.
+  if (errors.some((e) => e.code && TRANSIENT_CODES.test(e.code))) return false;
+  return errors.some((e) => (e.type && SETTLING_TYPES.has(e.type)) || SETTLING_NAMES.has(e.name));
+}
+
 export function rootMessage(error: unknown): string {
   const messages = chain(error).map((e) => e.message.replace(/^Kafka is not reachable: /, ""));
   return messages.filter(Boolean).at(-1) ?? String(error);
@@ -169,6 +203,7 @@ export class Outage {
   #attempts = 0;
   #since = 0;
   #loggedAt = 0;
+  #warned = false;
 
   constructor(what: string, ctx: RetryContext) {
     this.#what = what;
@@ -196,15 +231,20 @@ export class Outage {
       );
     }
     const waitMs = Math.min(policy.maxMs, policy.initialMs * 2 ** (this.#attempts - 1));
-    if (this.#attempts === 1 || now - this.#loggedAt >= policy.logWindowMs) {
+    const fields = {
+      what: this.#what,
+      error: rootMessage(error),
+      attempts: this.#attempts,
+      downSeconds: Math.round(downMs / 1000),
+      retryInMs: waitMs,
+    };
+    if (isSettlingKafkaError(error) && downMs < SETTLE_MS) {
+      // Topics still being created (a cold start): not an outage yet.
+      log.debug("kafka.settling", fields);
+    } else if (!this.#warned || now - this.#loggedAt >= policy.logWindowMs) {
       this.#loggedAt = now;
-      log.warn("kafka.unavailable", {
-        what: this.#what,
-        error: rootMessage(error),
-        attempts: this.#attempts,
-        downSeconds: Math.round(downMs / 1000),
-        retryInMs: waitMs,
-      });
+      this.#warned = true;
+      log.warn("kafka.unavailable", fields);
     }
     await sleep(waitMs, this.#ctx.signal);
   }
@@ -213,12 +253,16 @@ export class Outage {
   succeeded(): void {
     this.#ctx.health?.up();
     if (this.#attempts === 0) return;
-    this.#ctx.log.info("kafka.recovered", {
+    const fields = {
       what: this.#what,
       attempts: this.#attempts,
       downSeconds: Math.round((Date.now() - this.#since) / 1000),
-    });
+    };
+    // The end of a warned outage is news; the end of a cold start's settling is detail.
+    if (this.#warned) this.#ctx.log.info("kafka.recovered", fields);
+    else this.#ctx.log.debug("kafka.settled", fields);
     this.#attempts = 0;
+    this.#warned = false;
   }
 }
 
