@@ -29,50 +29,6 @@ export const WAIT_FOREVER: RetryPolicy = { initialMs: 500, maxMs: 10_000, logWin
 /** `--once` modes: give up once an outage has lasted 30 s (about 40 s with the last attempt). */
 export const WAIT_BOUNDED: RetryPolicy = { ...WAIT_FOREVER, giveUpAfterMs: 30_000 };
 
-/** Kafka error codes (kafkajs `type`) that a healthy cluster clears by itself. */
-const TRANSIENT_TYPES = new Set([
-  "UNKNOWN_TOPIC_OR_PARTITION",
-  "LEADER_NOT_AVAILABLE",
-  "NOT_LEADER_FOR_PARTITION",
-  "NOT_LEADER_OR_FOLLOWER",
-  "REQUEST_TIMED_OUT",
-  "NETWORK_EXCEPTION",
-  "GROUP_COORDINATOR_NOT_AVAILABLE",
-  "COORDINATOR_NOT_AVAILABLE",
-  "NOT_COORDINATOR_FOR_GROUP",
-  "NOT_COORDINATOR",
-  "GROUP_LOAD_IN_PROGRESS",
-  "COORDINATOR_LOAD_IN_PROGRESS",
-  "NOT_ENOUGH_REPLICAS",
-  "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-  "NOT_CONTROLLER",
-  "KAFKA_STORAGE_ERROR",
-  "REBALANCE_IN_PROGRESS",
-  "UNKNOWN_MEMBER_ID",
-  "ILLEGAL_GENERATION",
-  "CONCURRENT_TRANSACTIONS",
-  // A broker restart can abort our open transaction; a fresh producer re-initialises the id.
-  "INVALID_PRODUCER_EPOCH",
-  "PRODUCER_FENCED",
-  "INVALID_TXN_STATE",
-  "OUT_OF_ORDER_SEQUENCE_NUMBER",
-]);
-
-/** kafkajs error classes that mean "the cluster is not there (yet)". */
-const TRANSIENT_NAMES = new Set([
-  "KafkaJSConnectionError",
-  "KafkaJSConnectionClosedError",
-  "KafkaJSRequestTimeoutError",
-  "KafkaJSBrokerNotFound",
-  "KafkaJSMetadataNotLoaded",
-  "KafkaJSTopicMetadataNotLoaded",
-  "KafkaJSStaleTopicMetadataAssignment",
-  "KafkaJSLockTimeout",
-  "KafkaJSNoBrokerAvailableError",
-  "KafkaJSGroupCoordinatorNotFound",
-  "KafkaJSTimeout",
-]);
-
 /**
  * Answers of a cluster that is up but still settling: topics, their leaders or the group
  * coordinator being created, as on every cold start. Worth a warning only if it lasts.
@@ -98,6 +54,38 @@ const SETTLING_NAMES = new Set([
 
 /** How long a settling cluster goes without a warning (debug lines only). */
 export const SETTLE_MS = 30_000;
+
+/** Kafka error codes (kafkajs `type`) that a healthy cluster clears by itself. */
+const TRANSIENT_TYPES = new Set([
+  ...SETTLING_TYPES,
+  "REQUEST_TIMED_OUT",
+  "NETWORK_EXCEPTION",
+  "NOT_ENOUGH_REPLICAS",
+  "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+  "NOT_CONTROLLER",
+  "KAFKA_STORAGE_ERROR",
+  "REBALANCE_IN_PROGRESS",
+  "UNKNOWN_MEMBER_ID",
+  "ILLEGAL_GENERATION",
+  "CONCURRENT_TRANSACTIONS",
+  // A broker restart can abort our open transaction; a fresh producer re-initialises the id.
+  "INVALID_PRODUCER_EPOCH",
+  "PRODUCER_FENCED",
+  "INVALID_TXN_STATE",
+  "OUT_OF_ORDER_SEQUENCE_NUMBER",
+]);
+
+/** kafkajs error classes that mean "the cluster is not there (yet)". */
+const TRANSIENT_NAMES = new Set([
+  ...SETTLING_NAMES,
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+  "KafkaJSBrokerNotFound",
+  "KafkaJSLockTimeout",
+  "KafkaJSNoBrokerAvailableError",
+  "KafkaJSTimeout",
+]);
 
 const TRANSIENT_CODES =
   /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE|EAI_AGAIN|ENOTFOUND)$/;
