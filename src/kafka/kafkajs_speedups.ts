@@ -5,7 +5,7 @@
  * delta, and its default partitioner hashes every key with Long arithmetic. The varint and
  * varlong functions are replaced on the Encoder's and Decoder's prototypes by ones that work in
  * place on numbers; the partitioner is a Java-compatible murmur2 on 32-bit integers with a cache
- * per key. tests/kafka/kafkajs_speedups_unit_test.ts checks them against the protocol and kafkajs.
+ * per key. tests/kafka/kafkajs_speedups_test.ts checks them against the protocol and kafkajs.
  */
 import type { ICustomPartitioner, PartitionerArgs } from "kafkajs";
 import Decoder from "kafkajs/src/protocol/decoder.js";

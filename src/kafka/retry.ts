@@ -21,45 +21,38 @@ export interface RetryPolicy {
   logWindowMs: number;
   /** Give up once the outage has lasted this long (`--once` modes); unset: never give up. */
   giveUpAfterMs?: number;
+  /**
+   * An outage shorter than this is logged at debug only (kafka.settling, kafka.settled): a cold
+   * broker still creating topics and electing leaders clears within seconds. Unset: warn at once.
+   */
+  quietMs?: number;
 }
 
 /** `serve`, `consume` and `process` without --once: wait for Kafka forever. */
-export const WAIT_FOREVER: RetryPolicy = { initialMs: 500, maxMs: 10_000, logWindowMs: 60_000 };
+export const WAIT_FOREVER: RetryPolicy = {
+  initialMs: 500,
+  maxMs: 10_000,
+  logWindowMs: 60_000,
+  quietMs: 15_000,
+};
 
 /** `--once` modes: give up once an outage has lasted 30 s (about 40 s with the last attempt). */
 export const WAIT_BOUNDED: RetryPolicy = { ...WAIT_FOREVER, giveUpAfterMs: 30_000 };
 
-/**
- * Answers of a cluster that is up but still settling: topics, their leaders or the group
- * coordinator being created, as on every cold start. Worth a warning only if it lasts.
- */
-const SETTLING_TYPES = new Set([
+/** Kafka error codes (kafkajs `type`) that a healthy cluster clears by itself. */
+const TRANSIENT_TYPES = new Set([
   "UNKNOWN_TOPIC_OR_PARTITION",
   "LEADER_NOT_AVAILABLE",
   "NOT_LEADER_FOR_PARTITION",
   "NOT_LEADER_OR_FOLLOWER",
+  "REQUEST_TIMED_OUT",
+  "NETWORK_EXCEPTION",
   "GROUP_COORDINATOR_NOT_AVAILABLE",
   "COORDINATOR_NOT_AVAILABLE",
   "NOT_COORDINATOR_FOR_GROUP",
   "NOT_COORDINATOR",
   "GROUP_LOAD_IN_PROGRESS",
   "COORDINATOR_LOAD_IN_PROGRESS",
-]);
-const SETTLING_NAMES = new Set([
-  "KafkaJSGroupCoordinatorNotFound",
-  "KafkaJSMetadataNotLoaded",
-  "KafkaJSTopicMetadataNotLoaded",
-  "KafkaJSStaleTopicMetadataAssignment",
-]);
-
-/** How long a settling cluster goes without a warning (debug lines only). */
-export const SETTLE_MS = 30_000;
-
-/** Kafka error codes (kafkajs `type`) that a healthy cluster clears by itself. */
-const TRANSIENT_TYPES = new Set([
-  ...SETTLING_TYPES,
-  "REQUEST_TIMED_OUT",
-  "NETWORK_EXCEPTION",
   "NOT_ENOUGH_REPLICAS",
   "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
   "NOT_CONTROLLER",
@@ -77,13 +70,16 @@ const TRANSIENT_TYPES = new Set([
 
 /** kafkajs error classes that mean "the cluster is not there (yet)". */
 const TRANSIENT_NAMES = new Set([
-  ...SETTLING_NAMES,
   "KafkaJSConnectionError",
   "KafkaJSConnectionClosedError",
   "KafkaJSRequestTimeoutError",
   "KafkaJSBrokerNotFound",
+  "KafkaJSMetadataNotLoaded",
+  "KafkaJSTopicMetadataNotLoaded",
+  "KafkaJSStaleTopicMetadataAssignment",
   "KafkaJSLockTimeout",
   "KafkaJSNoBrokerAvailableError",
+  "KafkaJSGroupCoordinatorNotFound",
   "KafkaJSTimeout",
 ]);
 
@@ -120,14 +116,6 @@ export function isTransientKafkaError(error: unknown): boolean {
 }
 
 /** The innermost useful message: what actually went wrong, without our own wrapping. */
-/** True when the broker answered that topics, leaders or the coordinator are still being set up. */
-export function isSettlingKafkaError(error: unknown): boolean {
-  const errors = chain(error);
-  // A refused connection anywhere in the chain is an outage, however the wrapper names it.
-  if (errors.some((e) => e.code && TRANSIENT_CODES.test(e.code))) return false;
-  return errors.some((e) => (e.type && SETTLING_TYPES.has(e.type)) || SETTLING_NAMES.has(e.name));
-}
-
 export function rootMessage(error: unknown): string {
   const messages = chain(error).map((e) => e.message.replace(/^Kafka is not reachable: /, ""));
   return messages.filter(Boolean).at(-1) ?? String(error);
@@ -226,8 +214,7 @@ export class Outage {
       downSeconds: Math.round(downMs / 1000),
       retryInMs: waitMs,
     };
-    if (isSettlingKafkaError(error) && downMs < SETTLE_MS) {
-      // Topics still being created (a cold start): not an outage yet.
+    if (downMs < (policy.quietMs ?? 0)) {
       log.debug("kafka.settling", fields);
     } else if (!this.#warned || now - this.#loggedAt >= policy.logWindowMs) {
       this.#loggedAt = now;
@@ -246,7 +233,7 @@ export class Outage {
       attempts: this.#attempts,
       downSeconds: Math.round((Date.now() - this.#since) / 1000),
     };
-    // The end of a warned outage is news; the end of a cold start's settling is detail.
+    // The end of a warned outage is news; the end of a quiet one (a cold start) is detail.
     if (this.#warned) this.#ctx.log.info("kafka.recovered", fields);
     else this.#ctx.log.debug("kafka.settled", fields);
     this.#attempts = 0;

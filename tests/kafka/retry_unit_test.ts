@@ -3,10 +3,8 @@ import kafkajs from "kafkajs";
 import { ConfigError, UnavailableError } from "../../src/core/errors.ts";
 import { Logger } from "../../src/core/log.ts";
 import {
-  isSettlingKafkaError,
   isTransientKafkaError,
   KafkaHealth,
-  Outage,
   retryKafka,
   type RetryPolicy,
   rootMessage,
@@ -15,7 +13,6 @@ import {
 // kafkajs' own error classes, as its clients throw them.
 const {
   KafkaJSConnectionError,
-  KafkaJSGroupCoordinatorNotFound,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
   KafkaJSSASLAuthenticationError,
@@ -118,63 +115,4 @@ Deno.test("retry: a bounded wait gives up with one clear line; a fatal error is 
     /TOPIC_AUTHORIZATION_FAILED/,
   );
   assert.equal(calls, 1);
-});
-
-Deno.test("retry: a cold start's settling (topics, leaders, coordinator being created) warns no one", async () => {
-  const settling = [
-    () => protocol("UNKNOWN_TOPIC_OR_PARTITION", true),
-    () => protocol("LEADER_NOT_AVAILABLE", true),
-    () => protocol("COORDINATOR_LOAD_IN_PROGRESS", true),
-    () => new KafkaJSGroupCoordinatorNotFound("Failed to find group coordinator"),
-    () =>
-      new KafkaJSNumberOfRetriesExceeded(protocol("COORDINATOR_NOT_AVAILABLE", true), {
-        retryCount: 5,
-      }),
-  ];
-  for (const make of settling) {
-    assert.ok(isSettlingKafkaError(make()), make().message);
-    const { log, lines } = capture();
-    let calls = 0;
-    const result = await retryKafka("lake consumer", () => {
-      calls++;
-      return calls <= 3 ? Promise.reject(make()) : Promise.resolve("ok");
-    }, { policy: FAST, log, brokers: ["127.0.0.1:19092"] });
-    assert.equal(result, "ok");
-    const shown = lines.filter((l) => l.level !== "debug").map((l) => l.event);
-    assert.deepEqual(shown, [], `${make().message}: nothing above debug`);
-    assert.equal(lines.filter((l) => l.event === "kafka.settling").length, 3);
-    assert.equal(lines.filter((l) => l.event === "kafka.settled").length, 1);
-  }
-});
-
-Deno.test("retry: settling that lasts, or a broker that refuses, is an outage and warns", async () => {
-  assert.ok(!isSettlingKafkaError(refused()));
-  assert.ok(
-    !isSettlingKafkaError(new KafkaJSNumberOfRetriesExceeded(refused(), { retryCount: 5 })),
-  );
-  assert.ok(!isSettlingKafkaError(protocol("REQUEST_TIMED_OUT", true)));
-
-  const { log, lines } = capture();
-  const outage = new Outage("processor", { policy: FAST, log, brokers: ["127.0.0.1:19092"] });
-  // The first failed attempt began 31 s ago: settling for longer than SETTLE_MS.
-  await outage.failed(protocol("UNKNOWN_TOPIC_OR_PARTITION", true), Date.now() - 31_000);
-  outage.succeeded();
-  assert.deepEqual(
-    lines.filter((l) => l.level !== "debug").map((l) => l.event),
-    ["kafka.unavailable", "kafka.recovered"],
-  );
-
-  const refusedLog = capture();
-  await retryKafka(
-    "topics",
-    (() => {
-      let calls = 0;
-      return () => ++calls <= 2 ? Promise.reject(refused()) : Promise.resolve("ok");
-    })(),
-    { policy: FAST, log: refusedLog.log, brokers: ["127.0.0.1:19092"] },
-  );
-  assert.deepEqual(
-    refusedLog.lines.filter((l) => l.level !== "debug").map((l) => l.event),
-    ["kafka.unavailable", "kafka.recovered"],
-  );
 });
