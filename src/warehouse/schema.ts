@@ -171,3 +171,11 @@ export function hasInferredColumn(db: Database, table: string): boolean {
 export function addColumn(db: Database, table: string, column: string, type: ColumnType): void {
   db.exec(`ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(column)} ${type}`);
 }
+
+/** Column type for a field first seen with `value` (non-null); undefined when it cannot be one. */
+export function inferColumnType(value: unknown): ColumnType | undefined {
+  if (typeof value === "boolean") return "INTEGER";
+  if (typeof value === "number") return Number.isInteger(value) ? "INTEGER" : "REAL";
+  if (typeof value === "string") return "TEXT";
+  return undefined;
+}
