@@ -34,6 +34,7 @@ export const loadCommand: Command = {
           log: ctx.log.child({ component: "warehouse" }),
           feeds,
           signal: ctx.signal,
+          batchRows: ctx.config.loaderBatchRows,
         });
         await auditRun(warehouse, "ok", {
           aborted: report.aborted,

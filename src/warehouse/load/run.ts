@@ -20,7 +20,7 @@ import { asStorageError } from "./storage.ts";
 import type { LineRejection } from "./types.ts";
 
 export interface LoadOptions {
-  config: Pick<Config, "feeds" | "dataLakeDir" | "warehousePath" | "loaderBatchRows">;
+  config: Pick<Config, "feeds" | "dataLakeDir" | "warehousePath">;
   /** The warehouse to load into: a connection of the load's own (it is not shared meanwhile). */
   warehouse: Warehouse;
   log: Logger;
@@ -28,7 +28,7 @@ export interface LoadOptions {
   feeds?: string[];
   signal?: AbortSignal;
   /**
-   * Lines per batch (one transaction each), else config.loaderBatchRows. By default the size adapts so that applying one
+   * Lines per batch (one transaction each). By default the size adapts so that applying one
    * batch takes about APPLY_TARGET_MS, however busy the machine: the event loop (the API in
    * `serve`) never waits longer than that for the load.
    */
@@ -122,7 +122,7 @@ async function loadFeed(
   let aborted = false;
   try {
     let done = 0;
-    const size = new BatchSize(options.batchRows ?? options.config.loaderBatchRows);
+    const size = new BatchSize(options.batchRows);
     const read = readBatches(plan, state.columns, {
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
