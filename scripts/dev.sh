@@ -31,7 +31,10 @@ broker_started=false
 stopping=false
 pids=()
 cleanup() {
-  trap - INT TERM EXIT
+  # Ignored, not reset: a second Ctrl-C (or the one `deno task` passes on) must not cut the
+  # cleanup short and leave the broker running.
+  trap '' INT TERM
+  trap - EXIT
   stopping=true
   say "stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
