@@ -94,6 +94,7 @@ Deno.test("writer: a reader never sees a partial overwrite snapshot", async () =
     snapshotIntervalMs: 0, // every batch rewrites the snapshot: many renames under the reader
   });
   const path = partitionPath(root, feed, day);
+  const ROUNDS = 20;
   const keys = Array.from({ length: 500 }, (_, k) => `key-${k}`);
   const snapshot = (n: number) =>
     keys.map((k) => JSON.stringify({ K: k, N: n, PAD: "x".repeat(40) }));
@@ -111,20 +112,20 @@ Deno.test("writer: a reader never sees a partial overwrite snapshot", async () =
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   })();
-  for (let n = 1; n <= 40; n++) {
+  for (let n = 1; n <= ROUNDS; n++) {
     await writer.writeBatch(batch(feed.name, n * keys.length, snapshot(n), keys));
   }
   stop = true;
   await reader;
-  // The reads overlapped the rewrites: the reader saw snapshots from the middle of the 40.
+  // The reads overlapped the rewrites: the reader saw snapshots from their middle.
   assert.ok(
-    [...seen].some((n) => n > 0 && n < 40),
+    [...seen].some((n) => n > 0 && n < ROUNDS),
     `the reader read while snapshots were being replaced (saw ${[...seen].sort((a, b) => a - b)})`,
   );
   const last = (await Deno.readTextFile(path)).split("\n").filter(Boolean).map((l) =>
     JSON.parse(l)
   );
-  assert.ok(last.every((r) => r.N === 40));
+  assert.ok(last.every((r) => r.N === ROUNDS));
   // No temp files are left beside the snapshot.
   const names = [...Deno.readDirSync(`${root}/${feed.name}/${day}`)].map((e) => e.name);
   assert.deepEqual(names, [`${feed.name}_${day}.jsonl`]);
