@@ -11,7 +11,7 @@ import { serve } from "../../app/serve.ts";
 import { produceWithKcat, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { ordersFeed } from "../routes/fixtures.ts";
 import { lakeLines, waitFor } from "./service_helpers.ts";
-import { testNeeding } from "../helpers/needs.ts";
+import { KCAT_MISSING, testNeeding } from "../helpers/needs.ts";
 
 const ADMIN_TOKEN = "dashboard-admin-token-0123456789abcdef";
 const DAY = "2026-11-24";
@@ -43,7 +43,7 @@ function order(i: number): string {
   });
 }
 
-testNeeding(CHROMIUM_MISSING)({
+testNeeding(CHROMIUM_MISSING ?? KCAT_MISSING)({
   name:
     "dashboard: feeds with /status row counts, charts drawn, nothing fetched elsewhere, no console error",
   // puppeteer keeps a websocket and the browser process: closed at the end, not per op.
