@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # What the tests use besides Deno and Java, installed where this script can: Maven (it fetches the
 # local broker's jars, once), kcat (the outside producer), sqlite3, MariaDB (server and client,
-# for the [mysql] variants) and Chromium (the dashboard's browser test). With root, or sudo that needs no password, it installs what is
-# missing with apt-get (Debian/Ubuntu). Otherwise it installs nothing and says what is missing
-# and how to get it; the tests that need a missing part are then ignored with that message.
+# for the [mysql] variants) and Chromium (the dashboard's browser test). With root, or sudo that
+# needs no password, it installs what is missing with apt-get (Debian/Ubuntu). Otherwise it
+# installs nothing and says what is missing and how to get it; the tests that need a missing part
+# are then ignored with that message.
 # `deno task test` runs it first. Always exits 0 unless an install it tried failed.
 set -euo pipefail
 
