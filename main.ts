@@ -3,7 +3,7 @@
  * errors into one clear line and an exit code. Nothing else happens here.
  */
 import { parseArgs } from "node:util";
-import { COMMANDS } from "./src/cli/commands.ts";
+import { COMMANDS } from "./app/commands.ts";
 import { loadConfig } from "./src/config/config.ts";
 import { ConfigError, DomainError, UsageError } from "./src/core/errors.ts";
 import { createLogger } from "./src/core/log.ts";

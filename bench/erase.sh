@@ -32,8 +32,8 @@ if [[ -n "${PEER_REF:-}" ]]; then
 fi
 
 hash_of() {
-  deno eval "import { hmacHex, importHmacKey } from './src/processor/pseudonymize.ts';
-    console.log(await hmacHex(await importHmacKey('$ANONYMIZATION_KEY'), '$1'))"
+  deno eval "import { hmacHexSync, hmacKey } from './src/processor/pseudonymize.ts';
+    console.log(hmacHexSync(hmacKey('$ANONYMIZATION_KEY'), '$1'))"
 }
 
 for run in $(seq 1 "$RUNS"); do

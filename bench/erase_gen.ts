@@ -6,7 +6,7 @@
  */
 import { loadConfig } from "../src/config/config.ts";
 import { partitionPath } from "../src/lake/layout.ts";
-import { hmacHex, importHmacKey } from "../src/processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../src/processor/pseudonymize.ts";
 import { recountRows } from "../src/warehouse/bookkeeping.ts";
 import { ensureFeedSchema } from "../src/warehouse/feed_schema.ts";
 import { openSqliteWarehouse } from "../src/warehouse/sqlite.ts";
@@ -20,9 +20,9 @@ const FACT_FEEDS = ["TRANSACTIONS_SECURE", "TRANSACTIONS_USD"];
 const perFeed = Math.floor((ROWS - USERS) / FACT_FEEDS.length);
 const extra = ROWS - USERS - perFeed * FACT_FEEDS.length; // the odd row goes to the first feed
 
-const key = await importHmacKey(KEY);
+const key = hmacKey(KEY);
 const users: string[] = [];
-for (let i = 0; i < USERS; i++) users.push(await hmacHex(key, `U${String(i).padStart(5, "0")}`));
+for (let i = 0; i < USERS; i++) users.push(hmacHexSync(key, `U${String(i).padStart(5, "0")}`));
 
 const config = loadConfig({ get: () => undefined });
 const warehouse = openSqliteWarehouse(warehousePath);

@@ -7,7 +7,8 @@
 #      so the terminal shows serve's story only: runs, a flow line every 30 s, warnings)
 #   4. runs `serve` (consumer + processor + schedule + API) with the flags of `deno task start`
 #      and PIPELINE_SCHEDULE every minute, so rows reach the warehouse soon
-#   5. prints the dashboard address and curl lines to try
+#   5. prints the dashboard address and curl lines to try, before serve starts: from then on only
+#      serve writes to the terminal, so its lines and the banner never cut into each other
 #
 # Ctrl-C stops everything this script started (the broker only if it started it).
 # Settings: PORT (8080), PIPELINE_SCHEDULE ("* * * * *"), PRODUCE_RATE (2 per second),
@@ -27,9 +28,14 @@ DEV_LOG_DIR="${DEV_LOG_DIR:-/tmp/datalake-dev}"
 mkdir -p "$DEV_LOG_DIR"
 
 broker_started=false
+stopping=false
 pids=()
 cleanup() {
-  trap - INT TERM EXIT
+  # Ignored, not reset: a second Ctrl-C (or the one `deno task` passes on) must not cut the
+  # cleanup short and leave the broker running.
+  trap '' INT TERM
+  trap - EXIT
+  stopping=true
   say "stopping"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -56,21 +62,10 @@ source scripts/start_flags.sh
 # exec: the background job's pid is deno's own, so the trap signals deno itself.
 run_main() { exec deno run "${FLAGS[@]}" main.ts "$@"; }
 
-# JSON lines into its own file: a second process drawing on this terminal would cut into serve's.
-LOG_FORMAT=json run_main produce --rate "$PRODUCE_RATE" >/dev/null 2>"$DEV_LOG_DIR/produce.log" &
-pids+=($!)
-run_main serve &
-pids+=($!)
-
-for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && break
-  sleep 1
-done
-
 base="http://127.0.0.1:$PORT"
 cat <<INFO
 
-  The platform runs: producer ($PRODUCE_RATE/s) → processor → lake → warehouse every minute.
+  Starting: producer ($PRODUCE_RATE/s) → processor → lake → warehouse every minute.
   Admin token (development only): $ADMIN_TOKEN
   Dashboard: $base/      producer log: $DEV_LOG_DIR/produce.log
 
@@ -82,13 +77,21 @@ cat <<INFO
   curl -H "Authorization: Bearer $ADMIN_TOKEN" $base/metrics
   curl -X POST -H "Authorization: Bearer $ADMIN_TOKEN" "$base/jobs/pipeline/run?wait=true"
 
-  Rows appear after the first scheduled load (within a minute). Ctrl-C stops everything.
+  serve's lines follow ("● API" once it listens). Rows appear after the first scheduled load
+  (within a minute). Ctrl-C stops everything.
 
 INFO
 
+# From here on only serve writes to this terminal (the banner is out before it starts), so its
+# lines are never cut into. The producer's JSON lines go to their own file.
+LOG_FORMAT=json run_main produce --rate "$PRODUCE_RATE" >/dev/null 2>"$DEV_LOG_DIR/produce.log" &
+pids+=($!)
+run_main serve &
+pids+=($!)
+
 # Until Ctrl-C, or until serve or the producer ends on its own.
 wait -n "${pids[@]}" || true
-if ! kill -0 "${pids[0]}" 2>/dev/null; then
+if ! $stopping && ! kill -0 "${pids[0]}" 2>/dev/null; then
   say "the producer ended; the end of $DEV_LOG_DIR/produce.log:"
   tail -n 5 "$DEV_LOG_DIR/produce.log" >&2 || true
 fi

@@ -1,4 +1,4 @@
-/** The command table main.ts dispatches on. */
+/** The commands of src/cli; app/commands.ts adds `serve` (it needs the API from routes/). */
 import { accountsCommand } from "./accounts.ts";
 import { auditPiiCommand } from "./audit_pii.ts";
 import { cleanupCommand } from "./cleanup.ts";
@@ -9,11 +9,9 @@ import { loadCommand } from "./load.ts";
 import { permissionsCommand } from "./permissions.ts";
 import { processCommand } from "./process.ts";
 import { produceCommand } from "./produce.ts";
-import { serveCommand } from "./serve.ts";
 import { statusCommand } from "./status.ts";
 
-export const COMMANDS: Record<string, Command> = {
-  serve: serveCommand,
+export const CLI_COMMANDS: Record<string, Command> = {
   consume: consumeCommand,
   process: processCommand,
   produce: produceCommand,

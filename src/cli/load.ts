@@ -1,7 +1,6 @@
 /**
  * `load [--feeds A,B]`: loads what the lake gained since the last load into the warehouse and
- * prints one line per table. Test hooks (environment): LOADER_BATCH_ROWS sets the lines per
- * transaction; LOADER_CRASH_AFTER_BATCHES=N aborts the process right after batch N commits.
+ * prints one line per table (LOADER_BATCH_ROWS, in the config, fixes the lines per transaction).
  */
 import { feedList } from "../config/config.ts";
 import { UsageError } from "../core/errors.ts";
@@ -26,8 +25,6 @@ export const loadCommand: Command = {
         "--feeds needs at least one feed name (e.g. --feeds USERS,TRANSACTIONS_USD)",
       );
     }
-    const batchRows = positiveInteger("LOADER_BATCH_ROWS");
-    const crashAfter = positiveInteger("LOADER_CRASH_AFTER_BATCHES");
     const report = await withJobLock(ctx.config, "load", async () => {
       const warehouse = await openWarehouseFromConfig(ctx.config);
       try {
@@ -37,11 +34,7 @@ export const loadCommand: Command = {
           log: ctx.log.child({ component: "warehouse" }),
           feeds,
           signal: ctx.signal,
-          batchRows,
-          onBatchCommitted: crashAfter === undefined ? undefined : (batch) => {
-            // Simulates a crash (as SIGKILL would) right after a commit: no cleanup runs.
-            if (batch >= crashAfter) Deno.exit(137);
-          },
+          batchRows: ctx.config.loaderBatchRows,
         });
         await auditRun(warehouse, "ok", {
           aborted: report.aborted,
@@ -116,14 +109,4 @@ function counts({ totals }: LoadReport): Record<string, number> {
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
-}
-
-function positiveInteger(name: string): number | undefined {
-  const raw = Deno.env.get(name);
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new UsageError(`${name} must be a whole number >= 1, got ${JSON.stringify(raw)}`);
-  }
-  return n;
 }

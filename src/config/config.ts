@@ -31,6 +31,9 @@ export interface Config extends RegistryConfig {
   port: number;
   pipelineSchedule: string;
   retentionDays: number;
+  /** LOADER_BATCH_ROWS: fixed lines per load transaction (`load` and serve's schedule alike);
+   * absent means the loader sizes batches itself. */
+  loaderBatchRows?: number;
   /** HMAC key for pseudonymization; absent means the processor refuses to start. Secret. */
   anonymizationKey?: string;
   /** Bootstraps an admin account for the API. Secret. */
@@ -110,6 +113,9 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
       1,
       36500,
     ),
+    loaderBatchRows: nonEmpty(env.get("LOADER_BATCH_ROWS")) === undefined
+      ? undefined
+      : parseInteger(env.get("LOADER_BATCH_ROWS"), "LOADER_BATCH_ROWS", 0, 1, 1_000_000),
     anonymizationKey: nonEmpty(env.get("ANONYMIZATION_KEY")),
     adminToken: parseAdminToken(env.get("ADMIN_TOKEN")),
     // Overridable so tests and benchmarks can run the processor on topics of their own.

@@ -1,61 +1,33 @@
 /**
- * What a feed is, and the one validation every declaration goes through (settings.ts and
- * FEEDS_FILE alike). A feed is a Kafka topic the lake keeps; its name is also the lake folder and
- * the warehouse table, so names are held to a strict, path- and SQL-safe alphabet.
+ * The one validation every feed declaration goes through (settings.ts and FEEDS_FILE alike).
+ * Feed names are also lake folders and warehouse tables, so they are held to a strict, path- and
+ * SQL-safe alphabet. The Feed shapes themselves live in contract/feed.ts.
  */
 import { feedNameProblem, fieldNameProblem } from "../contract/names.ts";
-import type { TimeWindow } from "../contract/time.ts";
+import {
+  type ColumnType,
+  type Feed,
+  FEED_FORMATS,
+  type FeedFormat,
+  type FeedKind,
+  type ForeignKey,
+  type LakeMode,
+} from "../contract/feed.ts";
 import { ConfigError } from "../core/errors.ts";
 
 export { FEED_NAME, FIELD_NAME } from "../contract/names.ts";
 export { recordKey } from "../contract/record.ts";
 
-export type FeedKind = "stream" | "table" | "static";
-export type LakeMode = "append" | "overwrite" | "ignore";
-export type ColumnType = "TEXT" | "INTEGER" | "REAL";
-/**
- * How a feed's record values are written on its topic: JSON text (the default), or the Schema
- * Registry wire format (a zero byte, a 4-byte schema id, the payload) with Avro, Protobuf or JSON
- * Schema; src/registry decodes those into the same JSON object a JSON feed carries.
- */
-export type FeedFormat = "json" | "avro" | "protobuf" | "json-schema";
-export const FEED_FORMATS: readonly FeedFormat[] = ["json", "avro", "protobuf", "json-schema"];
-
-export interface ForeignKey {
-  column: string;
-  references: string;
-}
-
-/** A feed as declared (settings.ts or FEEDS_FILE). */
-export interface FeedDeclaration {
-  name: string;
-  kind: FeedKind;
-  primaryKey: string[];
-  /** Event-time field of stream records (ISO 8601); without it the Kafka timestamp is used. */
-  timeField?: string;
-  foreignKeys?: ForeignKey[];
-  retentionDays?: number;
-  /** Known columns and their types; fields not listed get a type from their first value. */
-  columns?: Record<string, ColumnType>;
-  /** Value format on the topic (default "json"). */
-  format?: FeedFormat;
-}
-
-/** A validated feed, with everything derived from its declaration filled in. */
-export interface Feed {
-  readonly name: string;
-  readonly kind: FeedKind;
-  readonly mode: LakeMode;
-  readonly primaryKey: readonly string[];
-  readonly timeField?: string;
-  readonly foreignKeys: readonly ForeignKey[];
-  readonly retentionDays?: number;
-  readonly columns: Readonly<Record<string, ColumnType>>;
-  /** Accepted event times (EVENT_TIME_YEARS); the contract's default when absent. */
-  readonly timeWindow?: TimeWindow;
-  /** Value format on the topic; absent means "json". */
-  readonly format?: FeedFormat;
-}
+export type {
+  ColumnType,
+  Feed,
+  FeedDeclaration,
+  FeedFormat,
+  FeedKind,
+  ForeignKey,
+  LakeMode,
+} from "../contract/feed.ts";
+export { FEED_FORMATS } from "../contract/feed.ts";
 
 const MODE_OF_KIND: Record<FeedKind, LakeMode> = {
   stream: "append",

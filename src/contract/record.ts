@@ -9,7 +9,7 @@
  * - `declaredOnly` (the API): fields not declared in the feed's columns are refused, so personal
  *   data cannot ride along on a POST; Kafka feeds may carry new fields (they become columns).
  */
-import type { ColumnType, Feed } from "../config/feeds.ts";
+import type { ColumnType, Feed } from "./feed.ts";
 import { fieldNameProblem, shown } from "./names.ts";
 import { dayOfTime, DEFAULT_TIME_WINDOW, type TimeWindow } from "./time.ts";
 import { decodeText, valueProblem } from "./values.ts";

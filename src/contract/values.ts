@@ -8,7 +8,7 @@
  * - a boolean is the integer 0 or 1: it fits INTEGER and REAL columns, never TEXT.
  */
 import { Buffer } from "node:buffer";
-import type { ColumnType } from "../config/feeds.ts";
+import type { ColumnType } from "./feed.ts";
 
 /** Largest magnitude a number field may hold. */
 export const MAX_ABS_NUMBER = 1e15;

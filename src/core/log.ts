@@ -6,10 +6,10 @@
  * Fields whose name looks secret are never printed.
  */
 import { humanLine } from "./log_human.ts";
+import type { Fields, Level } from "./log_types.ts";
 import { stderrTerminal } from "./terminal.ts";
 
-export type Level = "debug" | "info" | "warn" | "error";
-export type Fields = Record<string, unknown>;
+export type { Fields, Level } from "./log_types.ts";
 
 const LEVELS: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 /** Field names whose values are secrets: never logged (here) and never audited (governance). */

@@ -3,7 +3,7 @@
  * here prints that line; one listed as detail prints nothing at info (JSON logs and LOG_LEVEL=debug
  * keep it); any other event prints `event key=value …`. Only presentation lives here.
  */
-import type { Fields, Level } from "./log.ts";
+import type { Fields, Level } from "./log_types.ts";
 
 type Format = (f: Fields) => string | null;
 
@@ -78,6 +78,29 @@ const FORMATS: Record<string, Format> = {
       `quarantined ${num(f.quarantined)}`,
     ].filter(Boolean);
     return `↻ last ${Math.round(num(f.seconds))} s: ${parts.join(" · ")}`;
+  },
+  // On Ctrl-C: one short line per feed that moved, not the counters as one JSON object.
+  "lake.consumer_stopped": (f) => {
+    const stats = (f.stats ?? {}) as Record<string, Record<string, unknown>>;
+    const moved = Object.entries(stats).filter(([, c]) =>
+      num(c.written) || num(c.rejected) || num(c.ignored)
+    );
+    if (moved.length === 0) return "■ lake: nothing written this run";
+    const width = Math.max(...moved.map(([feed]) => feed.length));
+    return [
+      `■ lake: ${plural(moved.length, "feed")} written this run`,
+      ...moved.map(([feed, c]) => {
+        const extra = [
+          num(c.rejected) ? `${num(c.rejected)} rejected` : "",
+          num(c.ignored) ? `${num(c.ignored)} ignored` : "",
+        ].filter(Boolean).join(", ");
+        return `    ${feed.padEnd(width)}  ${num(c.written)} written${extra ? ", " + extra : ""}`;
+      }),
+    ].join("\n");
+  },
+  "processor.stopped": (f) => {
+    const out = Object.values((f.out ?? {}) as Record<string, number>).reduce((a, n) => a + n, 0);
+    return `■ processor: ${num(f.recordsIn)} in → ${out} out, ${num(f.rejected)} rejected`;
   },
   "serve.stopping": (f) => `■ stopping (${f.reason})`,
   "serve.stopped": () => "■ stopped",

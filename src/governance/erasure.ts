@@ -40,7 +40,7 @@ import type { UnsafeEntry } from "../lake/entries.ts";
 import { parseLakePath } from "../lake/layout.ts";
 import { scrubLake } from "../lake/scrub.ts";
 import { parseJournalLine } from "../lake/tables.ts";
-import { hmacHex, importHmacKey } from "../processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../processor/pseudonymize.ts";
 import { quoteIdent } from "../warehouse/db.ts";
 import type { Sql, Warehouse } from "../warehouse/engine.ts";
 import { adjustRowCount, forgetLakeFiles } from "../warehouse/bookkeeping.ts";
@@ -116,7 +116,7 @@ async function erase(options: EraseOptions): Promise<ErasureReport> {
       "ANONYMIZATION_KEY is not set: erasure finds a person by their pseudonym, which needs the key",
     );
   }
-  const hashed = await hmacHex(await importHmacKey(config.anonymizationKey), userId);
+  const hashed = hmacHexSync(hmacKey(config.anonymizationKey), userId);
   const subject = hashed.slice(0, 12);
   const root = config.dataLakeDir;
 

@@ -23,10 +23,20 @@ export interface RetryPolicy {
   logWindowMs: number;
   /** Give up once the outage has lasted this long (`--once` modes); unset: never give up. */
   giveUpAfterMs?: number;
+  /**
+   * An outage shorter than this is logged at debug only (kafka.settling, kafka.settled): a cold
+   * broker still creating topics and electing leaders clears within seconds. Unset: warn at once.
+   */
+  quietMs?: number;
 }
 
 /** `serve`, `consume` and `process` without --once: wait for Kafka forever. */
-export const WAIT_FOREVER: RetryPolicy = { initialMs: 500, maxMs: 10_000, logWindowMs: 60_000 };
+export const WAIT_FOREVER: RetryPolicy = {
+  initialMs: 500,
+  maxMs: 10_000,
+  logWindowMs: 60_000,
+  quietMs: 15_000,
+};
 
 /** `--once` modes: give up once an outage has lasted 30 s (about 40 s with the last attempt). */
 export const WAIT_BOUNDED: RetryPolicy = { ...WAIT_FOREVER, giveUpAfterMs: 30_000 };
@@ -207,6 +217,7 @@ export class Outage {
   #attempts = 0;
   #since = 0;
   #loggedAt = 0;
+  #warned = false;
 
   constructor(what: string, ctx: RetryContext) {
     this.#what = what;
@@ -238,21 +249,26 @@ export class Outage {
       );
     }
     const waitMs = Math.min(policy.maxMs, policy.initialMs * 2 ** (this.#attempts - 1));
-    if (this.#attempts === 1 || now - this.#loggedAt >= policy.logWindowMs) {
+    const event = access
+      ? "kafka.access_refused"
+      : transient && !isTopicKafkaError(error)
+      ? "kafka.unavailable"
+      : this.#ctx.failureEvent ?? "kafka.part_failed";
+    const fields = {
+      what: this.#what,
+      error: rootMessage(error),
+      ...(access ? { setting: error.setting } : {}),
+      attempts: this.#attempts,
+      downSeconds: Math.round(downMs / 1000),
+      retryInMs: waitMs,
+    };
+    // A short transient outage (a cold broker creating its topics) is detail, not a warning.
+    if (transient && !access && downMs < (policy.quietMs ?? 0)) {
+      log.debug("kafka.settling", fields);
+    } else if (!this.#warned || now - this.#loggedAt >= policy.logWindowMs) {
       this.#loggedAt = now;
-      const event = access
-        ? "kafka.access_refused"
-        : transient && !isTopicKafkaError(error)
-        ? "kafka.unavailable"
-        : this.#ctx.failureEvent ?? "kafka.part_failed";
-      log.warn(event, {
-        what: this.#what,
-        error: rootMessage(error),
-        ...(access ? { setting: error.setting } : {}),
-        attempts: this.#attempts,
-        downSeconds: Math.round(downMs / 1000),
-        retryInMs: waitMs,
-      });
+      this.#warned = true;
+      log.warn(event, fields);
     }
     await sleep(waitMs, this.#ctx.signal);
   }
@@ -261,12 +277,16 @@ export class Outage {
   succeeded(): void {
     this.#ctx.health?.up();
     if (this.#attempts === 0) return;
-    this.#ctx.log.info("kafka.recovered", {
+    const fields = {
       what: this.#what,
       attempts: this.#attempts,
       downSeconds: Math.round((Date.now() - this.#since) / 1000),
-    });
+    };
+    // The end of a warned outage is news; the end of a quiet one (a cold start) is detail.
+    if (this.#warned) this.#ctx.log.info("kafka.recovered", fields);
+    else this.#ctx.log.debug("kafka.settled", fields);
     this.#attempts = 0;
+    this.#warned = false;
   }
 }
 

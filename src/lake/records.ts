@@ -86,11 +86,6 @@ export function quarantineDay(feed: Feed, record: KafkaRecord, now: number): str
   return utcDay(ok ? record.timestamp : now);
 }
 
-/** A wrong type, a bad field or a missing primary-key field, as a reason; undefined when fine. */
-export function typeProblem(feed: Feed, value: Record<string, unknown>): string | undefined {
-  return recordProblem(feed, value, { window: feed.timeWindow });
-}
-
 /** UTC day of an ISO 8601 time inside the default window, or null when it is not one. */
 export function eventDay(value: unknown): string | null {
   const day = dayOfTime(value, DEFAULT_TIME_WINDOW);

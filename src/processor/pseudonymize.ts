@@ -16,17 +16,7 @@ export function hmacKey(secret: string): HmacKey {
   return { kind: "hmac-sha256", secret, toJSON: () => "[hmac key]" };
 }
 
-/** Kept async for callers that imported a WebCrypto key before (erasure, benches). */
-export function importHmacKey(secret: string): Promise<HmacKey> {
-  return Promise.resolve(hmacKey(secret));
-}
-
 /** Lowercase hex HMAC-SHA256 of `value`. */
 export function hmacHexSync(key: HmacKey, value: string): string {
   return createHmac("sha256", key.secret).update(value, "utf8").digest("hex");
-}
-
-/** Lowercase hex HMAC-SHA256 of `value` (the same as hmacHexSync, as a promise). */
-export function hmacHex(key: HmacKey, value: string): Promise<string> {
-  return Promise.resolve(hmacHexSync(key, value));
 }

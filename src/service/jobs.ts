@@ -12,7 +12,14 @@ export function warehouseJobs(config: Config, stats?: ServiceStats): JobSet {
   return {
     async load({ warehouse, log, signal }) {
       // In a server, a bulk load's index rebuild would be one long transaction: not worth it.
-      const report = await runLoad({ config, warehouse, log, signal, bulkBytes: Infinity });
+      const report = await runLoad({
+        config,
+        warehouse,
+        log,
+        signal,
+        bulkBytes: Infinity,
+        batchRows: config.loaderBatchRows,
+      });
       const { totals } = report;
       const counts = {
         tables: report.tables.length,

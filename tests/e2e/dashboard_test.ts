@@ -7,10 +7,11 @@
 import assert from "node:assert/strict";
 import puppeteer from "puppeteer-core";
 import { Logger } from "../../src/core/log.ts";
-import { serve } from "../../src/service/serve.ts";
+import { serve } from "../../app/serve.ts";
 import { produceWithKcat, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { ordersFeed } from "../routes/fixtures.ts";
 import { lakeLines, waitFor } from "./service_helpers.ts";
+import { KCAT_MISSING, testNeeding } from "../helpers/needs.ts";
 
 const ADMIN_TOKEN = "dashboard-admin-token-0123456789abcdef";
 const DAY = "2026-11-24";
@@ -30,11 +31,8 @@ function findChromium(): string | undefined {
 }
 
 const chromium = findChromium();
-if (!chromium) {
-  console.warn(
-    "dashboard_test: SKIPPED, no chromium found (apt-get install chromium, or set CHROMIUM_PATH)",
-  );
-}
+const CHROMIUM_MISSING = chromium ? undefined : "no chromium found; run `bash scripts/setup.sh` " +
+  "as root, `apt-get install chromium`, or set CHROMIUM_PATH";
 
 function order(i: number): string {
   return JSON.stringify({
@@ -45,10 +43,9 @@ function order(i: number): string {
   });
 }
 
-Deno.test({
+testNeeding(CHROMIUM_MISSING ?? KCAT_MISSING)({
   name:
     "dashboard: feeds with /status row counts, charts drawn, nothing fetched elsewhere, no console error",
-  ignore: !chromium,
   // puppeteer keeps a websocket and the browser process: closed at the end, not per op.
   sanitizeOps: false,
   sanitizeResources: false,

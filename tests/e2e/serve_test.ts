@@ -9,6 +9,7 @@ import {
 } from "../helpers/env.ts";
 import { ordersFeed } from "../routes/fixtures.ts";
 import { lakeLines, startServe, waitFor, writeFeedsFile } from "./service_helpers.ts";
+import { testWithKcat } from "../helpers/needs.ts";
 
 const ADMIN_TOKEN = "e2e-admin-token-0123456789abcdef";
 const DAY = "2026-11-23";
@@ -42,74 +43,79 @@ async function setup() {
   return { feed, config, env };
 }
 
-Deno.test("end to end through `deno task start serve`: produce → lake → warehouse → GET rows", async () => {
-  const { feed, config, env } = await setup();
-  const n = 50;
-  await produceWithKcat(feed, Array.from({ length: n }, (_, i) => order(i)));
-  const served = await startServe(["--no-process"], env);
-  const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-  try {
-    await waitFor(
-      "the lake",
-      async () => (await lakeLines(config.dataLakeDir, feed, DAY)).length === n ? true : undefined,
-    );
+testWithKcat(
+  "end to end through `deno task start serve`: produce → lake → warehouse → GET rows",
+  async () => {
+    const { feed, config, env } = await setup();
+    const n = 50;
+    await produceWithKcat(feed, Array.from({ length: n }, (_, i) => order(i)));
+    const served = await startServe(["--no-process"], env);
+    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    try {
+      await waitFor(
+        "the lake",
+        async () =>
+          (await lakeLines(config.dataLakeDir, feed, DAY)).length === n ? true : undefined,
+      );
 
-    const load = await fetch(served.url("/jobs/load/run?wait=true"), {
-      method: "POST",
-      headers: auth,
-    });
-    const run = (await load.json()).run;
-    assert.equal(load.status, 200, JSON.stringify(run));
-    assert.ok(run.counts.rows_loaded >= n);
+      const load = await fetch(served.url("/jobs/load/run?wait=true"), {
+        method: "POST",
+        headers: auth,
+      });
+      const run = (await load.json()).run;
+      assert.equal(load.status, 200, JSON.stringify(run));
+      assert.ok(run.counts.rows_loaded >= n);
 
-    const rows = await fetch(served.url(`/feeds/${feed}/rows?limit=1000`), { headers: auth });
-    const body = await rows.json();
-    assert.equal(rows.status, 200);
-    assert.equal(body.count, n);
-    assert.deepEqual(
-      new Set(body.rows.map((r: { ORDER_ID: string }) => r.ORDER_ID)),
-      new Set(Array.from({ length: n }, (_, i) => `O${i}`)),
-    );
-    const france = await (await fetch(served.url(`/feeds/${feed}/rows?COUNTRY=France&limit=1000`), {
-      headers: auth,
-    })).json();
-    assert.equal(france.count, n / 2);
+      const rows = await fetch(served.url(`/feeds/${feed}/rows?limit=1000`), { headers: auth });
+      const body = await rows.json();
+      assert.equal(rows.status, 200);
+      assert.equal(body.count, n);
+      assert.deepEqual(
+        new Set(body.rows.map((r: { ORDER_ID: string }) => r.ORDER_ID)),
+        new Set(Array.from({ length: n }, (_, i) => `O${i}`)),
+      );
+      const france =
+        await (await fetch(served.url(`/feeds/${feed}/rows?COUNTRY=France&limit=1000`), {
+          headers: auth,
+        })).json();
+      assert.equal(france.count, n / 2);
 
-    // A record posted through the API takes the same road.
-    const posted = await fetch(served.url(`/feeds/${feed}/records`), {
-      method: "POST",
-      headers: { ...auth, "Content-Type": "application/json" },
-      body: order(1000, "API"),
-    });
-    assert.equal(posted.status, 202);
-    await posted.body?.cancel();
-    await waitFor(
-      "the posted record in the lake",
-      async () =>
-        (await lakeLines(config.dataLakeDir, feed, DAY)).length === n + 1 ? true : undefined,
-    );
-    const again = await fetch(served.url("/jobs/load/run?wait=true"), {
-      method: "POST",
-      headers: auth,
-    });
-    assert.equal(again.status, 200);
-    await again.body?.cancel();
-    const one = await (await fetch(served.url(`/feeds/${feed}/rows?ORDER_ID=API1000`), {
-      headers: auth,
-    })).json();
-    assert.equal(one.count, 1);
+      // A record posted through the API takes the same road.
+      const posted = await fetch(served.url(`/feeds/${feed}/records`), {
+        method: "POST",
+        headers: { ...auth, "Content-Type": "application/json" },
+        body: order(1000, "API"),
+      });
+      assert.equal(posted.status, 202);
+      await posted.body?.cancel();
+      await waitFor(
+        "the posted record in the lake",
+        async () =>
+          (await lakeLines(config.dataLakeDir, feed, DAY)).length === n + 1 ? true : undefined,
+      );
+      const again = await fetch(served.url("/jobs/load/run?wait=true"), {
+        method: "POST",
+        headers: auth,
+      });
+      assert.equal(again.status, 200);
+      await again.body?.cancel();
+      const one = await (await fetch(served.url(`/feeds/${feed}/rows?ORDER_ID=API1000`), {
+        headers: auth,
+      })).json();
+      assert.equal(one.count, 1);
 
-    const status = await (await fetch(served.url("/status"))).json();
-    const feedStatus = status.feeds.find((f: { name: string }) => f.name === feed);
-    assert.equal(feedStatus.warehouseRows, n + 1);
-    assert.equal(status.kafka.connected, true);
-  } finally {
-    assert.equal(await served.stop(), 0, served.output.slice(-20).join("\n"));
-  }
-  assert.ok(!served.output.join("\n").includes(ADMIN_TOKEN), "the admin token was logged");
-});
+      const status = await (await fetch(served.url("/status"))).json();
+      const feedStatus = status.feeds.find((f: { name: string }) => f.name === feed);
+      assert.equal(feedStatus.warehouseRows, n + 1);
+      assert.equal(status.kafka.connected, true);
+    } finally {
+      assert.equal(await served.stop(), 0, served.output.slice(-20).join("\n"));
+    }
+    assert.ok(!served.output.join("\n").includes(ADMIN_TOKEN), "the admin token was logged");
+  },
+);
 
-Deno.test("serve under SIGTERM while consuming loses and duplicates nothing", async () => {
+testWithKcat("serve under SIGTERM while consuming loses and duplicates nothing", async () => {
   const { feed, config, env } = await setup();
   const batches = 30;
   const perBatch = 500;

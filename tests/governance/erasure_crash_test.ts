@@ -14,7 +14,7 @@ import {
 } from "../../src/lake/layout.ts";
 import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
-import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import {
   BROKERS,
   envOf,
@@ -25,6 +25,7 @@ import {
   uniqueName,
 } from "../helpers/env.ts";
 import { openTestWarehouse } from "./fixtures.ts";
+import { testWithKcat } from "../helpers/needs.ts";
 
 const encoder = new TextEncoder();
 
@@ -68,9 +69,9 @@ async function transactionIds(path: string): Promise<string[]> {
 Deno.test("erasure keeps the checkpoint true: a crash after erasure and a later append cuts nothing of value", async () => {
   const config = await testConfig();
   const root = config.dataLakeDir;
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
+  const key = hmacKey(config.anonymizationKey!);
+  const gone = hmacHexSync(key, "U00042");
+  const stays = hmacHexSync(key, "U00007");
   const FEED = "TRANSACTIONS_SECURE";
   const feeds = config.feeds.filter((f) => f.name === FEED);
   const options = { root, groupId: "g", feeds, log: silentLogger };
@@ -116,9 +117,9 @@ Deno.test("erasure keeps the checkpoint true: a crash after erasure and a later 
 Deno.test("erasure scrubs a running consumer's table journal and keeps its length true", async () => {
   const config = await testConfig();
   const root = config.dataLakeDir;
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
+  const key = hmacKey(config.anonymizationKey!);
+  const gone = hmacHexSync(key, "U00042");
+  const stays = hmacHexSync(key, "U00007");
   const feeds = config.feeds.filter((f) => f.name === "USERS");
   // Snapshots at most once a minute: the second batch stays in the journal.
   // A crash is simulated in this process: the claim on the root stays with the "process".
@@ -158,78 +159,81 @@ Deno.test("erasure scrubs a running consumer's table journal and keeps its lengt
   }
 });
 
-Deno.test("erasure then SIGKILL of a consuming process, then restart: every record exactly once, no broken line", async () => {
-  const name = uniqueName("LK_ERASE_KILL");
-  const dir = await Deno.makeTempDir();
-  const feedsFile = `${dir}/feeds.json`;
-  await Deno.writeTextFile(
-    feedsFile,
-    JSON.stringify({
-      feeds: [{
-        name,
-        kind: "stream",
-        primaryKey: ["TRANSACTION_ID"],
-        timeField: "TIMESTAMP",
-        columns: { TRANSACTION_ID: "TEXT", USER_ID_HASHED: "TEXT", AMOUNT: "REAL" },
-      }],
-    }),
-  );
-  const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
-  const env = envOf(config);
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
-  const kafka = testKafka();
-  const path = partitionPath(config.dataLakeDir, name, "2026-05-01");
-  const kcat = async (records: object[], file: string) => {
-    await Deno.writeTextFile(file, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
-    const out = await new Deno.Command("kcat", {
-      args: ["-b", BROKERS, "-P", "-t", name, "-l", "-X", "linger.ms=50", file],
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  };
-  try {
-    await kafka.ensureTopics([{ topic: name, partitions: 3 }]);
-    const WAVE1 = 20_000;
-    const WAVE2 = 100_000;
-    await kcat(Array.from({ length: WAVE1 }, (_, n) => txn(n, n % 2 ? gone : stays)), `${dir}/1`);
-
-    const child = spawnMain(["consume", "--feeds", name], env);
-    const output = child.output();
-    await waitFor(async () => (await lineCount(path)) === WAVE1, "the first wave in the lake");
-
-    const erased = await runMain(["erase", "--user", "U00042"], env);
-    assert.equal(erased.code, 0, erased.stderr);
-    const erasedSize = (await Deno.stat(path)).size;
-
-    // The second wave; the consumer dies as soon as the file grows again.
-    const wave2 = kcat(
-      Array.from({ length: WAVE2 }, (_, n) => txn(WAVE1 + n, stays)),
-      `${dir}/2`,
+testWithKcat(
+  "erasure then SIGKILL of a consuming process, then restart: every record exactly once, no broken line",
+  async () => {
+    const name = uniqueName("LK_ERASE_KILL");
+    const dir = await Deno.makeTempDir();
+    const feedsFile = `${dir}/feeds.json`;
+    await Deno.writeTextFile(
+      feedsFile,
+      JSON.stringify({
+        feeds: [{
+          name,
+          kind: "stream",
+          primaryKey: ["TRANSACTION_ID"],
+          timeField: "TIMESTAMP",
+          columns: { TRANSACTION_ID: "TEXT", USER_ID_HASHED: "TEXT", AMOUNT: "REAL" },
+        }],
+      }),
     );
-    await waitFor(async () => (await Deno.stat(path)).size > erasedSize, "the first append", 1);
-    child.kill("SIGKILL");
-    assert.equal((await output).signal, "SIGKILL");
-    await wave2;
+    const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
+    const env = envOf(config);
+    const key = hmacKey(config.anonymizationKey!);
+    const gone = hmacHexSync(key, "U00042");
+    const stays = hmacHexSync(key, "U00007");
+    const kafka = testKafka();
+    const path = partitionPath(config.dataLakeDir, name, "2026-05-01");
+    const kcat = async (records: object[], file: string) => {
+      await Deno.writeTextFile(file, records.map((r) => JSON.stringify(r)).join("\n") + "\n");
+      const out = await new Deno.Command("kcat", {
+        args: ["-b", BROKERS, "-P", "-t", name, "-l", "-X", "linger.ms=50", file],
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    };
+    try {
+      await kafka.ensureTopics([{ topic: name, partitions: 3 }]);
+      const WAVE1 = 20_000;
+      const WAVE2 = 100_000;
+      await kcat(Array.from({ length: WAVE1 }, (_, n) => txn(n, n % 2 ? gone : stays)), `${dir}/1`);
 
-    const resumed = await runMain(["consume", "--once", "--feeds", name], env);
-    assert.equal(resumed.code, 0, resumed.stderr);
-    const text = await Deno.readTextFile(path);
-    const ids = new Map<string, number>();
-    for (const line of text.split("\n")) {
-      if (!line) continue;
-      const record = JSON.parse(line); // a broken line throws here
-      assert.equal(record.USER_ID_HASHED, stays, "the erased person is not back");
-      ids.set(record.TRANSACTION_ID, (ids.get(record.TRANSACTION_ID) ?? 0) + 1);
+      const child = spawnMain(["consume", "--feeds", name], env);
+      const output = child.output();
+      await waitFor(async () => (await lineCount(path)) === WAVE1, "the first wave in the lake");
+
+      const erased = await runMain(["erase", "--user", "U00042"], env);
+      assert.equal(erased.code, 0, erased.stderr);
+      const erasedSize = (await Deno.stat(path)).size;
+
+      // The second wave; the consumer dies as soon as the file grows again.
+      const wave2 = kcat(
+        Array.from({ length: WAVE2 }, (_, n) => txn(WAVE1 + n, stays)),
+        `${dir}/2`,
+      );
+      await waitFor(async () => (await Deno.stat(path)).size > erasedSize, "the first append", 1);
+      child.kill("SIGKILL");
+      assert.equal((await output).signal, "SIGKILL");
+      await wave2;
+
+      const resumed = await runMain(["consume", "--once", "--feeds", name], env);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const text = await Deno.readTextFile(path);
+      const ids = new Map<string, number>();
+      for (const line of text.split("\n")) {
+        if (!line) continue;
+        const record = JSON.parse(line); // a broken line throws here
+        assert.equal(record.USER_ID_HASHED, stays, "the erased person is not back");
+        ids.set(record.TRANSACTION_ID, (ids.get(record.TRANSACTION_ID) ?? 0) + 1);
+      }
+      assert.equal(ids.size, WAVE1 / 2 + WAVE2, "every record is there");
+      assert.ok([...ids.values()].every((n) => n === 1), "none twice");
+    } finally {
+      await kafka.close();
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(config.root, { recursive: true });
     }
-    assert.equal(ids.size, WAVE1 / 2 + WAVE2, "every record is there");
-    assert.ok([...ids.values()].every((n) => n === 1), "none twice");
-  } finally {
-    await kafka.close();
-    await Deno.remove(dir, { recursive: true });
-    await Deno.remove(config.root, { recursive: true });
-  }
-});
+  },
+);
 
 async function lineCount(path: string): Promise<number> {
   try {

@@ -13,7 +13,7 @@ import type { KafkaClient } from "../../src/kafka/client.ts";
 import { topicSpecForFeed } from "../../src/kafka/topics.ts";
 import { startLakeConsumer } from "../../src/lake/consumer.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
-import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { readTopic } from "../processor/kafka_helpers.ts";
@@ -22,8 +22,8 @@ import { openTestWarehouse, writeJsonl } from "./fixtures.ts";
 /** A raw user id no other test uses, so its pseudonym is unique on the shared topics. */
 const uniqueUser = () => uniqueName("U");
 
-async function pseudonym(secret: string, userId: string): Promise<string> {
-  return await hmacHex(await importHmacKey(secret), userId);
+function pseudonym(secret: string, userId: string): string {
+  return hmacHexSync(hmacKey(secret), userId);
 }
 
 /** Keys written to `topic` since `ends` was taken, with their values (null: a tombstone). */

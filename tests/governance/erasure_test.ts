@@ -3,7 +3,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { recentAudit } from "../../src/governance/audit.ts";
 import { eraseUser } from "../../src/governance/erasure.ts";
 import { partitionPath, rejectedPath } from "../../src/lake/layout.ts";
-import { hmacHex, importHmacKey } from "../../src/processor/pseudonymize.ts";
+import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import { lakeRelative } from "../../src/warehouse/bookkeeping.ts";
 import type { Sql } from "../../src/warehouse/engine.ts";
 import { runLoad } from "../../src/warehouse/loader.ts";
@@ -26,9 +26,9 @@ engineTest(
     const config = await testConfig({ env: e.env });
     const env = envOf(config);
     const root = config.dataLakeDir;
-    const key = await importHmacKey(config.anonymizationKey!);
-    const gone = await hmacHex(key, "U00042");
-    const stays = await hmacHex(key, "U00007");
+    const key = hmacKey(config.anonymizationKey!);
+    const gone = hmacHexSync(key, "U00042");
+    const stays = hmacHexSync(key, "U00007");
     const txn = (id: string, user: string) => ({
       TRANSACTION_ID: id,
       USER_ID_HASHED: user,
@@ -169,9 +169,9 @@ engineTest(
 
 Deno.test("erasure then a real load: the loader does not bring the person back", async () => {
   const config = await testConfig();
-  const key = await importHmacKey(config.anonymizationKey!);
-  const gone = await hmacHex(key, "U00042");
-  const stays = await hmacHex(key, "U00007");
+  const key = hmacKey(config.anonymizationKey!);
+  const gone = hmacHexSync(key, "U00042");
+  const stays = hmacHexSync(key, "U00007");
   const day = "2026-11-21";
   const record = (id: string, user: string) => ({
     TRANSACTION_ID: id,

@@ -93,6 +93,40 @@ export function spawnMain(
   }).spawn();
 }
 
+/**
+ * Runs `main.ts <args>` with debug JSON logs and kills it with SIGKILL (no cleanup runs, as in a
+ * crash) as soon as it logs an event `until` accepts. Fails if the process ends first.
+ */
+export async function killWhenLogged(
+  args: string[],
+  env: Record<string, string>,
+  until: (event: Record<string, unknown>) => boolean,
+): Promise<{ stderr: string }> {
+  const child = spawnMain(args, { ...env, LOG_LEVEL: "debug" });
+  void child.stdout.cancel();
+  let stderr = "";
+  let killed = false;
+  const lines = child.stderr.pipeThrough(new TextDecoderStream());
+  let pending = "";
+  for await (const chunk of lines) {
+    stderr += chunk;
+    pending += chunk;
+    const complete = pending.split("\n");
+    pending = complete.pop() ?? "";
+    if (!killed && complete.some((line) => line.startsWith("{") && until(JSON.parse(line)))) {
+      child.kill("SIGKILL");
+      killed = true;
+    }
+  }
+  const status = await child.status;
+  if (!killed || status.signal !== "SIGKILL") {
+    throw new Error(
+      `main.ts ${args.join(" ")} ended (code ${status.code}) before the event:\n${stderr}`,
+    );
+  }
+  return { stderr };
+}
+
 /** The environment a child process needs to use `config` (the reverse of loadConfig). */
 export function envOf(config: Config): Record<string, string> {
   return {

@@ -14,6 +14,7 @@ import { readTopic } from "../processor/kafka_helpers.ts";
 import { setupApi } from "../routes/fixtures.ts";
 import { envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 import { feedsFile, jsonLines, produceBytes, unsafeLakePaths, walk } from "./_helpers.ts";
+import { testWithKcat } from "../helpers/needs.ts";
 
 const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20261201);
 const COUNT = 300;
@@ -178,89 +179,92 @@ function stream(r: ReturnType<typeof rng>, s: Schema, prefix: string): Case[] {
   return cases;
 }
 
-Deno.test(`fuzz (seed ${SEED}): hostile records through a feed topic, consume and load, and the API`, async () => {
-  const r = rng(SEED);
-  const feed = uniqueName("FZ_STREAM");
-  const cases = stream(r, { id: "ID", real: "N", int: "K", time: "TS" }, "G");
-  const apiCases = stream(r, { id: "ORDER_ID", real: "AMOUNT", time: "CREATED_AT" }, "A");
-  const config = await testConfig();
-  const declaration = {
-    name: feed,
-    kind: "stream",
-    primaryKey: ["ID"],
-    timeField: "TS",
-    columns: { ID: "TEXT", N: "REAL", K: "INTEGER", TS: "TEXT" },
-  };
-  const file = await feedsFile(config.root, [declaration]);
-  const env = { ...envOf(config), FEEDS_FILE: file };
-  try {
-    await produceBytes(feed, cases.map((c) => c.bytes));
-    const consumed = await runMain(["consume", "--once", "--feeds", feed], env);
-    assert.equal(consumed.code, 0, consumed.stderr.slice(-2000));
-
-    const lake = config.dataLakeDir;
-    const stored = await jsonLines(lake, `${feed}/`);
-    const lines = stored.filter((l) => !("reason" in l));
-    const rejected = stored.filter((l) => "reason" in l);
-    const goods = cases.filter((c) => c.good).map((c) => c.id).sort();
-    assert.deepEqual(lines.map((l) => l.ID).sort(), goods, "every good record once");
-    assert.equal(rejected.length, cases.length - goods.length, "every bad one quarantined");
-    assert.ok(rejected.every((l) => typeof l.reason === "string" && l.reason.length > 5));
-    assert.deepEqual(unsafeLakePaths(await walk(lake)), []);
-
-    const loaded = await runMain(["load", "--feeds", feed], env);
-    assert.equal(loaded.code, 0, loaded.stderr.slice(-2000));
-    assert.match(
-      loaded.stdout,
-      new RegExp(`${feed}: ${goods.length} inserted, 0 updated, 0 rejected`),
-    );
-    const db = new DatabaseSync(config.warehousePath, { readOnly: true });
+testWithKcat(
+  `fuzz (seed ${SEED}): hostile records through a feed topic, consume and load, and the API`,
+  async () => {
+    const r = rng(SEED);
+    const feed = uniqueName("FZ_STREAM");
+    const cases = stream(r, { id: "ID", real: "N", int: "K", time: "TS" }, "G");
+    const apiCases = stream(r, { id: "ORDER_ID", real: "AMOUNT", time: "CREATED_AT" }, "A");
+    const config = await testConfig();
+    const declaration = {
+      name: feed,
+      kind: "stream",
+      primaryKey: ["ID"],
+      timeField: "TS",
+      columns: { ID: "TEXT", N: "REAL", K: "INTEGER", TS: "TEXT" },
+    };
+    const file = await feedsFile(config.root, [declaration]);
+    const env = { ...envOf(config), FEEDS_FILE: file };
     try {
-      const columns = db.prepare(`SELECT name FROM pragma_table_info('${feed}')`).all().map((c) =>
-        String(c.name)
-      );
-      const reserved = new Set([
-        "ROWID",
-        "OID",
-        "_ROWID_",
-        ...Object.getOwnPropertyNames(Object.prototype).map((n) => n.toUpperCase()),
-      ]);
-      for (const column of columns) {
-        assert.match(column, /^[A-Za-z_][A-Za-z0-9_]{0,127}$/);
-        assert.ok(!reserved.has(column.toUpperCase()), column);
-      }
-      assert.equal(db.prepare(`SELECT count(*) AS n FROM "${feed}"`).get()!.n, goods.length);
-    } finally {
-      db.close();
-    }
-  } finally {
-    await Deno.remove(config.root, { recursive: true }).catch(() => {});
-  }
+      await produceBytes(feed, cases.map((c) => c.bytes));
+      const consumed = await runMain(["consume", "--once", "--feeds", feed], env);
+      assert.equal(consumed.code, 0, consumed.stderr.slice(-2000));
 
-  // The API: declared-only goods are 202, everything else a 400 with a reason.
-  const api = await setupApi({ loadRows: false });
-  try {
-    for (const c of apiCases) {
-      const res = await api.request(`/feeds/${api.orders}/records`, {
-        method: "POST",
-        token: api.tokens.writer,
-        headers: { "Content-Type": "application/json" },
-        body: c.bytes as Uint8Array<ArrayBuffer>,
-      });
-      const answer = await res.json();
-      if (c.declaredOnly) assert.equal(res.status, 202, `${c.id}: ${JSON.stringify(answer)}`);
-      else {
-        assert.ok(
-          res.status === 400 || res.status === 413,
-          `${c.id}: ${res.status} ${JSON.stringify(answer).slice(0, 200)}`,
+      const lake = config.dataLakeDir;
+      const stored = await jsonLines(lake, `${feed}/`);
+      const lines = stored.filter((l) => !("reason" in l));
+      const rejected = stored.filter((l) => "reason" in l);
+      const goods = cases.filter((c) => c.good).map((c) => c.id).sort();
+      assert.deepEqual(lines.map((l) => l.ID).sort(), goods, "every good record once");
+      assert.equal(rejected.length, cases.length - goods.length, "every bad one quarantined");
+      assert.ok(rejected.every((l) => typeof l.reason === "string" && l.reason.length > 5));
+      assert.deepEqual(unsafeLakePaths(await walk(lake)), []);
+
+      const loaded = await runMain(["load", "--feeds", feed], env);
+      assert.equal(loaded.code, 0, loaded.stderr.slice(-2000));
+      assert.match(
+        loaded.stdout,
+        new RegExp(`${feed}: ${goods.length} inserted, 0 updated, 0 rejected`),
+      );
+      const db = new DatabaseSync(config.warehousePath, { readOnly: true });
+      try {
+        const columns = db.prepare(`SELECT name FROM pragma_table_info('${feed}')`).all().map((c) =>
+          String(c.name)
         );
-        assert.ok(typeof answer.error === "string" && answer.error.length > 5, c.id);
+        const reserved = new Set([
+          "ROWID",
+          "OID",
+          "_ROWID_",
+          ...Object.getOwnPropertyNames(Object.prototype).map((n) => n.toUpperCase()),
+        ]);
+        for (const column of columns) {
+          assert.match(column, /^[A-Za-z_][A-Za-z0-9_]{0,127}$/);
+          assert.ok(!reserved.has(column.toUpperCase()), column);
+        }
+        assert.equal(db.prepare(`SELECT count(*) AS n FROM "${feed}"`).get()!.n, goods.length);
+      } finally {
+        db.close();
       }
+    } finally {
+      await Deno.remove(config.root, { recursive: true }).catch(() => {});
     }
-  } finally {
-    await api.close();
-  }
-});
+
+    // The API: declared-only goods are 202, everything else a 400 with a reason.
+    const api = await setupApi({ loadRows: false });
+    try {
+      for (const c of apiCases) {
+        const res = await api.request(`/feeds/${api.orders}/records`, {
+          method: "POST",
+          token: api.tokens.writer,
+          headers: { "Content-Type": "application/json" },
+          body: c.bytes as Uint8Array<ArrayBuffer>,
+        });
+        const answer = await res.json();
+        if (c.declaredOnly) assert.equal(res.status, 202, `${c.id}: ${JSON.stringify(answer)}`);
+        else {
+          assert.ok(
+            res.status === 400 || res.status === 413,
+            `${c.id}: ${res.status} ${JSON.stringify(answer).slice(0, 200)}`,
+          );
+          assert.ok(typeof answer.error === "string" && answer.error.length > 5, c.id);
+        }
+      }
+    } finally {
+      await api.close();
+    }
+  },
+);
 
 const RATES = [
   { CURRENCY: "USD", RATE_TO_USD: 1 },
@@ -268,129 +272,133 @@ const RATES = [
   { CURRENCY: "JPY", RATE_TO_USD: 0.0067 },
 ];
 
-Deno.test(`fuzz (seed ${SEED}): hostile raw transactions through process, then consume and load`, async () => {
-  const r = rng(SEED + 1);
-  const topics = isolatedTopics();
-  const kafka = testKafka();
-  const config = await testConfig();
-  try {
-    await kafka.ensureTopics([{ topic: topics.raw, partitions: 1 }, { topic: topics.rates }]);
-    const producer = await kafka.producer();
-    await producer.send(
-      RATES.map((x) => ({ topic: topics.rates, key: x.CURRENCY, value: JSON.stringify(x) })),
-    );
-    await producer.close();
+testWithKcat(
+  `fuzz (seed ${SEED}): hostile raw transactions through process, then consume and load`,
+  async () => {
+    const r = rng(SEED + 1);
+    const topics = isolatedTopics();
+    const kafka = testKafka();
+    const config = await testConfig();
+    try {
+      await kafka.ensureTopics([{ topic: topics.raw, partitions: 1 }, { topic: topics.rates }]);
+      const producer = await kafka.producer();
+      await producer.send(
+        RATES.map((x) => ({ topic: topics.rates, key: x.CURRENCY, value: JSON.stringify(x) })),
+      );
+      await producer.close();
 
-    const cases: { id: string; bytes: Uint8Array; good: boolean }[] = [];
-    for (let i = 0; i < COUNT; i++) {
-      const id = `TXN-F${String(i).padStart(7, "0")}`;
-      const tx: Record<string, unknown> = {
-        TRANSACTION_ID: id,
-        USER_ID: `U${String(r.int(0, 99999)).padStart(5, "0")}`,
-        USER_NAME: r.pick(["Jane Doe", "é😀", "x".repeat(r.int(1, 50_000))]),
-        EMAIL: "jane.doe@example.org",
-        TRANSACTION_TYPE: r.pick(["purchase", "transfer", null]),
-        AMOUNT: r.pick([0.01, 1, 999.99, 1e9, r.next() * 1e6 + 0.01]),
-        CURRENCY: r.pick(RATES).CURRENCY,
-        STATUS: r.pick(["completed", "failed", "pending"]),
-        CITY: "Paris",
-        COUNTRY: "France",
-        IP_ADDRESS: "192.168.1.77",
-        STREET: "12 Rue de la Paix",
-        TIMESTAMP: new Date(Date.UTC(r.int(1971, 2199), r.int(0, 11), r.int(1, 28))).toISOString(),
-      };
-      const roll = r.int(0, 6);
-      const text = JSON.stringify(tx);
-      if (roll <= 2) {
-        // Extra fields, hostile names included, are not part of the raw contract: dropped.
-        const name = r.pick(HOSTILE_NAMES);
-        cases.push({
-          id,
-          bytes: enc.encode(`${text.slice(0, -1)},${JSON.stringify(name)}:1}`),
-          good: true,
-        });
-      } else if (roll === 3) {
-        cases.push({
-          id,
-          bytes: enc.encode(JSON.stringify({ ...tx, TIMESTAMP: r.pick(BAD_TIMES) })),
-          good: false,
-        });
-      } else if (roll === 4) {
-        const amount = r.pick(["1e303", "1e400", "-1", "0", '"12"', "1e13", "null"]);
-        cases.push({
-          id,
-          bytes: enc.encode(text.replace(/"AMOUNT":[^,]+/, `"AMOUNT":${amount}`)),
-          good: false,
-        });
-      } else if (roll === 5) {
-        const kind = r.int(0, 2);
-        const bytes = kind === 0
-          ? new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(text)])
-          : kind === 1
-          ? new Uint8Array([
-            ...enc.encode(text.slice(0, 10)),
-            0xc3,
-            0x28,
-            ...enc.encode(text.slice(10)),
-          ])
-          : enc.encode(r.pick(["[]", "{", "1e400", " "]));
-        cases.push({ id, bytes, good: false });
-      } else {
-        const field = r.pick(["USER_ID", "CURRENCY", "STATUS", "IP_ADDRESS"]);
-        cases.push({
-          id,
-          bytes: enc.encode(
-            JSON.stringify({
-              ...tx,
-              [field]: r.pick(["", 5, null, field === "USER_ID" ? " " : "XYZ"]),
-            }),
-          ),
-          good: false,
-        });
+      const cases: { id: string; bytes: Uint8Array; good: boolean }[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        const id = `TXN-F${String(i).padStart(7, "0")}`;
+        const tx: Record<string, unknown> = {
+          TRANSACTION_ID: id,
+          USER_ID: `U${String(r.int(0, 99999)).padStart(5, "0")}`,
+          USER_NAME: r.pick(["Jane Doe", "é😀", "x".repeat(r.int(1, 50_000))]),
+          EMAIL: "jane.doe@example.org",
+          TRANSACTION_TYPE: r.pick(["purchase", "transfer", null]),
+          AMOUNT: r.pick([0.01, 1, 999.99, 1e9, r.next() * 1e6 + 0.01]),
+          CURRENCY: r.pick(RATES).CURRENCY,
+          STATUS: r.pick(["completed", "failed", "pending"]),
+          CITY: "Paris",
+          COUNTRY: "France",
+          IP_ADDRESS: "192.168.1.77",
+          STREET: "12 Rue de la Paix",
+          TIMESTAMP: new Date(Date.UTC(r.int(1971, 2199), r.int(0, 11), r.int(1, 28)))
+            .toISOString(),
+        };
+        const roll = r.int(0, 6);
+        const text = JSON.stringify(tx);
+        if (roll <= 2) {
+          // Extra fields, hostile names included, are not part of the raw contract: dropped.
+          const name = r.pick(HOSTILE_NAMES);
+          cases.push({
+            id,
+            bytes: enc.encode(`${text.slice(0, -1)},${JSON.stringify(name)}:1}`),
+            good: true,
+          });
+        } else if (roll === 3) {
+          cases.push({
+            id,
+            bytes: enc.encode(JSON.stringify({ ...tx, TIMESTAMP: r.pick(BAD_TIMES) })),
+            good: false,
+          });
+        } else if (roll === 4) {
+          const amount = r.pick(["1e303", "1e400", "-1", "0", '"12"', "1e13", "null"]);
+          cases.push({
+            id,
+            bytes: enc.encode(text.replace(/"AMOUNT":[^,]+/, `"AMOUNT":${amount}`)),
+            good: false,
+          });
+        } else if (roll === 5) {
+          const kind = r.int(0, 2);
+          const bytes = kind === 0
+            ? new Uint8Array([0xef, 0xbb, 0xbf, ...enc.encode(text)])
+            : kind === 1
+            ? new Uint8Array([
+              ...enc.encode(text.slice(0, 10)),
+              0xc3,
+              0x28,
+              ...enc.encode(text.slice(10)),
+            ])
+            : enc.encode(r.pick(["[]", "{", "1e400", " "]));
+          cases.push({ id, bytes, good: false });
+        } else {
+          const field = r.pick(["USER_ID", "CURRENCY", "STATUS", "IP_ADDRESS"]);
+          cases.push({
+            id,
+            bytes: enc.encode(
+              JSON.stringify({
+                ...tx,
+                [field]: r.pick(["", 5, null, field === "USER_ID" ? " " : "XYZ"]),
+              }),
+            ),
+            good: false,
+          });
+        }
       }
+      await produceBytes(topics.raw, cases.map((c) => c.bytes));
+
+      const stats = await startProcessor({ config, kafka, log: silentLogger, once: true, topics })
+        .done;
+      const goods = cases.filter((c) => c.good).map((c) => c.id).sort();
+      const passed = (await readTopic(kafka, topics.secure)).map((x) => JSON.parse(x.value!));
+      const unexpected = passed.filter((x) => !goods.includes(x.TRANSACTION_ID));
+      assert.deepEqual(unexpected, [], "only good transactions pass");
+      assert.equal(stats.recordsIn, cases.length);
+      assert.equal(stats.rejected, cases.length - goods.length);
+      const rejected = await readTopic(kafka, topics.rejected);
+      assert.equal(rejected.length, cases.length - goods.length);
+      assert.ok(rejected.every((x) => (x.headers.reason ?? "").length > 5));
+
+      // The processor's secure stream, declared as a feed, consumed and loaded.
+      // Declared as settings.ts declares TRANSACTIONS_SECURE (its columns typed), on our topic.
+      const secure = config.feeds.find((f) => f.name === "TRANSACTIONS_SECURE")!;
+      const file = await feedsFile(config.root, [{
+        name: topics.secure,
+        kind: "stream",
+        primaryKey: secure.primaryKey,
+        timeField: secure.timeField,
+        columns: secure.columns,
+      }]);
+      const env = { ...envOf(config), FEEDS_FILE: file };
+      const consumed = await runMain(["consume", "--once", "--feeds", topics.secure], env);
+      assert.equal(consumed.code, 0, consumed.stderr.slice(-2000));
+      const stored = await jsonLines(config.dataLakeDir, `${topics.secure}/`);
+      assert.deepEqual(
+        stored.filter((l) => !("reason" in l)).map((l) => l.TRANSACTION_ID).sort(),
+        goods,
+      );
+      assert.equal(stored.filter((l) => "reason" in l).length, 0);
+      assert.deepEqual(unsafeLakePaths(await walk(config.dataLakeDir)), []);
+      const loaded = await runMain(["load", "--feeds", topics.secure], env);
+      assert.equal(loaded.code, 0, loaded.stderr.slice(-2000));
+      assert.match(
+        loaded.stdout,
+        new RegExp(`${topics.secure}: ${goods.length} inserted, 0 updated, 0 rejected`),
+      );
+    } finally {
+      await kafka.close();
+      await Deno.remove(config.root, { recursive: true }).catch(() => {});
     }
-    await produceBytes(topics.raw, cases.map((c) => c.bytes));
-
-    const stats = await startProcessor({ config, kafka, log: silentLogger, once: true, topics })
-      .done;
-    const goods = cases.filter((c) => c.good).map((c) => c.id).sort();
-    const passed = (await readTopic(kafka, topics.secure)).map((x) => JSON.parse(x.value!));
-    const unexpected = passed.filter((x) => !goods.includes(x.TRANSACTION_ID));
-    assert.deepEqual(unexpected, [], "only good transactions pass");
-    assert.equal(stats.recordsIn, cases.length);
-    assert.equal(stats.rejected, cases.length - goods.length);
-    const rejected = await readTopic(kafka, topics.rejected);
-    assert.equal(rejected.length, cases.length - goods.length);
-    assert.ok(rejected.every((x) => (x.headers.reason ?? "").length > 5));
-
-    // The processor's secure stream, declared as a feed, consumed and loaded.
-    // Declared as settings.ts declares TRANSACTIONS_SECURE (its columns typed), on our topic.
-    const secure = config.feeds.find((f) => f.name === "TRANSACTIONS_SECURE")!;
-    const file = await feedsFile(config.root, [{
-      name: topics.secure,
-      kind: "stream",
-      primaryKey: secure.primaryKey,
-      timeField: secure.timeField,
-      columns: secure.columns,
-    }]);
-    const env = { ...envOf(config), FEEDS_FILE: file };
-    const consumed = await runMain(["consume", "--once", "--feeds", topics.secure], env);
-    assert.equal(consumed.code, 0, consumed.stderr.slice(-2000));
-    const stored = await jsonLines(config.dataLakeDir, `${topics.secure}/`);
-    assert.deepEqual(
-      stored.filter((l) => !("reason" in l)).map((l) => l.TRANSACTION_ID).sort(),
-      goods,
-    );
-    assert.equal(stored.filter((l) => "reason" in l).length, 0);
-    assert.deepEqual(unsafeLakePaths(await walk(config.dataLakeDir)), []);
-    const loaded = await runMain(["load", "--feeds", topics.secure], env);
-    assert.equal(loaded.code, 0, loaded.stderr.slice(-2000));
-    assert.match(
-      loaded.stdout,
-      new RegExp(`${topics.secure}: ${goods.length} inserted, 0 updated, 0 rejected`),
-    );
-  } finally {
-    await kafka.close();
-    await Deno.remove(config.root, { recursive: true }).catch(() => {});
-  }
-});
+  },
+);

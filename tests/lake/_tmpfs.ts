@@ -1,4 +1,4 @@
-/** A small tmpfs for disk-full tests (needs root and mount; tests skip with a message without). */
+/** A small tmpfs for disk-full tests (needs root and mount; without, the tests are ignored, saying so). */
 export interface Tmpfs {
   dir: string;
   /** Changes the size (e.g. "8m"): frees space without touching the files. */
@@ -14,6 +14,14 @@ async function run(args: string[]): Promise<{ ok: boolean; text: string }> {
     return { ok: false, text: (error as Error).message };
   }
 }
+
+/** Why no tmpfs can be mounted here (tried once, at load), with what to do; undefined if one can. */
+export const TMPFS_MISSING: string | undefined = await (async () => {
+  const probe = await mountTmpfs("1m");
+  if (typeof probe === "string") return `${probe}; run the tests as root to include it`;
+  await probe.unmount();
+  return undefined;
+})();
 
 /** Mounts a tmpfs of `size`; a string says why it could not (the caller skips). */
 export async function mountTmpfs(size: string): Promise<Tmpfs | string> {

@@ -5,6 +5,7 @@ import { topicSpecForFeed } from "../../src/kafka/topics.ts";
 import { listPartitions, partitionPath, rejectedPath } from "../../src/lake/layout.ts";
 import { produceWithKcat, testConfig, testKafka } from "../helpers/env.ts";
 import { consumeOnce, produce, readLines, staticFeed, streamFeed, tableFeed } from "./_fixtures.ts";
+import { testWithKcat } from "../helpers/needs.ts";
 
 Deno.test("lake: messages over three dates land in three partition files, exact path and content", async () => {
   const feed = streamFeed();
@@ -40,76 +41,79 @@ Deno.test("lake: messages over three dates land in three partition files, exact 
   }
 });
 
-Deno.test("lake: bad records go to _rejected with a reason; the valid ones around them are all kept", async () => {
-  const feed = streamFeed();
-  const config = await testConfig({ feeds: [feed] });
-  const kafka = testKafka();
-  try {
-    await kafka.ensureTopics([{ topic: feed.name, partitions: 1 }]);
-    const good = (i: number) => `{"ID":"G${i}","AMOUNT":1.5,"TS":"2026-03-04T10:00:00Z"}`;
-    const producer = await kafka.producer();
-    const bad: (string | null)[] = [
-      '{"ID":"B1","TS":"2026-03-04T10:00:00Z"', // malformed JSON
-      '{"ID":"B2","AMOUNT":2}', // missing time field
-      '{"ID":"B3","AMOUNT":"ten","TS":"2026-03-04T10:00:00Z"}', // wrong type
-      "[1,2,3]", // not an object
-      '{"ID":"B5","TS":"yesterday"}', // invalid time
-    ];
-    const records = [];
-    for (let i = 0; i < bad.length; i++) {
-      records.push({ topic: feed.name, key: null, value: good(i) });
-      records.push({ topic: feed.name, key: null, value: bad[i] });
-    }
-    records.push({ topic: feed.name, key: null, value: good(99) });
-    await producer.send(records);
-    await producer.close();
-    // Binary garbage (invalid UTF-8), through kcat as raw bytes from a file.
-    const garbage = new Uint8Array([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28]);
-    const file = await Deno.makeTempFile();
-    await Deno.writeFile(file, garbage);
-    const kcat = await new Deno.Command("kcat", {
-      args: ["-b", config.kafka.brokers[0], "-P", "-t", feed.name, file],
-    }).output();
-    assert.equal(kcat.code, 0);
+testWithKcat(
+  "lake: bad records go to _rejected with a reason; the valid ones around them are all kept",
+  async () => {
+    const feed = streamFeed();
+    const config = await testConfig({ feeds: [feed] });
+    const kafka = testKafka();
+    try {
+      await kafka.ensureTopics([{ topic: feed.name, partitions: 1 }]);
+      const good = (i: number) => `{"ID":"G${i}","AMOUNT":1.5,"TS":"2026-03-04T10:00:00Z"}`;
+      const producer = await kafka.producer();
+      const bad: (string | null)[] = [
+        '{"ID":"B1","TS":"2026-03-04T10:00:00Z"', // malformed JSON
+        '{"ID":"B2","AMOUNT":2}', // missing time field
+        '{"ID":"B3","AMOUNT":"ten","TS":"2026-03-04T10:00:00Z"}', // wrong type
+        "[1,2,3]", // not an object
+        '{"ID":"B5","TS":"yesterday"}', // invalid time
+      ];
+      const records = [];
+      for (let i = 0; i < bad.length; i++) {
+        records.push({ topic: feed.name, key: null, value: good(i) });
+        records.push({ topic: feed.name, key: null, value: bad[i] });
+      }
+      records.push({ topic: feed.name, key: null, value: good(99) });
+      await producer.send(records);
+      await producer.close();
+      // Binary garbage (invalid UTF-8), through kcat as raw bytes from a file.
+      const garbage = new Uint8Array([0xff, 0xfe, 0x00, 0x81, 0xc3, 0x28]);
+      const file = await Deno.makeTempFile();
+      await Deno.writeFile(file, garbage);
+      const kcat = await new Deno.Command("kcat", {
+        args: ["-b", config.kafka.brokers[0], "-P", "-t", feed.name, file],
+      }).output();
+      assert.equal(kcat.code, 0);
 
-    const stats = await consumeOnce(config, kafka);
-    assert.equal(stats[feed.name].written, 6);
-    assert.equal(stats[feed.name].rejected, 6);
+      const stats = await consumeOnce(config, kafka);
+      assert.equal(stats[feed.name].written, 6);
+      assert.equal(stats[feed.name].rejected, 6);
 
-    const lake = await readLines(partitionPath(config.dataLakeDir, feed.name, "2026-03-04"));
-    assert.deepEqual(lake, [0, 1, 2, 3, 4, 99].map(good));
+      const lake = await readLines(partitionPath(config.dataLakeDir, feed.name, "2026-03-04"));
+      assert.deepEqual(lake, [0, 1, 2, 3, 4, 99].map(good));
 
-    const rejectedFiles = [];
-    for await (const day of Deno.readDir(`${config.dataLakeDir}/_rejected/${feed.name}`)) {
-      rejectedFiles.push(rejectedPath(config.dataLakeDir, feed.name, day.name));
+      const rejectedFiles = [];
+      for await (const day of Deno.readDir(`${config.dataLakeDir}/_rejected/${feed.name}`)) {
+        rejectedFiles.push(rejectedPath(config.dataLakeDir, feed.name, day.name));
+      }
+      const rejected = (await Promise.all(rejectedFiles.map(readLines))).flat().map((l) =>
+        JSON.parse(l)
+      );
+      assert.equal(rejected.length, 6);
+      const reasons = rejected.map((r) => r.reason as string);
+      assert.match(reasons[0], /not valid JSON/);
+      assert.match(reasons[1], /time field TS is missing/);
+      assert.match(reasons[2], /AMOUNT is declared REAL/);
+      assert.match(reasons[3], /not an object/);
+      assert.match(reasons[4], /not an ISO 8601 time/);
+      assert.match(reasons[5], /not valid UTF-8/);
+      for (const r of rejected) {
+        assert.equal(r.topic, feed.name);
+        assert.equal(r.partition, 0);
+        assert.equal(typeof r.offset, "string");
+        assert.equal(typeof r.timestamp, "number");
+      }
+      assert.equal(rejected[0].valueUtf8, bad[0]);
+      assert.deepEqual(
+        new Uint8Array(atob(rejected[5].valueBase64).split("").map((c) => c.charCodeAt(0))),
+        garbage,
+      );
+      assert.equal(rejected[5].valueUtf8, null);
+    } finally {
+      await kafka.close();
     }
-    const rejected = (await Promise.all(rejectedFiles.map(readLines))).flat().map((l) =>
-      JSON.parse(l)
-    );
-    assert.equal(rejected.length, 6);
-    const reasons = rejected.map((r) => r.reason as string);
-    assert.match(reasons[0], /not valid JSON/);
-    assert.match(reasons[1], /time field TS is missing/);
-    assert.match(reasons[2], /AMOUNT is declared REAL/);
-    assert.match(reasons[3], /not an object/);
-    assert.match(reasons[4], /not an ISO 8601 time/);
-    assert.match(reasons[5], /not valid UTF-8/);
-    for (const r of rejected) {
-      assert.equal(r.topic, feed.name);
-      assert.equal(r.partition, 0);
-      assert.equal(typeof r.offset, "string");
-      assert.equal(typeof r.timestamp, "number");
-    }
-    assert.equal(rejected[0].valueUtf8, bad[0]);
-    assert.deepEqual(
-      new Uint8Array(atob(rejected[5].valueBase64).split("").map((c) => c.charCodeAt(0))),
-      garbage,
-    );
-    assert.equal(rejected[5].valueUtf8, null);
-  } finally {
-    await kafka.close();
-  }
-});
+  },
+);
 
 Deno.test("lake: overwrite keeps the latest value per key and a null value removes the key", async () => {
   const feed = tableFeed();
@@ -180,7 +184,7 @@ Deno.test("lake: ignore writes a partition once; a second batch for it is left o
   }
 });
 
-Deno.test("lake: messages produced by kcat are consumed correctly", async () => {
+testWithKcat("lake: messages produced by kcat are consumed correctly", async () => {
   const feed = streamFeed();
   const config = await testConfig({ feeds: [feed] });
   const kafka = testKafka();

@@ -10,76 +10,80 @@ import {
   testKafka,
   uniqueName,
 } from "../helpers/env.ts";
+import { testWithKcat } from "../helpers/needs.ts";
 
 const TOTAL = 200_000;
 
-Deno.test("crash: a consumer killed with SIGKILL mid-run, then consume --once: every record exactly once", async () => {
-  const name = uniqueName("LK_CRASH");
-  const dir = await Deno.makeTempDir();
-  const feedsFile = `${dir}/feeds.json`;
-  await Deno.writeTextFile(
-    feedsFile,
-    JSON.stringify({
-      feeds: [{
-        name,
-        kind: "stream",
-        primaryKey: ["TRANSACTION_ID"],
-        timeField: "TIMESTAMP",
-        columns: { TRANSACTION_ID: "TEXT", AMOUNT: "REAL", TIMESTAMP: "TEXT" },
-      }],
-    }),
-  );
-  const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
-  const kafka = testKafka();
-  try {
-    await kafka.ensureTopics([{ topic: name, partitions: 3 }]);
-    // Produced fast, in large batches, by kcat from a file; spread over two days.
-    const lines: string[] = [];
-    for (let i = 0; i < TOTAL; i++) {
-      const id = `TXN-${i.toString(16).padStart(8, "0")}`;
-      const day = i % 2 === 0 ? "2026-06-01" : "2026-06-02";
-      lines.push(
-        `{"TRANSACTION_ID":"${id}","AMOUNT":${i % 1000}.25,"TIMESTAMP":"${day}T12:00:00Z"}`,
-      );
-    }
-    const input = `${dir}/input.jsonl`;
-    await Deno.writeTextFile(input, lines.join("\n") + "\n");
-    const kcat = await new Deno.Command("kcat", {
-      args: ["-b", BROKERS, "-P", "-t", name, "-l", "-X", "linger.ms=50", input],
-    }).output();
-    assert.equal(kcat.code, 0, new TextDecoder().decode(kcat.stderr));
-
-    const env = envOf(config);
-    const child = spawnMain(["consume", "--feeds", name], env);
-    const output = child.output(); // drains the pipes while it runs
-    const linesAtKill = await waitForGrowth(config.dataLakeDir, name);
-    child.kill("SIGKILL");
-    const killed = await output;
-    assert.equal(killed.signal, "SIGKILL", new TextDecoder().decode(killed.stderr).slice(-2000));
-    assert.ok(linesAtKill < TOTAL, `killed mid-run (${linesAtKill} lines in the lake)`);
-
-    const resumed = await runMain(["consume", "--once", "--feeds", name], env);
-    assert.equal(resumed.code, 0, resumed.stderr);
-
-    const ids = new Set<string>();
-    let count = 0;
-    const { partitions } = await listPartitions(config.dataLakeDir, name);
-    assert.deepEqual(partitions.map((p) => p.date), ["2026-06-01", "2026-06-02"]);
-    for (const partition of partitions) {
-      const text = await Deno.readTextFile(partition.path);
-      for (const line of text.split("\n")) {
-        if (!line) continue;
-        count++;
-        ids.add(JSON.parse(line).TRANSACTION_ID);
+testWithKcat(
+  "crash: a consumer killed with SIGKILL mid-run, then consume --once: every record exactly once",
+  async () => {
+    const name = uniqueName("LK_CRASH");
+    const dir = await Deno.makeTempDir();
+    const feedsFile = `${dir}/feeds.json`;
+    await Deno.writeTextFile(
+      feedsFile,
+      JSON.stringify({
+        feeds: [{
+          name,
+          kind: "stream",
+          primaryKey: ["TRANSACTION_ID"],
+          timeField: "TIMESTAMP",
+          columns: { TRANSACTION_ID: "TEXT", AMOUNT: "REAL", TIMESTAMP: "TEXT" },
+        }],
+      }),
+    );
+    const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
+    const kafka = testKafka();
+    try {
+      await kafka.ensureTopics([{ topic: name, partitions: 3 }]);
+      // Produced fast, in large batches, by kcat from a file; spread over two days.
+      const lines: string[] = [];
+      for (let i = 0; i < TOTAL; i++) {
+        const id = `TXN-${i.toString(16).padStart(8, "0")}`;
+        const day = i % 2 === 0 ? "2026-06-01" : "2026-06-02";
+        lines.push(
+          `{"TRANSACTION_ID":"${id}","AMOUNT":${i % 1000}.25,"TIMESTAMP":"${day}T12:00:00Z"}`,
+        );
       }
+      const input = `${dir}/input.jsonl`;
+      await Deno.writeTextFile(input, lines.join("\n") + "\n");
+      const kcat = await new Deno.Command("kcat", {
+        args: ["-b", BROKERS, "-P", "-t", name, "-l", "-X", "linger.ms=50", input],
+      }).output();
+      assert.equal(kcat.code, 0, new TextDecoder().decode(kcat.stderr));
+
+      const env = envOf(config);
+      const child = spawnMain(["consume", "--feeds", name], env);
+      const output = child.output(); // drains the pipes while it runs
+      const linesAtKill = await waitForGrowth(config.dataLakeDir, name);
+      child.kill("SIGKILL");
+      const killed = await output;
+      assert.equal(killed.signal, "SIGKILL", new TextDecoder().decode(killed.stderr).slice(-2000));
+      assert.ok(linesAtKill < TOTAL, `killed mid-run (${linesAtKill} lines in the lake)`);
+
+      const resumed = await runMain(["consume", "--once", "--feeds", name], env);
+      assert.equal(resumed.code, 0, resumed.stderr);
+
+      const ids = new Set<string>();
+      let count = 0;
+      const { partitions } = await listPartitions(config.dataLakeDir, name);
+      assert.deepEqual(partitions.map((p) => p.date), ["2026-06-01", "2026-06-02"]);
+      for (const partition of partitions) {
+        const text = await Deno.readTextFile(partition.path);
+        for (const line of text.split("\n")) {
+          if (!line) continue;
+          count++;
+          ids.add(JSON.parse(line).TRANSACTION_ID);
+        }
+      }
+      assert.equal(ids.size, TOTAL, "every record is in the lake");
+      assert.equal(count, TOTAL, "no record is there twice");
+    } finally {
+      await kafka.close();
+      await Deno.remove(dir, { recursive: true });
     }
-    assert.equal(ids.size, TOTAL, "every record is in the lake");
-    assert.equal(count, TOTAL, "no record is there twice");
-  } finally {
-    await kafka.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  },
+);
 
 /** Waits until the feed's lake files have grown past a few megabytes; returns their lines. */
 async function waitForGrowth(root: string, feed: string): Promise<number> {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { envOf, runMain, testConfig } from "../helpers/env.ts";
+import { envOf, killWhenLogged, runMain, testConfig } from "../helpers/env.ts";
 import { count, rows, txn, withDb, writePartition } from "./lake.ts";
 
 const USD = "TRANSACTIONS_USD";
@@ -12,26 +12,37 @@ Deno.test("load (process): a crash right after a batch leaves a consistent wareh
   await writePartition(config, USD, "2026-11-21", day2);
   const env = { ...envOf(config), LOADER_BATCH_ROWS: "1000" };
 
-  const crashed = await runMain(["load", "--feeds", USD], {
-    ...env,
-    LOADER_CRASH_AFTER_BATCHES: "3",
-  });
-  assert.equal(crashed.code, 137, crashed.stderr);
+  // Killed (SIGKILL: no cleanup runs) once the loader reports its first committed batch.
+  await killWhenLogged(
+    ["load", "--feeds", USD],
+    env,
+    (event) => event.event === "warehouse.batch_committed",
+  );
   withDb(config, (db) => {
     assert.equal(db.prepare("PRAGMA integrity_check").get()?.integrity_check, "ok");
     assert.deepEqual(db.prepare("PRAGMA foreign_key_check").all(), []);
   });
-  assert.equal(count(config, USD), 3000, "exactly the three committed batches");
-  assert.equal(count(config, "USERS"), 70, "placeholders of the committed batches only");
+  const partial = count(config, USD);
+  assert.ok(partial >= 1000 && partial < 5000, `some batches committed, not all: ${partial}`);
+  assert.equal(partial % 1000, 0, `whole batches of 1000 lines only: ${partial}`);
+  const users = count(config, "USERS");
+  assert.ok(users >= 40 && users <= 70, `placeholders of the committed batches only: ${users}`);
   withDb(config, (db) => {
     const kept = db.prepare("SELECT FEED, ROW_COUNT FROM _LOADER_TABLES WHERE FEED IN (?, ?)")
       .all(USD, "USERS").map((r) => [r.FEED, r.ROW_COUNT] as const);
-    assert.deepEqual(new Map(kept), new Map([[USD, 3000], ["USERS", 70]]), "counts committed with");
+    assert.deepEqual(
+      new Map(kept),
+      new Map([[USD, partial], ["USERS", users]]),
+      "counts committed with their rows",
+    );
   });
 
   const resumed = await runMain(["load", "--feeds", USD], env);
   assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stdout, /TRANSACTIONS_USD: 2000 inserted, 0 updated, 0 rejected/);
+  assert.match(
+    resumed.stdout,
+    new RegExp(`TRANSACTIONS_USD: ${5000 - partial} inserted, 0 updated, 0 rejected`),
+  );
   const ids = rows(config, USD, "TRANSACTION_ID").map((r) => r.TRANSACTION_ID);
   assert.equal(ids.length, 5000);
   assert.deepEqual(new Set(ids), new Set([...day1, ...day2].map((r) => r.TRANSACTION_ID)));

@@ -37,8 +37,6 @@ export interface LoadOptions {
   batchRows?: number;
   /** How long to wait for another running load before a ConflictError (default 5 s). */
   lockWaitMs?: number;
-  /** Called after each committed batch with its number (1-based): progress and tests. */
-  onBatchCommitted?: (batch: number) => void;
   /**
    * Bytes to read from which a load that doubles a table drops its foreign-key indexes and
    * rebuilds them in its last batch (faster, but that batch is long: Infinity in a server).
@@ -189,7 +187,11 @@ async function loadFeed(
       done += batch.bytes;
       progress.update(done, batch.files.at(-1)?.path);
       batches.committed++;
-      options.onBatchCommitted?.(batches.committed);
+      options.log.debug("warehouse.batch_committed", {
+        feed: feed.name,
+        batch: batches.committed,
+        lines: batch.lines,
+      });
       if (options.signal?.aborted && !batch.last) {
         aborted = true;
         break;

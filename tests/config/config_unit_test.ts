@@ -151,3 +151,18 @@ Deno.test("config: each bad environment setting is one clear message naming it",
     fails({ RETENTION_DAYS: days }, undefined, /^RETENTION_DAYS must be a whole number/);
   }
 });
+
+Deno.test("config: LOADER_BATCH_ROWS is a whole number from 1, or absent (the loader sizes batches)", () => {
+  assert.equal(load({}).loaderBatchRows, undefined);
+  assert.equal(load({ LOADER_BATCH_ROWS: "" }).loaderBatchRows, undefined);
+  assert.equal(load({ LOADER_BATCH_ROWS: "500" }).loaderBatchRows, 500);
+  for (const bad of ["0", "-3", "1.5", "1e3", "many"]) {
+    assert.throws(
+      () => load({ LOADER_BATCH_ROWS: bad }),
+      (error) =>
+        error instanceof ConfigError &&
+        /LOADER_BATCH_ROWS must be a whole number/.test(error.message),
+      bad,
+    );
+  }
+});

@@ -13,6 +13,8 @@ function refused(): Error {
   });
 }
 
+const HOUR = 3_600_000;
+
 function ctx(extra: Partial<RetryContext> = {}): RetryContext {
   return {
     policy: { initialMs: 5, maxMs: 20, logWindowMs: 60_000 },
@@ -67,16 +69,27 @@ Deno.test("supervise: any other error ends it; stop() during the wait returns pr
   fatal.fail(new Error("disk full"));
   await assert.rejects(sup.done, /disk full/);
 
+  let attempts = 0;
   const waiting = supervise(
     "processor",
-    () => Promise.reject(refused()),
-    ctx({ policy: { initialMs: 60_000, maxMs: 60_000, logWindowMs: 60_000 } }),
+    () => {
+      attempts++;
+      return Promise.reject(refused());
+    },
+    ctx({ policy: { initialMs: HOUR, maxMs: HOUR, logWindowMs: HOUR } }),
   );
-  await new Promise((r) => setTimeout(r, 20));
-  const started = Date.now();
-  await waiting.stop();
+  while (attempts < 1) await new Promise((r) => setTimeout(r, 5)); // the first start failed
+  await new Promise((r) => setTimeout(r, 0)); // and its outage reached the wait
+  // stop() cuts the hour's wait short: it settles while the wait still has most of an hour to go
+  // (a stop that sat out the wait would hit the bound below, a failure, not a measurement).
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    waiting.stop().then(() => "stopped"),
+    new Promise((r) => bound = setTimeout(() => r("still waiting after 60 s"), 60_000)),
+  ]);
+  clearTimeout(bound);
+  assert.equal(outcome, "stopped");
   assert.equal(await waiting.done, undefined);
-  assert.ok(Date.now() - started < 5000);
 });
 
 Deno.test("lazy producer: a failed connection is not kept; the next send connects again", async () => {

@@ -56,7 +56,13 @@ Deno.test("erasure_lake: a file appended to between the scan and the lake lock i
     });
     await isLocked;
     const erasing = scrubLake(root, NEEDLE);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // let it scan
+    // It has scanned once its rewrite waits beside the file (a temp file) for the lake lock.
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    const deadline = Date.now() + 30_000;
+    while ([...Deno.readDirSync(dir)].length < 2) {
+      assert.ok(Date.now() < deadline, "the erasure scanned and wrote its rewrite aside");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     // The consumer appends (under its lock) one line of the person and one of someone else.
     await Deno.writeTextFile(path, `{"U":"${NEEDLE}","N":3}\n{"U":"cd","N":4}\n`, { append: true });
     release();

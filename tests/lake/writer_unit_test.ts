@@ -99,33 +99,38 @@ Deno.test("writer: a reader never sees a partial overwrite snapshot", async () =
     snapshotIntervalMs: 0, // every batch rewrites the snapshot: many renames under the reader
   });
   const path = partitionPath(root, feed, day);
-  const keys = Array.from({ length: 2000 }, (_, k) => `key-${k}`);
+  const ROUNDS = 20;
+  const keys = Array.from({ length: 500 }, (_, k) => `key-${k}`);
   const snapshot = (n: number) =>
     keys.map((k) => JSON.stringify({ K: k, N: n, PAD: "x".repeat(40) }));
   await writer.writeBatch(batch(feed.name, 0, snapshot(0), keys));
 
   let stop = false;
-  let reads = 0;
+  const seen = new Set<number>(); // the snapshots the reader saw
   const reader = (async () => {
     while (!stop) {
       const text = await Deno.readTextFile(path);
       const rows = text.split("\n").filter(Boolean).map((l) => JSON.parse(l));
       assert.equal(rows.length, keys.length, "a whole table every time");
       assert.equal(new Set(rows.map((r) => r.N)).size, 1, "one snapshot, never a mix");
-      reads++;
+      seen.add(rows[0].N);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
   })();
-  for (let n = 1; n <= 40; n++) {
+  for (let n = 1; n <= ROUNDS; n++) {
     await writer.writeBatch(batch(feed.name, n * keys.length, snapshot(n), keys));
   }
   stop = true;
   await reader;
-  assert.ok(reads > 0);
+  // The reads overlapped the rewrites: the reader saw snapshots from their middle.
+  assert.ok(
+    [...seen].some((n) => n > 0 && n < ROUNDS),
+    `the reader read while snapshots were being replaced (saw ${[...seen].sort((a, b) => a - b)})`,
+  );
   const last = (await Deno.readTextFile(path)).split("\n").filter(Boolean).map((l) =>
     JSON.parse(l)
   );
-  assert.ok(last.every((r) => r.N === 40));
+  assert.ok(last.every((r) => r.N === ROUNDS));
   // No temp files are left beside the snapshot.
   const names = [...Deno.readDirSync(`${root}/${feed.name}/${day}`)].map((e) => e.name);
   assert.deepEqual(names, [`${feed.name}_${day}.jsonl`]);

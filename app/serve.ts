@@ -1,30 +1,32 @@
 /**
- * `serve`: the lake consumer, the processor (unless disabled), the schedule and the API in one
+ * `serve`, the composition root: it builds every part from src/ and the API from routes/, and
+ * hands the API what it needs through createApp(deps). It lives above both so that src/ never
+ * imports routes/. The lake consumer, the processor (unless disabled), the schedule and the API in one
  * process. On abort (SIGINT/SIGTERM) it stops in the order that loses nothing: stop taking HTTP
  * calls and cron ticks, stop reading Kafka (the lake flushes and commits the batch in hand), let
  * the running job finish or roll back, then close Kafka and the warehouse.
  */
-import { createApp } from "../../routes/app.ts";
-import type { Config } from "../config/config.ts";
-import { UnavailableError } from "../core/errors.ts";
-import type { Logger } from "../core/log.ts";
-import { bootstrapAdmin } from "../governance/accounts.ts";
-import { audit } from "../governance/audit.ts";
-import { ensureGovernanceSchema } from "../governance/schema.ts";
-import type { KafkaClient } from "../kafka/client.ts";
-import { connectKafka } from "../kafka/connect.ts";
-import { KafkaHealth, type RetryContext, WAIT_FOREVER } from "../kafka/retry.ts";
-import { supervise } from "../kafka/supervise.ts";
-import { startLakeConsumer } from "../lake/consumer.ts";
-import { startProcessor } from "../processor/processor.ts";
-import { JobRunner } from "../scheduler/runner.ts";
-import { type CronFn, startSchedule } from "../scheduler/schedule.ts";
-import { ensureJobTables } from "../scheduler/store.ts";
-import type { Warehouse } from "../warehouse/engine.ts";
-import { connectWarehouse, openWarehouseFromConfig } from "../warehouse/open.ts";
-import { logStart, startFlowReport } from "./flow.ts";
-import { warehouseJobs } from "./jobs.ts";
-import { ServiceStats } from "./stats.ts";
+import { createApp } from "../routes/app.ts";
+import type { Config } from "../src/config/config.ts";
+import { UnavailableError } from "../src/core/errors.ts";
+import type { Logger } from "../src/core/log.ts";
+import { bootstrapAdmin } from "../src/governance/accounts.ts";
+import { audit } from "../src/governance/audit.ts";
+import { ensureGovernanceSchema } from "../src/governance/schema.ts";
+import type { KafkaClient } from "../src/kafka/client.ts";
+import { connectKafka } from "../src/kafka/connect.ts";
+import { KafkaHealth, type RetryContext, WAIT_FOREVER } from "../src/kafka/retry.ts";
+import { supervise } from "../src/kafka/supervise.ts";
+import { startLakeConsumer } from "../src/lake/consumer.ts";
+import { startProcessor } from "../src/processor/processor.ts";
+import { JobRunner } from "../src/scheduler/runner.ts";
+import { type CronFn, startSchedule } from "../src/scheduler/schedule.ts";
+import { ensureJobTables } from "../src/scheduler/store.ts";
+import type { Warehouse } from "../src/warehouse/engine.ts";
+import { connectWarehouse, openWarehouseFromConfig } from "../src/warehouse/open.ts";
+import { logStart, startFlowReport } from "../src/service/flow.ts";
+import { warehouseJobs } from "../src/service/jobs.ts";
+import { ServiceStats } from "../src/service/stats.ts";
 
 export interface ServeOptions {
   config: Config;

@@ -1,5 +1,6 @@
-import { serve } from "../service/serve.ts";
-import type { Command } from "./command.ts";
+/** The `serve` command; it sits beside the composition it runs (app/serve.ts). */
+import type { Command } from "../src/cli/command.ts";
+import { serve } from "./serve.ts";
 
 export const serveCommand: Command = {
   summary: "run the lake consumer, the processor, the schedule and the HTTP API",

@@ -134,7 +134,7 @@ Deno.test("contract: strict UTF-8, and a BOM is refused the same way everywhere"
   );
 });
 
-Deno.test("audit-pii patterns: the linear email finder agrees with the regex; a 5 MB line is fast", () => {
+Deno.test("audit-pii patterns: the linear email finder agrees with the regex; 5 MB lines of address-like text hold none", () => {
   const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g;
   const alphabet = "ab.@-_1%+ xZ9.@@..";
   let seed = 42;
@@ -146,10 +146,8 @@ Deno.test("audit-pii patterns: the linear email finder agrees with the regex; a 
     }
     assert.deepEqual(findEmails(s), [...s.matchAll(EMAIL)].map((m) => m[0]), JSON.stringify(s));
   }
-  const started = performance.now();
+  // Long address-like lines with no address (how fast: bench/find_emails.ts).
   for (const line of ["a".repeat(5e6), "a.".repeat(25e5), "a-".repeat(25e5) + "@"]) {
     assert.deepEqual(findEmails(line), []);
   }
-  const seconds = (performance.now() - started) / 1000;
-  assert.ok(seconds < 30, `three 5 MB lines took ${seconds.toFixed(1)} s`);
 });
