@@ -14,13 +14,12 @@ import {
 } from "./feeds.ts";
 import { type KafkaSettings, parseKafkaSettings } from "./kafka.ts";
 import { DEFAULTS, FEEDS } from "./settings.ts";
-import { parseRegistryConfig, type RegistryConfig } from "../registry/settings.ts";
+import type { Env } from "./env.ts";
+import { parseRegistryConfig, type RegistryConfig } from "./registry.ts";
 
 export type { KafkaSettings } from "./kafka.ts";
 
-export interface Env {
-  get(name: string): string | undefined;
-}
+export type { Env } from "./env.ts";
 
 export interface Config extends RegistryConfig {
   kafka: KafkaSettings;
@@ -129,7 +128,7 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     feeds,
     feedsFile,
     processor: parseProcessorConfig(env),
-    // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/registry/settings.ts.
+    // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/config/registry.ts.
     ...parseRegistryConfig(env, feeds, read),
   };
 }

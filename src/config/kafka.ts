@@ -5,7 +5,7 @@
  * (the SASL password, the private key) are not enumerable: they never print with the config.
  */
 import { ConfigError } from "../core/errors.ts";
-import type { Env } from "./config.ts";
+import type { Env } from "./env.ts";
 
 export const COMPRESSIONS = ["none", "gzip", "snappy", "lz4", "zstd"] as const;
 export type KafkaCompression = typeof COMPRESSIONS[number];

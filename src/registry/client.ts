@@ -13,7 +13,7 @@ import {
   SchemaError,
   SchemaNotFoundError,
 } from "./errors.ts";
-import type { SchemaRegistrySettings } from "./settings.ts";
+import type { SchemaRegistrySettings } from "../config/registry.ts";
 
 export type SchemaType = "AVRO" | "PROTOBUF" | "JSON";
 

@@ -10,7 +10,7 @@ import type { Logger } from "../core/log.ts";
 import { SchemaRegistryClient } from "./client.ts";
 import { RecordDecoder } from "./decoder.ts";
 import { SchemaError } from "./errors.ts";
-import type { SchemaRegistrySettings } from "./settings.ts";
+import type { SchemaRegistrySettings } from "../config/registry.ts";
 
 /** The subject a feed's value schemas are registered under. */
 export function valueSubject(feed: Pick<Feed, "name">): string {

@@ -14,7 +14,7 @@ import { type RetryPolicy, sleep, WAIT_FOREVER } from "../kafka/retry.ts";
 import { SchemaRegistryClient } from "./client.ts";
 import { RecordDecoder } from "./decoder.ts";
 import { RegistryUnavailableError } from "./errors.ts";
-import type { SchemaRegistrySettings } from "./settings.ts";
+import type { SchemaRegistrySettings } from "../config/registry.ts";
 
 export interface DecodedBatch {
   batch: RecordBatch;

@@ -16,6 +16,7 @@ export const TIERS: readonly (readonly string[])[] = [
   ["src/config"],
   ["src/metrics"],
   ["src/kafka"],
+  ["src/registry"],
   ["src/processor"],
   ["src/producer", "src/lake"],
   ["src/warehouse"],

@@ -4,12 +4,10 @@
  * connects. A feed in a registry format, or an Avro raw topic or output, without a registry URL
  * is refused here, naming the feed or setting.
  */
-import type { Feed } from "../config/feeds.ts";
+import type { Feed } from "../contract/feed.ts";
 import { ConfigError } from "../core/errors.ts";
 
-export interface Env {
-  get(name: string): string | undefined;
-}
+import type { Env } from "./env.ts";
 
 /** Where the registry is. `password` and `caCert` are not enumerable, so they never print. */
 export interface SchemaRegistrySettings {
