@@ -66,20 +66,19 @@ Deno.test("identity: a topic deleted and re-created while consume runs: the new 
     assert.deepEqual(lines.map((l) => JSON.parse(l).ID), [...old, ...fresh]);
   } catch (error) {
     failure = error;
-  } finally {
-    child.kill("SIGTERM");
-    const out = await output;
-    const stderr = new TextDecoder().decode(out.stderr);
-    if (failure) throw new Error(`${failure}\n--- consume's log:\n${stderr.slice(-6000)}`);
-    await admin.close().catch(() => {});
-    await kafka.close();
-    await Deno.remove(config.root, { recursive: true });
-    const warnings = stderr.split("\n").filter((l) => l.includes("lake.topic_recreated"));
-    assert.equal(warnings.length, 1, stderr.slice(-3000));
-    const warning = JSON.parse(warnings[0]);
-    assert.equal(warning.level, "warn");
-    assert.equal(warning.topic, name);
   }
+  child.kill("SIGTERM");
+  const out = await output;
+  const stderr = new TextDecoder().decode(out.stderr);
+  await admin.close().catch(() => {});
+  await kafka.close();
+  await Deno.remove(config.root, { recursive: true });
+  if (failure) throw new Error(`${failure}\n--- consume's log:\n${stderr.slice(-6000)}`);
+  const warnings = stderr.split("\n").filter((l) => l.includes("lake.topic_recreated"));
+  assert.equal(warnings.length, 1, stderr.slice(-3000));
+  const warning = JSON.parse(warnings[0]);
+  assert.equal(warning.level, "warn");
+  assert.equal(warning.topic, name);
 });
 
 async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
