@@ -9,7 +9,10 @@ const CHUNK_BYTES = 1 << 16;
 const NEWLINE = 10;
 
 export interface Line {
+  /** The line's text; empty when its bytes are not UTF-8 (`invalid`). */
   text: string;
+  /** The bytes are not UTF-8: the line is refused, never read with U+FFFD in their place. */
+  invalid?: boolean;
   /** 1-based line number in the file. */
   number: number;
   /** Byte offset just after this line's "\n": where reading resumes. */
@@ -28,7 +31,8 @@ export async function* readLines(
   to = Infinity,
 ): AsyncGenerator<Line[]> {
   const file = await openRegular(path, { read: true });
-  const decoder = new TextDecoder();
+  // Strict, and a byte-order mark is kept (then refused as JSON), never stripped in silence.
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   try {
     if (from > 0) await file.seek(from, Deno.SeekMode.Start);
     let pending = new Uint8Array(0);
@@ -49,12 +53,15 @@ export async function* readLines(
       }
       // One decode per chunk (per-line decodes cost more than the JSON parsing); byte offsets come
       // from the "\n" bytes themselves, which UTF-8 never uses inside a character.
-      const parts = decoder.decode(buffer.subarray(0, last)).split("\n");
+      const parts = decodeLines(decoder, buffer.subarray(0, last));
       const lines: Line[] = new Array(parts.length);
       let nl = -1;
       for (let i = 0; i < parts.length; i++) {
         nl = buffer.indexOf(NEWLINE, nl + 1);
-        lines[i] = { text: parts[i], number: number++, end: offset + nl + 1 };
+        const text = parts[i];
+        lines[i] = text === null
+          ? { text: "", invalid: true, number: number++, end: offset + nl + 1 }
+          : { text, number: number++, end: offset + nl + 1 };
       }
       const start = last + 1;
       // Copy the tail: `chunk` is reused by the next read.
@@ -64,6 +71,30 @@ export async function* readLines(
     }
   } finally {
     file.close();
+  }
+}
+
+/**
+ * The lines of `bytes` (split at "\n"); null for a line that is not UTF-8. The whole chunk is
+ * decoded at once, and only a chunk holding bad bytes is decoded line by line to find them.
+ */
+function decodeLines(decoder: TextDecoder, bytes: Uint8Array): (string | null)[] {
+  try {
+    return decoder.decode(bytes).split("\n");
+  } catch {
+    const out: (string | null)[] = [];
+    let start = 0;
+    for (;;) {
+      const nl = bytes.indexOf(NEWLINE, start);
+      const end = nl === -1 ? bytes.length : nl;
+      try {
+        out.push(decoder.decode(bytes.subarray(start, end)));
+      } catch {
+        out.push(null);
+      }
+      if (nl === -1) return out;
+      start = nl + 1;
+    }
   }
 }
 

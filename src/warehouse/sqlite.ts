@@ -20,6 +20,7 @@ import { asFileError } from "./load/storage.ts";
 
 const STATEMENT_CACHE_LIMIT = 256;
 const NO_ROWS: Row[] = [];
+const NO_PARAMS: SqlValue[] = [];
 /** The last transaction queued per database file (or per in-memory connection). */
 const queues = new Map<unknown, Promise<void>>();
 
@@ -113,7 +114,7 @@ export class SqliteWarehouse implements Warehouse {
   #execute(statement: Statement): StatementResult {
     try {
       const prepared = this.#prepare(statement.sql);
-      const params = statement.params ?? [];
+      const params = statement.params ?? NO_PARAMS;
       if (statement.rows) return { changes: 0, rows: prepared.all(...params) as Row[] };
       return { changes: Number(prepared.run(...params).changes), rows: NO_ROWS };
     } catch (error) {

@@ -181,9 +181,12 @@ function* writeEach(
   const { feed } = batch;
   const insert = ctx.dialect.insertOrIgnore(feed.name, columns, feed.primaryKey, 1);
   const update = upsert ? S.updateByKey(feed, columns) : undefined;
+  // One statement object for every row: the engine reads it before the next is made.
+  const statement = { sql: insert, params: [] as SqlValue[], rowLevel: true };
   for (const row of batch.rows) {
     const values = params([row]);
-    const inserted = yield { sql: insert, params: values, rowLevel: true };
+    statement.params = values;
+    const inserted = yield statement;
     if (inserted.error === undefined && inserted.changes > 0) {
       counts.inserted++;
       continue;

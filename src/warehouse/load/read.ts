@@ -96,7 +96,8 @@ class BatchReader {
       this.#touched.set(work.relative, touched);
       for await (const lines of readLines(work.path, work.from, work.firstLine, work.size)) {
         for (const line of lines) {
-          this.#line(line.text, line.number, work);
+          if (line.invalid) this.#refuse(line.number, work, "line is not valid UTF-8");
+          else this.#line(line.text, line.number, work);
           touched.bytesRead = line.end;
           touched.lines = line.number;
           if (this.#lines >= batchRows) {
@@ -111,6 +112,11 @@ class BatchReader {
       touched.complete = true;
     }
     if (this.#first || this.#lines > 0 || this.#touched.size > 0) yield await this.#take();
+  }
+
+  #refuse(number: number, work: FileWork, reason: string): void {
+    this.#lines++;
+    this.#rejections.push({ file: work.relative, line: number, reason });
   }
 
   #line(text: string, number: number, work: FileWork): void {
