@@ -42,6 +42,8 @@ interface Group {
   generation: number;
   /** Rebalances under way: members start no new batch meanwhile. */
   rebalancing: number;
+  /** The latest rebalance: the next one waits for it. */
+  turn: Promise<void>;
   members: Member[];
   committed: Map<string, bigint>;
 }
@@ -62,7 +64,16 @@ export class FakeBroker {
   group(id: string): Group {
     let g = this.groups.get(id);
     if (!g) {
-      this.groups.set(id, g = { generation: 0, rebalancing: 0, members: [], committed: new Map() });
+      this.groups.set(
+        id,
+        g = {
+          generation: 0,
+          rebalancing: 0,
+          turn: Promise.resolve(),
+          members: [],
+          committed: new Map(),
+        },
+      );
     }
     return g;
   }
@@ -71,8 +82,11 @@ export class FakeBroker {
   async rebalance(groupId: string): Promise<void> {
     const g = this.group(groupId);
     g.rebalancing++;
+    // One rebalance at a time per group, as the coordinator runs them.
+    const turn = g.turn.then(() => this.#rebalance(g));
+    g.turn = turn.catch(() => {});
     try {
-      await this.#rebalance(g);
+      await turn;
     } finally {
       g.rebalancing--;
     }
