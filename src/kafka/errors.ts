@@ -27,3 +27,19 @@ export class KafkaTopicMissingError extends DomainError {
     this.topics = topics;
   }
 }
+
+type Described = Error & { code?: string; apiId?: string; errors?: unknown[] };
+
+/** `error` and everything it wraps (causes and aggregated errors). */
+export function errorTree(error: unknown): Described[] {
+  const out: Described[] = [];
+  const visit = (e: unknown) => {
+    if (!(e instanceof Error) || out.includes(e) || out.length > 30) return;
+    out.push(e);
+    const d = e as Described & { originalError?: unknown };
+    visit(d.cause ?? d.originalError);
+    if (Array.isArray(d.errors)) d.errors.forEach(visit);
+  };
+  visit(error);
+  return out;
+}

@@ -32,7 +32,7 @@ import { startPositions } from "./pk_positions.ts";
 import { type FetchedPartition, toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
 import { KafkaTopicMissingError } from "./errors.ts";
-import { explainedKafkaError, kafkaError } from "./pk_errors.ts";
+import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
 
 /** Generous: a stalled event loop or a long drain before a rebalance must not get us evicted. */
@@ -149,7 +149,7 @@ class GroupConsumer {
       await this.#client.close(true).catch(() => {});
       await this.#pool.close().catch(() => {});
       await this.#admin?.close().catch(() => {});
-      throw await explainedKafkaError(error, this.#deps.settings);
+      throw await kafkaFailure(error, this.#deps.settings);
     }
     if (this.#catchUp?.caughtUp()) void this.stop();
     void this.#fetchLoop();

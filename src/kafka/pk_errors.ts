@@ -6,7 +6,9 @@
  */
 import { findErrorBy } from "@platformatic/kafka";
 import type { KafkaSettings } from "../config/kafka.ts";
-import { KafkaAccessError } from "./errors.ts";
+import { errorTree, KafkaAccessError } from "./errors.ts";
+import { isTransientKafkaError, rootMessage } from "./retry.ts";
+import { UnavailableError } from "../core/errors.ts";
 
 /** node:tls codes for a certificate chain we do not trust or a name that does not match. */
 const UNTRUSTED_CERTIFICATE = new Set([
@@ -19,22 +21,6 @@ const UNTRUSTED_CERTIFICATE = new Set([
   "CERT_HAS_EXPIRED",
   "ERR_TLS_CERT_ALTNAME_INVALID",
 ]);
-
-type Described = Error & { code?: string; apiId?: string; errors?: unknown[] };
-
-/** `error` and everything it wraps (causes and aggregated errors). */
-export function errorTree(error: unknown): Described[] {
-  const out: Described[] = [];
-  const visit = (e: unknown) => {
-    if (!(e instanceof Error) || out.includes(e) || out.length > 30) return;
-    out.push(e);
-    const d = e as Described & { originalError?: unknown };
-    visit(d.cause ?? d.originalError);
-    if (Array.isArray(d.errors)) d.errors.forEach(visit);
-  };
-  visit(error);
-  return out;
-}
 
 export function kafkaError(error: unknown, settings: KafkaSettings): unknown {
   if (error instanceof KafkaAccessError) return error;
@@ -146,4 +132,19 @@ async function speaksTls(broker: string): Promise<boolean | undefined> {
       // already closed
     }
   }
+}
+
+/**
+ * What a failed call of the library becomes for our callers: access refused as its typed error,
+ * an outage as UnavailableError (HTTP 503, retried by retry.ts) naming the brokers, anything
+ * else unchanged. The original error is always the cause.
+ */
+export async function kafkaFailure(error: unknown, settings: KafkaSettings): Promise<unknown> {
+  const explained = await explainedKafkaError(error, settings);
+  if (explained !== error || error instanceof UnavailableError) return explained;
+  if (!isTransientKafkaError(error)) return error;
+  return new UnavailableError(
+    `Kafka is not reachable at ${settings.brokers.join(",")}: ${rootMessage(error)}`,
+    { cause: error },
+  );
 }

@@ -22,7 +22,7 @@ import type {
 } from "./client.ts";
 import { headerBytes, RECORD_OVERHEAD, splitForProduce } from "./limits.ts";
 import { baseOptions, toBuffer } from "./pk_options.ts";
-import { explainedKafkaError, kafkaError } from "./pk_errors.ts";
+import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 
 type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
@@ -60,7 +60,7 @@ export async function openProducer(settings: KafkaSettings): Promise<Producer> {
     await producer.initIdempotentProducer({});
   } catch (error) {
     await producer.close(true).catch(() => {});
-    throw await explainedKafkaError(error, settings);
+    throw await kafkaFailure(error, settings);
   }
   return {
     send: async (records) => {
@@ -108,7 +108,7 @@ export async function openTransactionalProducer(
     await producer.metadata({ topics: [] });
   } catch (error) {
     await producer.close(true).catch(() => {});
-    throw await explainedKafkaError(error, settings);
+    throw await kafkaFailure(error, settings);
   }
 
   return {

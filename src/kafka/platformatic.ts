@@ -22,7 +22,7 @@ import type {
   TransactionalProducer,
 } from "./client.ts";
 import { startGroupConsumer } from "./pk_consumer.ts";
-import { explainedKafkaError } from "./pk_errors.ts";
+import { kafkaFailure } from "./pk_errors.ts";
 import { baseOptions } from "./pk_options.ts";
 import { openProducer, openTransactionalProducer } from "./pk_producer.ts";
 import type { KafkaHealth } from "./retry.ts";
@@ -61,7 +61,7 @@ export class PlatformaticClient implements KafkaClient {
     try {
       return await work();
     } catch (error) {
-      throw await explainedKafkaError(error, this.#settings);
+      throw await kafkaFailure(error, this.#settings);
     }
   }
 

@@ -11,8 +11,7 @@
  */
 import { DomainError, UnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
-import { KafkaAccessError, KafkaTopicMissingError } from "./errors.ts";
-import { errorTree } from "./pk_errors.ts";
+import { errorTree, KafkaAccessError, KafkaTopicMissingError } from "./errors.ts";
 
 export interface RetryPolicy {
   /** First wait after a failure. */
