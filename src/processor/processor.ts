@@ -22,7 +22,9 @@ import type {
   OutgoingRecord,
   TransactionalProducer,
 } from "../kafka/client.ts";
-import { batchTransformer } from "./batch.ts";
+import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { base64Valued, rawDecoder } from "../registry/values.ts";
+import { batchTransformer, quarantine } from "./batch.ts";
 import { prepareTopics } from "./layout.ts";
 import { hmacKey } from "./pseudonymize.ts";
 import { applyRateRecord, type RateTable } from "./rates.ts";
@@ -114,8 +116,12 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const stages: Stage[] = [];
   const consumers: ConsumerHandle[] = [];
   let stopped = false;
+  // RAW_FORMAT=avro: raw records decoded through the Schema Registry first (src/registry).
+  const decodeRaw = rawDecoder(config, log, options.once ? WAIT_BOUNDED : WAIT_FOREVER);
+  const decoding = new AbortController();
   const stop = async () => {
     stopped = true;
+    decoding.abort();
     await Promise.all([...stages, ...consumers].map((c) => c.stop()));
   };
   options.signal?.addEventListener("abort", () => void stop(), { once: true });
@@ -221,6 +227,16 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
         kind: userStateKind(topics),
         producer: usersTx,
         fetchBytes: RAW_FETCH_BYTES,
+        decode: decodeRaw && (async (chunk) => {
+          const raw = await decodeRaw(chunk, decoding.signal);
+          stats.rejected += raw.undecodable.length;
+          // Binary Avro would not survive the quarantine topic's text values: base64, said so.
+          const rejected = raw.undecodable.map((u) => {
+            const q = quarantine(topics.rejected, base64Valued(u.record), u.reason);
+            return { ...q, headers: { ...q.headers, value_encoding: "base64" } };
+          });
+          return { records: raw.records, rejected };
+        }),
         transform: (records, tables, partition) => {
           const out = transform(records, tables, partition);
           stats.rejected += out.rejected;

@@ -46,6 +46,12 @@ export interface StageOptions<T> {
   fetchBytes: number;
   once: boolean;
   transform(records: KafkaRecord[], tables: T, partition: number): OutgoingRecord[];
+  /**
+   * Turns a chunk into what `transform` reads, before it runs (RAW_FORMAT=avro: decoded through
+   * the Schema Registry, waiting while it is unreachable). What it cannot turn comes back as
+   * `rejected` records (quarantine), sent in the chunk's transaction.
+   */
+  decode?(chunk: KafkaRecord[]): Promise<{ records: KafkaRecord[]; rejected: OutgoingRecord[] }>;
   /** Called once a chunk's transaction committed, with what it wrote and the time it took. */
   committed(chunk: KafkaRecord[], records: OutgoingRecord[], ms: ChunkTimes): void;
   /** Called on restored state before its first batch (evictions). */
@@ -134,8 +140,10 @@ export async function startStage<T>(o: StageOptions<T>): Promise<Stage> {
       const due = now >= owned.dueAt ||
         (caughtUp && (o.once || now - owned.lastSnapshotAt >= CAUGHT_UP_SNAPSHOT_MS));
       const marks = due ? await changelogEnds(batch.partition) : undefined;
+      const decoded = o.decode ? await o.decode(chunk) : undefined;
       const started = performance.now();
-      const records = o.transform(chunk, owned.tables, batch.partition);
+      const records = o.transform(decoded?.records ?? chunk, owned.tables, batch.partition);
+      if (decoded) records.push(...decoded.rejected);
       const transformed = performance.now();
       try {
         await o.producer.sendWithOffsets(records, {
