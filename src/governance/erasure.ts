@@ -298,7 +298,8 @@ function journalValues(lines: string[]): Record<string, unknown>[] {
 }
 
 /**
- * Sends one tombstone per key (feed name = topic) and waits for the broker's acknowledgement.
+ * Sends each key's tombstone (feed name = topic) to every partition and waits for the broker's
+ * acknowledgement; the report counts keys.
  * Topics that do not exist are skipped: nothing there to delete, and sending would let the broker
  * auto-create them uncompacted. Never throws: a failure is reported, the erasure goes on.
  */
@@ -317,18 +318,29 @@ async function sendTombstones(
     const work = (async () => {
       const existing = new Set(await kafka.listTopics());
       const records: OutgoingRecord[] = [];
+      const sent: Record<string, number> = {};
       for (const [topic, set] of keys) {
         if (!existing.has(topic)) continue;
-        for (const key of set) records.push({ topic, key, value: null });
+        // A key's partition depends on its writer: the processor puts a person's table rows in
+        // the partition of their raw records (murmur2 of the raw id, which the key does not
+        // hold), other writers hash the key. A tombstone in every partition reaches it anywhere;
+        // where the key never was, it deletes nothing.
+        const partitions = (await kafka.endOffsets(topic)).length;
+        for (const key of set) {
+          for (let partition = 0; partition < partitions; partition++) {
+            records.push({ topic, key, value: null, partition });
+          }
+        }
+        sent[topic] = set.size;
       }
-      if (records.length === 0) return records;
+      if (records.length === 0) return sent;
       const producer = await kafka.producer();
       try {
         await producer.send(records);
       } finally {
         await producer.close().catch(() => {});
       }
-      return records;
+      return sent;
     })();
     work.catch(() => {}); // a failure after the timeout is already reported
     const sent = await Promise.race([
@@ -340,8 +352,9 @@ async function sendTombstones(
         );
       }),
     ]);
-    for (const r of sent) byTopic[r.topic]++;
-    return { byTopic, total: sent.length, complete: true };
+    Object.assign(byTopic, sent);
+    const total = Object.values(sent).reduce((a, b) => a + b, 0);
+    return { byTopic, total, complete: true };
   } catch (error) {
     // Nothing counts as sent: send() is one batch, and a success after the timeout is unknown.
     // The cause, not the client's wrapping ("Listing topics failed."), and where it happened.

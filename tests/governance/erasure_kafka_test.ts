@@ -15,7 +15,8 @@ import { startLakeConsumer } from "../../src/lake/consumer.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
-import { envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
+import { BROKERS, envOf, runMain, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
+import { testWithKcat } from "../helpers/needs.ts";
 import { readTopic } from "../processor/kafka_helpers.ts";
 import { openTestWarehouse, writeJsonl } from "./fixtures.ts";
 
@@ -254,3 +255,64 @@ Deno.test("erase with Kafka down still erases lake and warehouse, exits 1 and au
     await Deno.remove(config.root, { recursive: true });
   }
 });
+
+testWithKcat(
+  "erase --user: a tombstone reaches the partition the processor put the person in",
+  async () => {
+    // The processor co-partitions per-user tables with the raw topic (by the raw id's hash), so a
+    // person's key may sit in any partition, not the one its own key hashes to.
+    const feedName = uniqueName("ERASE_PART");
+    const config = await testConfig({
+      feeds: [{ name: feedName, kind: "table", primaryKey: ["USER_ID_HASHED"] }],
+    });
+    const kafka = testKafka();
+    const userId = uniqueUser();
+    const gone = pseudonym(config.anonymizationKey!, userId);
+    try {
+      await kafka.ensureTopics([{ topic: feedName, partitions: 4, compact: true }]);
+      const producer = await kafka.producer();
+      for (const partition of [1, 3]) {
+        await producer.send([{
+          topic: feedName,
+          key: gone,
+          value: JSON.stringify({ USER_ID_HASHED: gone }),
+          partition,
+        }]);
+      }
+      await producer.close();
+      const db = await openTestWarehouse(config);
+      const report = await eraseUser({ config, warehouse: db, log: silentLogger, userId, kafka });
+      await db.close();
+      assert.equal(report.tombstones.complete, true);
+      assert.deepEqual(report.tombstones.byTopic, { [feedName]: 1 });
+      // Read back by an outside client: each partition ends with the person's tombstone (-1: null).
+      for (const partition of [0, 1, 2, 3]) {
+        const out = await new Deno.Command("kcat", {
+          args: [
+            "-C",
+            "-b",
+            BROKERS,
+            "-t",
+            feedName,
+            "-p",
+            String(partition),
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-f",
+            "%k\t%S\n",
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+        const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
+        assert.equal(lines.at(-1), `${gone}\t-1`, `partition ${partition}: ${lines.join(" | ")}`);
+      }
+    } finally {
+      await kafka.close();
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+);
