@@ -13,7 +13,7 @@ import { BROKERS, uniqueName } from "../helpers/env.ts";
 const names = (parts: TopicPartition[]) => parts.map((p) => p.partition).sort().join(",");
 
 async function until(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < 600; i++) {
     if (await check()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -110,6 +110,47 @@ Deno.test("rebalance: partitions are revoked after the batch in hand, before the
     release();
     for (const handle of handles) await handle.stop();
     await admin.close();
+    await kafka.close();
+  }
+});
+
+Deno.test("rebalance: a batch that outlasts the session does not get the member evicted", async () => {
+  const kafka = connectKafka({
+    kafka: { brokers: BROKERS.split(","), groupId: "unused", clientId: "tests" },
+  }, new Logger({ level: "error", sink: { write: () => {} } }));
+  const topic = uniqueName("t_slow");
+  const groupId = uniqueName("g").toLowerCase();
+  const generations: string[] = [];
+  let handle: ConsumerHandle | undefined;
+  try {
+    await kafka.ensureTopics([{ topic, partitions: 1 }]);
+    const producer = await kafka.producer();
+    await producer.send([{ topic, key: "k", value: "first" }]);
+    let batches = 0;
+    let second!: () => void;
+    const secondSeen = new Promise<void>((resolve) => (second = resolve));
+    handle = await kafka.consume({
+      groupId,
+      topics: [topic],
+      onBatch: async (batch) => {
+        generations.push(`${batch.generation.memberId}/${batch.generation.generationId}`);
+        // The work itself is slow: longer than the 30 s session, heartbeats must go on.
+        if (++batches === 1) await new Promise((resolve) => setTimeout(resolve, 35_000));
+        else second();
+      },
+    });
+    await until("the first batch", () => generations.length === 1);
+    await producer.send([{ topic, key: "k", value: "second" }]);
+    await secondSeen;
+    assert.equal(generations.length, 2);
+    assert.equal(generations[1], generations[0], "same member, same generation: no eviction");
+    // Both batches committed by the same member (a member evicted could not commit).
+    await until("the second batch's commit", async () => {
+      const committed = await kafka.committedOffsets(groupId, [topic]);
+      return committed[0]?.offset === "2";
+    });
+  } finally {
+    await handle?.stop();
     await kafka.close();
   }
 });
