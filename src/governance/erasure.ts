@@ -54,7 +54,7 @@ export const USER_COLUMN = "USER_ID_HASHED";
 const TYPE_COLUMN = "TRANSACTION_TYPE";
 /** What the processor writes for a null TRANSACTION_TYPE (transform.ts `typeOrUnknown`). */
 const UNKNOWN_TYPE = "UNKNOWN";
-/** How long the Kafka step may take: kafkajs retries an unreachable broker for ~20 s per call. */
+/** How long the Kafka step may take: the client keeps trying an unreachable broker meanwhile. */
 export const KAFKA_TIMEOUT_MS = 10_000;
 
 export interface EraseOptions {

@@ -223,7 +223,7 @@ Deno.test("erase with Kafka down still erases lake and warehouse, exits 1 and au
     await db.run("INSERT INTO USERS (USER_ID_HASHED) VALUES (?)", [gone]);
     await db.close();
 
-    // Nothing listens on port 1: connections are refused, and kafkajs retries until our timeout.
+    // Nothing listens on port 1: connections are refused, and the client retries until our timeout.
     const result = await runMain(["erase", "--user", userId], {
       ...envOf(config),
       KAFKA_BROKERS: "127.0.0.1:1",

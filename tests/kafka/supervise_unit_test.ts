@@ -8,7 +8,7 @@ import { type Part, supervise } from "../../src/kafka/supervise.ts";
 
 function refused(): Error {
   return Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:19092"), {
-    name: "KafkaJSConnectionError",
+    name: "NetworkError",
     code: "ECONNREFUSED",
   });
 }

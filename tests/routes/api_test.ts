@@ -452,7 +452,7 @@ engineTest(
 
 Deno.test({
   name: "GET /status with the broker down: Kafka shown down, still 200",
-  // kafkajs keeps retrying the unreachable broker in the background after the answer.
+  // The client keeps retrying the unreachable broker in the background after the answer.
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {

@@ -123,7 +123,7 @@ export async function setupApi(
     async close() {
       await runner.shutdown();
       if (options.brokers) {
-        // A broker that is down keeps kafkajs retrying; do not wait for it.
+        // A broker that is down keeps the client retrying; do not wait for it.
         await Promise.race([kafka.close().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
       } else await kafka.close();
       await db.close();
