@@ -69,7 +69,12 @@ interface Read {
 async function readOurs(
   kafka: KafkaClient,
   topic: string,
-  options: { maxBytesPerPartition?: number; commit?: boolean; groupId?: string } = {},
+  options: {
+    maxBytesPerPartition?: number;
+    commit?: boolean;
+    groupId?: string;
+    onBatch?: (batch: RecordBatch) => Promise<void>;
+  } = {},
 ): Promise<Read> {
   const read: Read = { values: [], offsets: [], lastNext: -1n };
   const handle = await kafka.consume({
@@ -86,7 +91,7 @@ async function readOurs(
       }
       const next = BigInt(batch.nextOffset);
       if (next > read.lastNext) read.lastNext = next;
-      return Promise.resolve();
+      return options.onBatch?.(batch) ?? Promise.resolve();
     },
   });
   // stopWhenCaughtUp must end by itself (also when the end is an abort marker); bounded, so that
@@ -228,12 +233,34 @@ Deno.test("read_committed: an aborted tail still moves the position, the commit 
       assert.equal(own.lastNext, end, "commit: false, onBatch saw the end as nextOffset");
     }
 
-    // A group already at the last committed record: only markers and aborted records remain.
-    const groupId = uniqueName("tail_rest").toLowerCase();
-    const first = await readOurs(kafka, topic, { groupId });
-    assert.equal(first.lastNext, end);
-    const again = await readOurs(kafka, topic, { groupId });
-    assert.deepEqual(again.values.map(short), []);
+    // As the processor: no commits by the consumer, each batch's nextOffset committed in a
+    // transaction of the caller's, also for a batch without records. The group reaches the end.
+    const groupId = uniqueName("tail_tx").toLowerCase();
+    const committer = await kafka.transactionalProducer(uniqueName("tx_tail"));
+    try {
+      const read = await readOurs(kafka, topic, {
+        groupId,
+        commit: false,
+        maxBytesPerPartition: 16 * 1024,
+        onBatch: (batch) =>
+          committer.sendWithOffsets([], {
+            generation: batch.generation,
+            offsets: [{ topic, partition: batch.partition, offset: batch.nextOffset }],
+          }),
+      });
+      assert.deepEqual(read.values.map(short), ["committed-0"]);
+    } finally {
+      await committer.close();
+    }
+    let committed = -1n;
+    for (let i = 0; i < 100 && committed !== end; i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      const offsets = await kafka.committedOffsets(groupId, [topic]);
+      committed = offsets.length > 0 ? BigInt(offsets[0].offset) : -1n;
+    }
+    assert.equal(committed, end, "the transactional commits reached the end");
+    const again = await readOurs(kafka, topic, { groupId, commit: false });
+    assert.deepEqual(again.values, []);
   } finally {
     await writer.close();
     await kafka.close();
