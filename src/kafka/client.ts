@@ -78,7 +78,10 @@ export interface ConsumeOptions {
   commit?: boolean;
   /** Resolve `done` once every partition has reached the end it had when consuming started. */
   stopWhenCaughtUp?: boolean;
-  /** Called per batch; must resolve only once the batch is durably handled. */
+  /**
+   * Called per batch; must resolve only once the batch is durably handled. A batch may hold no
+   * records (only aborted ones or transaction markers) and still move `nextOffset`.
+   */
   onBatch(batch: RecordBatch): Promise<void>;
   /** Bytes fetched per partition per request (default 4 MiB). */
   maxBytesPerPartition?: number;

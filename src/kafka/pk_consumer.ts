@@ -315,9 +315,9 @@ class GroupConsumer {
   #handle(owned: Owned, batch: RecordBatch): void {
     owned.busy = true;
     this.#running++;
-    const handler = (async () => {
-      if (batch.records.length > 0) await this.#options.onBatch(batch);
-    })();
+    // Also a batch without records (all aborted, or only markers): a caller that commits in its
+    // own transactions must commit its nextOffset, or it stays behind an aborted tail.
+    const handler = this.#options.onBatch(batch);
     this.#handlers.add(handler);
     handler.then(
       () => this.#afterBatch(owned, batch),
