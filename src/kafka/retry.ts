@@ -23,8 +23,10 @@ export interface RetryPolicy {
   /** Give up once the outage has lasted this long (`--once` modes); unset: never give up. */
   giveUpAfterMs?: number;
   /**
-   * An outage shorter than this is logged at debug only (kafka.settling, kafka.settled): a cold
-   * broker still creating topics and electing leaders clears within seconds. Unset: warn at once.
+   * A part's start-up grace: a transient failure that begins within this long of the part's
+   * start and clears within it is logged at debug only (kafka.settling, kafka.settled), since a
+   * cold broker still creating topics and electing leaders clears within seconds. Later failures
+   * (a running feed's topic deleted) are news at once. Unset: warn at once.
    */
   quietMs?: number;
 }
@@ -217,6 +219,7 @@ export class Outage {
   #since = 0;
   #loggedAt = 0;
   #warned = false;
+  #bornAt = Date.now();
 
   constructor(what: string, ctx: RetryContext) {
     this.#what = what;
@@ -261,8 +264,9 @@ export class Outage {
       downSeconds: Math.round(downMs / 1000),
       retryInMs: waitMs,
     };
-    // A short transient outage (a cold broker creating its topics) is detail, not a warning.
-    if (transient && !access && downMs < (policy.quietMs ?? 0)) {
+    // A short transient outage at start-up (a cold broker creating its topics) is detail.
+    const quietMs = policy.quietMs ?? 0;
+    if (transient && !access && this.#since - this.#bornAt < quietMs && downMs < quietMs) {
       log.debug("kafka.settling", fields);
     } else if (!this.#warned || now - this.#loggedAt >= policy.logWindowMs) {
       this.#loggedAt = now;
