@@ -26,9 +26,31 @@ import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 
 type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
+/**
+ * Produce calls get more of the library's own retries than other requests (pk_options.ts keeps
+ * those minimal): only the library can retry a produce without duplicates, because its idempotent
+ * producer re-sends under the same producer id and sequence numbers, which the broker
+ * deduplicates. Once a send has failed, the library drops its producer id, and a re-send of
+ * ours (retry.ts) goes out under a new one: a batch the dying leader had already written would
+ * be written twice. So the library's budget covers a leader change: a killed broker is fenced
+ * after broker.session.timeout.ms (9 s by default) before its partitions get new leaders, and a
+ * broker coming back takes its partitions over again. About 40 s in all; beyond that it is an
+ * outage, which retry.ts waits out.
+ */
+export const PRODUCE_RETRIES = 24;
+const PRODUCE_RETRY_MAX_MS = 2_000;
+
+/** 250 ms, 500 ms, 1 s, then every 2 s. */
+export function produceRetryDelay(attempt: number): number {
+  return Math.min(PRODUCE_RETRY_MAX_MS, 125 * 2 ** Math.max(1, attempt));
+}
+
 function producerOptions(settings: KafkaSettings, role: string) {
   return {
     ...baseOptions(settings, role),
+    retries: PRODUCE_RETRIES,
+    retryDelay: (_client: unknown, _operation: string, attempt: number) =>
+      produceRetryDelay(attempt),
     idempotent: true,
     acks: -1,
     compression: settings.compression ?? DEFAULT_COMPRESSION,
