@@ -30,11 +30,14 @@ export class KafkaTopicMissingError extends DomainError {
 
 type Described = Error & { code?: string; apiId?: string; errors?: unknown[] };
 
-/** `error` and everything it wraps (causes and aggregated errors). */
+/**
+ * `error` and everything it wraps (causes and aggregated errors). Bounded, but generously: a
+ * produce call the client retried through a leader change carries one error per attempt.
+ */
 export function errorTree(error: unknown): Described[] {
   const out: Described[] = [];
   const visit = (e: unknown) => {
-    if (!(e instanceof Error) || out.includes(e) || out.length > 30) return;
+    if (!(e instanceof Error) || out.includes(e) || out.length > 500) return;
     out.push(e);
     const d = e as Described & { originalError?: unknown };
     visit(d.cause ?? d.originalError);

@@ -31,6 +31,7 @@ import { DEFAULT_PARTITION_BYTES, Fetcher } from "./pk_fetch.ts";
 import { startPositions } from "./pk_positions.ts";
 import { type FetchedPartition, toBatch } from "./pk_records.ts";
 import { CatchUp } from "./pk_catch_up.ts";
+import { listTopicNames } from "./pk_topics.ts";
 import { KafkaTopicMissingError } from "./errors.ts";
 import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
@@ -136,7 +137,7 @@ class GroupConsumer {
     const { options } = this;
     try {
       // The library reports a missing topic without a code: look for it ourselves.
-      const existing = new Set(await this.#adminClient.listTopics());
+      const existing = new Set(await listTopicNames(this.#adminClient));
       const missing = options.topics.filter((topic) => !existing.has(topic));
       if (missing.length > 0) throw new KafkaTopicMissingError(missing);
       if (options.stopWhenCaughtUp) {

@@ -26,6 +26,26 @@ import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 
 type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
 
+/**
+ * The plain (idempotent) producer gets more of the library's own retries than other requests
+ * (pk_options.ts keeps those minimal): only the library can retry a produce without duplicates,
+ * because it re-sends under the same producer id and sequence numbers, which the broker
+ * deduplicates. Once a send has failed, the library drops its producer id, and a re-send of ours
+ * (retry.ts) goes out under a new one: records the failed call had already written would be
+ * written twice. So the library's budget covers a leader change: a killed broker is fenced after
+ * broker.session.timeout.ms (9 s by default) before its partitions get new leaders, and a broker
+ * coming back takes its partitions over again. About 40 s in all; beyond that it is an outage,
+ * which retry.ts waits out. The transactional producer keeps the minimal retries: a transaction
+ * that fails is aborted and the processor redoes it from its committed offsets.
+ */
+const PRODUCE_RETRIES = 24;
+const PRODUCE_RETRY_MAX_MS = 2_000;
+
+/** 250 ms, 500 ms, 1 s, then every 2 s. */
+function produceRetryDelay(attempt: number): number {
+  return Math.min(PRODUCE_RETRY_MAX_MS, 125 * 2 ** Math.max(1, attempt));
+}
+
 function producerOptions(settings: KafkaSettings, role: string) {
   return {
     ...baseOptions(settings, role),
@@ -53,9 +73,13 @@ function javaPartitioner() {
 }
 
 export async function openProducer(settings: KafkaSettings): Promise<Producer> {
-  const producer = new PkProducer<Buffer, Buffer, Buffer, Buffer>(
-    producerOptions(settings, "producer"),
-  );
+  const producer = new PkProducer<Buffer, Buffer, Buffer, Buffer>({
+    ...producerOptions(settings, "producer"),
+    retries: PRODUCE_RETRIES,
+    retryDelay: (_client: unknown, _operation: string, attempt: number) =>
+      produceRetryDelay(attempt),
+  });
+  const partitioner = javaPartitioner();
   try {
     await producer.initIdempotentProducer({});
   } catch (error) {
@@ -65,7 +89,18 @@ export async function openProducer(settings: KafkaSettings): Promise<Producer> {
   return {
     send: async (records) => {
       try {
-        for (const messages of produceCalls(records)) await producer.send({ messages });
+        const topics = [...new Set(records.map((r) => r.topic))];
+        const counts = (await producer.metadata({ topics })).topics;
+        for (const messages of produceCalls(records)) {
+          const calls = onePartitionEach(
+            messages,
+            (topic) => counts.get(topic)!.partitionsCount,
+            partitioner,
+          );
+          const sent = await Promise.allSettled(calls.map((m) => producer.send({ messages: m })));
+          const failed = sent.find((s) => s.status === "rejected");
+          if (failed) throw failed.reason;
+        }
       } catch (error) {
         throw kafkaError(error, settings);
       }
@@ -139,6 +174,29 @@ export async function openTransactionalProducer(
       await producer.close(true);
     },
   };
+}
+
+/**
+ * The messages of one produce call split into one call per partition, each message given its
+ * partition. The library retries a call at the broker that led the call's first partition, with
+ * every message of the call: a call spanning partitions whose leaders then part ways is refused
+ * (NOT_LEADER_OR_FOLLOWER) until the library gives up, while a call of one partition follows its
+ * leader. The calls go out side by side.
+ */
+function onePartitionEach(
+  messages: Outgoing[],
+  partitionsOf: (topic: string) => number,
+  partitioner: (m: Outgoing, key: Buffer | undefined) => number,
+): Outgoing[][] {
+  const calls = new Map<string, Outgoing[]>();
+  for (const m of messages) {
+    const partition = (m.partition ?? partitioner(m, m.key)) % partitionsOf(m.topic);
+    const id = `${m.topic}\0${partition}`;
+    let call = calls.get(id);
+    if (!call) calls.set(id, call = []);
+    call.push({ ...m, partition });
+  }
+  return [...calls.values()];
 }
 
 /**

@@ -25,6 +25,7 @@ import { startGroupConsumer } from "./pk_consumer.ts";
 import { kafkaFailure } from "./pk_errors.ts";
 import { baseOptions } from "./pk_options.ts";
 import { openProducer, openTransactionalProducer } from "./pk_producer.ts";
+import { listTopicNames } from "./pk_topics.ts";
 import type { KafkaHealth } from "./retry.ts";
 
 /** How long ensureTopics waits for new topics' partitions to get a leader. */
@@ -68,7 +69,7 @@ export class PlatformaticClient implements KafkaClient {
   ensureTopics(specs: TopicSpec[]): Promise<void> {
     return this.#call(async () => {
       const admin = this.#adminClient;
-      const existing = new Set(await admin.listTopics());
+      const existing = new Set(await listTopicNames(admin));
       const missing = specs.filter((spec) => !existing.has(spec.topic));
       if (missing.length === 0) return;
       const brokers = (await admin.metadata({ topics: [] })).brokers.size;
@@ -119,12 +120,12 @@ export class PlatformaticClient implements KafkaClient {
   }
 
   listTopics(): Promise<string[]> {
-    return this.#call(() => this.#adminClient.listTopics());
+    return this.#call(() => listTopicNames(this.#adminClient));
   }
 
   topicIds(topics: string[]): Promise<Map<string, string>> {
     return this.#call(async () => {
-      const existing = new Set(await this.#adminClient.listTopics());
+      const existing = new Set(await listTopicNames(this.#adminClient));
       const wanted = topics.filter((t) => existing.has(t));
       const out = new Map<string, string>();
       if (wanted.length === 0) return out;

@@ -116,6 +116,15 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   const stages: Stage[] = [];
   const consumers: ConsumerHandle[] = [];
   let stopped = false;
+  // Every part's failure ends the run (the supervisor restarts it). Watched from the moment the
+  // part exists: a rejection nobody awaits yet would be unhandled and end the whole process.
+  let fail!: (error: unknown) => void;
+  const failed = new Promise<never>((_, reject) => (fail = reject));
+  failed.catch(() => {});
+  const watched = <P extends { done: Promise<unknown> }>(part: P): P => {
+    part.done.catch(fail);
+    return part;
+  };
   // RAW_FORMAT=avro: raw records decoded through the Schema Registry first (src/registry).
   const decodeRaw = rawDecoder(config, log, options.once ? WAIT_BOUNDED : WAIT_FOREVER);
   const decoding = new AbortController();
@@ -156,7 +165,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
       const rates: RateTable = new Map();
       await readRates(kafka, topics.rates, groupId, rates, log);
       if (!once && !stopped) {
-        consumers.push(
+        consumers.push(watched(
           await kafka.consume({
             groupId: `${groupId}.rates.${crypto.randomUUID()}`,
             topics: [topics.rates],
@@ -166,7 +175,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
               return Promise.resolve();
             },
           }),
-        );
+        ));
       }
       if (stopped) return stats;
 
@@ -219,7 +228,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
       processingSince = performance.now();
       // Continuous: both stages run side by side. --once: stage two reads the deltas of the
       // whole run once stage one is done, so the windows are complete when the command ends.
-      if (!once) stages.push(await startWindows());
+      if (!once) stages.push(watched(await startWindows()));
       const users = await startStage({
         ...common,
         groupId,
@@ -248,14 +257,14 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
           count(records, internal, ms);
         },
       });
-      stages.push(users);
+      stages.push(watched(users));
       if (stopped) await users.stop(); // stop() came while the consumer was joining
       log.info("processor.started", { groupId, instanceId: id, input: topics.raw, once });
-      await Promise.race(stages.map((s) => s.done));
+      await Promise.race([failed, ...stages.map((s) => s.done)]);
       if (once && !stopped) {
-        const windows = await startWindows();
+        const windows = watched(await startWindows());
         stages.push(windows);
-        await windows.done;
+        await Promise.race([failed, windows.done]);
       }
     } finally {
       await Promise.all([...stages, ...consumers].map((c) => c.stop()));

@@ -21,6 +21,7 @@ import type {
   RecordBatch,
   TransactionalProducer,
 } from "../kafka/client.ts";
+import { rootMessage } from "../kafka/retry.ts";
 import { type Restored, restorePartitions, type StateKind, writeSnapshot } from "./restore.ts";
 import type { StateDir } from "./state_dir.ts";
 
@@ -158,6 +159,8 @@ export async function startStage<T>(o: StageOptions<T>): Promise<Stage> {
           partition: batch.partition,
           generation: batch.generation.generationId,
           error: (error as Error).message,
+          // The client's summary line ("Producing messages failed.") hides what Kafka said.
+          cause: rootMessage(error),
         });
         throw error;
       }

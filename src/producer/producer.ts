@@ -1,12 +1,17 @@
 /**
  * The fake producer: publishes CURRENCY_RATES, then `count` raw transactions keyed by USER_ID,
  * as fast as the broker takes them (in batches) or paced at `rate` records per second.
+ *
+ * A Kafka outage is waited out under retry.ts: without --count (paced, until stopped) for as long
+ * as it lasts, otherwise a bounded time, then one error naming the cause. A leader change is
+ * ridden out below that, by the client's own retries of each produce call (pk_producer.ts).
  */
 import type { Config } from "../config/config.ts";
 import { findFeed } from "../config/config.ts";
 import { ConfigError, UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
+import { retryKafka, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
 import { rawTopicSpec, topicSpecForFeed } from "../kafka/topics.ts";
 import { currencyRateRecords } from "./rates.ts";
 import { transactionGenerator } from "./transactions.ts";
@@ -62,15 +67,26 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerRes
   const ratesTopic = options.topics?.rates ?? ratesFeed.name;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
 
-  await kafka.ensureTopics([
-    rawTopicSpec(rawTopic),
-    { ...topicSpecForFeed(ratesFeed), topic: ratesTopic },
-  ]);
-  const producer = await kafka.producer();
+  const retry = {
+    policy: count === undefined && rate !== undefined ? WAIT_FOREVER : WAIT_BOUNDED,
+    log: log.child({ component: "kafka" }),
+    brokers: config.kafka.brokers,
+    signal,
+  };
+  await retryKafka("creating topics", () =>
+    kafka.ensureTopics([
+      rawTopicSpec(rawTopic),
+      { ...topicSpecForFeed(ratesFeed), topic: ratesTopic },
+    ]), retry);
+  const producer = await retryKafka("connecting the producer", () => kafka.producer(), retry);
+  // The same records again after an outage the client's own retries could not ride out: only
+  // then may a call that was partly written before the failure be written twice.
+  const send = (records: OutgoingRecord[]) =>
+    retryKafka("producing", () => producer.send(records), retry);
   let sent = 0;
   try {
     const rates = currencyRateRecords();
-    await producer.send(rates.map((r) => ({
+    await send(rates.map((r) => ({
       topic: ratesTopic,
       key: r.CURRENCY,
       value: JSON.stringify(r),
@@ -101,7 +117,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerRes
           continue;
         }
       }
-      await producer.send(take(n));
+      await send(take(n));
       sent += n;
       options.onProgress?.(sent);
     }

@@ -86,6 +86,7 @@ Deno.test({
       KAFKA_GROUP_ID: uniqueName("cluster").toLowerCase(),
       DATA_LAKE_DIR: `${root}/lake`,
       WAREHOUSE_PATH: `${root}/warehouse.db`,
+      PROCESSOR_STATE_DIR: `${root}/processor_state`,
       ANONYMIZATION_KEY: uniqueName("key"),
       PIPELINE_SCHEDULE: "0 0 1 1 *",
       RAW_TOPIC: uniqueName("raw").toLowerCase(),

@@ -154,3 +154,26 @@ Deno.test("retry: refused access stops a bounded wait at once and is retried by 
   assert.equal(warned.length, 1);
   assert.equal(warned[0].setting, "KAFKA_SASL_PASSWORD");
 });
+
+Deno.test("retry: a producer id the cluster cannot give yet (a fresh cluster) is waited out", () => {
+  // What InitProducerId fails with while a new cluster elects leaders and creates its
+  // transaction log, as the library reports it after its own attempts.
+  const members = [
+    ["COORDINATOR_NOT_AVAILABLE", "COORDINATOR_NOT_AVAILABLE", "COORDINATOR_NOT_AVAILABLE"],
+    ["COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS"],
+    ["NOT_ENOUGH_REPLICAS", "CONCURRENT_TRANSACTIONS", "BROKER_NOT_AVAILABLE"],
+  ];
+  for (const codes of members) {
+    const error = new MultipleErrors("initProducerId failed 3 times.", codes.map(protocol));
+    assert.ok(isTransientKafkaError(error), codes.join(","));
+  }
+  assert.ok(isTransientKafkaError(
+    new MultipleErrors("initProducerId failed 3 times.", [refused(), refused(), refused()]),
+  ));
+  assert.ok(isTransientKafkaError(
+    new MultipleErrors("initProducerId failed 2 times.", [
+      protocol("COORDINATOR_NOT_AVAILABLE"),
+      new TimeoutError("Request timed out"),
+    ]),
+  ));
+});
