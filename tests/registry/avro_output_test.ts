@@ -12,6 +12,7 @@ import { FEEDS } from "../../src/config/settings.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { KafkaClient } from "../../src/kafka/client.ts";
 import { startProcessor } from "../../src/processor/processor.ts";
+import { RegistryUnavailableError } from "../../src/registry/errors.ts";
 import type { ProcessorTopics } from "../../src/processor/topics.ts";
 import { consumeOnce, produce } from "../lake/_fixtures.ts";
 import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
@@ -231,3 +232,44 @@ function renamed(out: Record<string, number>, from: ProcessorTopics, to: Process
   }
   return Object.fromEntries(Object.entries(out).map(([topic, n]) => [names.get(topic), n]));
 }
+
+Deno.test({
+  name:
+    "OUTPUT_FORMAT=avro with the registry unreachable: process --once waits, then fails with the cause, writing nothing",
+  ignore: registryMissing !== "",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const deadUrl = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+    listener.close();
+    const t = isolatedTopics();
+    const loaded = await testConfig({
+      env: { SCHEMA_REGISTRY_URL: deadUrl, OUTPUT_FORMAT: "avro" },
+    });
+    const config = {
+      ...loaded,
+      processor: { ...loaded.processor, stateDir: `${loaded.root}/state` },
+    };
+    const kafka = testKafka();
+    try {
+      await kafka.ensureTopics([{ topic: t.raw, partitions: 1 }, { topic: t.rates }]);
+      await produce(kafka, [
+        { topic: t.rates, key: "USD", value: JSON.stringify(RATES[0]) },
+        { topic: t.raw, key: FIRST[0].USER_ID, value: JSON.stringify(FIRST[0]) },
+      ]);
+      await assert.rejects(
+        () => processOnce(config, kafka, t),
+        (e) =>
+          e instanceof RegistryUnavailableError &&
+          /Schema Registry not reachable .*\(gave up after \d+ s\)/.test(e.message),
+      );
+      // Nothing written: the record is read again once the registry is back.
+      assert.deepEqual(await readTopic(kafka, t.secure), []);
+      assert.deepEqual(await readTopic(kafka, t.rejected), []);
+    } finally {
+      await kafka.close();
+      await Deno.remove(config.root, { recursive: true });
+    }
+  },
+});
