@@ -125,10 +125,10 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
       countries: parseList(env.get("BLACKLIST_COUNTRIES")) ?? [...DEFAULTS.blacklistCountries],
     },
     timeWindow,
-    feeds,
     feedsFile,
     processor: parseProcessorConfig(env),
-    // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/config/registry.ts.
+    // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/config/registry.ts;
+    // it also gives `feeds` (the processor's are Avro with OUTPUT_FORMAT=avro).
     ...parseRegistryConfig(env, feeds, read),
   };
 }

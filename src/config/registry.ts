@@ -2,12 +2,14 @@
  * The Schema Registry settings (SCHEMA_REGISTRY_URL, _USERNAME, _PASSWORD, _CA_FILE) and the
  * processor's RAW_FORMAT / OUTPUT_FORMAT, validated with the rest of the config before anything
  * connects. A feed in a registry format, or an Avro raw topic or output, without a registry URL
- * is refused here, naming the feed or setting.
+ * is refused here, naming the feed or setting. OUTPUT_FORMAT=avro gives the processor's feeds the
+ * format "avro", so the lake decodes what the processor writes.
  */
 import type { Feed } from "../contract/feed.ts";
 import { ConfigError } from "../core/errors.ts";
 
 import type { Env } from "./env.ts";
+import { STATUSES } from "./settings.ts";
 
 /** Where the registry is. `password` and `caCert` are not enumerable, so they never print. */
 export interface SchemaRegistrySettings {
@@ -24,6 +26,8 @@ export interface SchemaRegistrySettings {
 export type StreamFormat = "json" | "avro";
 
 export interface RegistryConfig {
+  /** The feeds, the processor's with format "avro" when OUTPUT_FORMAT=avro. */
+  feeds: Feed[];
   schemaRegistry?: SchemaRegistrySettings;
   /** RAW_FORMAT: how the raw transactions are written (default json). */
   rawFormat: StreamFormat;
@@ -39,14 +43,6 @@ export function parseRegistryConfig(
   const schemaRegistry = parseRegistrySettings(env, read);
   const rawFormat = parseStreamFormat(env.get("RAW_FORMAT"), "RAW_FORMAT");
   const outputFormat = parseStreamFormat(env.get("OUTPUT_FORMAT"), "OUTPUT_FORMAT");
-  // Refused rather than ignored: the Kafka client interface sends text values only, so the
-  // processor cannot write the framed Avro that src/registry/encode.ts makes yet.
-  if (outputFormat === "avro") {
-    throw new ConfigError(
-      "OUTPUT_FORMAT=avro is not available yet: the Kafka client sends text values only " +
-        "(the Avro encoder is ready in src/registry/encode.ts); use OUTPUT_FORMAT=json",
-    );
-  }
   if (!schemaRegistry) {
     const needing = feeds.filter((f) => f.format && f.format !== "json");
     if (needing.length > 0) {
@@ -61,7 +57,47 @@ export function parseRegistryConfig(
       }
     }
   }
-  return { schemaRegistry, rawFormat, outputFormat };
+  return {
+    schemaRegistry,
+    rawFormat,
+    outputFormat,
+    feeds: outputFormat === "avro" ? withAvroOutputs(feeds) : [...feeds],
+  };
+}
+
+/**
+ * The feeds the processor writes (OUTPUT_FORMAT applies to them): its derived streams and tables.
+ * CURRENCY_RATES, which it only reads, is not one.
+ */
+export function isProcessorOutput(feedName: string): boolean {
+  return PROCESSOR_OUTPUTS.has(feedName);
+}
+
+const PROCESSOR_OUTPUTS = new Set([
+  "TRANSACTIONS_SECURE",
+  "TRANSACTIONS_USD",
+  "TRANSACTIONS_BLACKLISTED",
+  ...STATUSES.map((status) => `TRANSACTIONS_${status.toUpperCase()}`),
+  "USER_SPENDING_BY_TYPE",
+  "SPEND_LAST_FIVE_MIN_BY_TYPE",
+  "USERS",
+]);
+
+/**
+ * With OUTPUT_FORMAT=avro the lake reads the processor's feeds as Avro: they take that format
+ * here, the one place. A processor feed declared in another registry format is refused.
+ */
+function withAvroOutputs(feeds: readonly Feed[]): Feed[] {
+  return feeds.map((feed) => {
+    if (!isProcessorOutput(feed.name)) return feed;
+    if (feed.format && feed.format !== "json" && feed.format !== "avro") {
+      throw new ConfigError(
+        `feed ${feed.name} has format ${feed.format}, but the processor writes it as Avro ` +
+          `(OUTPUT_FORMAT=avro); declare it without a format or with "avro"`,
+      );
+    }
+    return { ...feed, format: "avro" };
+  });
 }
 
 function parseRegistrySettings(

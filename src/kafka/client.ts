@@ -18,8 +18,11 @@ export interface KafkaRecord {
 export interface OutgoingRecord {
   topic: string;
   key: string | null;
-  /** null is a tombstone: it deletes `key` from a table feed. */
-  value: string | null;
+  /**
+   * Text (UTF-8 on the wire) or bytes (Avro in the Schema Registry wire format, sent as they
+   * are); null is a tombstone: it deletes `key` from a table feed.
+   */
+  value: string | Uint8Array | null;
   headers?: Record<string, string>;
   /** Milliseconds since the epoch; defaults to now. */
   timestamp?: number;

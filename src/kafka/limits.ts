@@ -27,6 +27,10 @@ const HEADER_OVERHEAD = 10;
 const utf8Length = (text: string | null): number =>
   text === null ? 0 : Buffer.byteLength(text, "utf8");
 
+/** A value's bytes on the wire: UTF-8 text, or bytes as they are. */
+const valueLength = (value: string | Uint8Array | null): number =>
+  typeof value === "string" ? Buffer.byteLength(value, "utf8") : value?.length ?? 0;
+
 /** The bytes `headers` take in a record (an upper bound). */
 export function headerBytes(headers: Record<string, string> | undefined): number {
   let size = 0;
@@ -38,7 +42,7 @@ export function headerBytes(headers: Record<string, string> | undefined): number
 
 /** The bytes `record` takes in an uncompressed record batch (an upper bound). */
 export function recordBytes(record: OutgoingRecord): number {
-  return RECORD_OVERHEAD + utf8Length(record.key) + utf8Length(record.value) +
+  return RECORD_OVERHEAD + utf8Length(record.key) + valueLength(record.value) +
     headerBytes(record.headers);
 }
 

@@ -4,7 +4,7 @@
  * calls under the broker's size limits (limits.ts). The transactional one commits the consumer
  * group's offsets in the same transaction with the group generation (KIP-447).
  */
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import {
   Consumer,
   type Message,
@@ -240,7 +240,9 @@ function* produceCalls(records: OutgoingRecord[]): Generator<Outgoing[]> {
     messages.set(r, {
       topic: r.topic,
       key: encodeKey(r.key),
-      value: encodeValue(r.value),
+      value: typeof r.value === "string" || r.value === null
+        ? encodeValue(r.value)
+        : asBuffer(r.value),
       ...(headers ? { headers } : {}),
       ...(r.timestamp === undefined ? {} : { timestamp: BigInt(r.timestamp) }),
       ...(r.partition === undefined ? {} : { partition: r.partition }),
@@ -254,6 +256,11 @@ function* produceCalls(records: OutgoingRecord[]): Generator<Outgoing[]> {
   for (const call of splitForProduce(records, (r) => r.topic, size)) {
     yield call.map((r) => messages.get(r)!);
   }
+}
+
+/** Bytes as the library's Buffer, sharing their memory (no copy). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 /** UTF-8 encoding that reuses the previous buffer when the text repeats. */

@@ -23,7 +23,8 @@ import type {
   TransactionalProducer,
 } from "../kafka/client.ts";
 import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
-import { base64Valued, rawDecoder } from "../registry/values.ts";
+import { base64Valued, changelogDecoder, rawDecoder } from "../registry/values.ts";
+import { avroOutputs } from "./outputs.ts";
 import { batchTransformer, quarantine } from "./batch.ts";
 import { prepareTopics } from "./layout.ts";
 import { hmacKey } from "./pseudonymize.ts";
@@ -126,7 +127,10 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     return part;
   };
   // RAW_FORMAT=avro: raw records decoded through the Schema Registry first (src/registry).
-  const decodeRaw = rawDecoder(config, log, options.once ? WAIT_BOUNDED : WAIT_FOREVER);
+  const policy = options.once ? WAIT_BOUNDED : WAIT_FOREVER;
+  const decodeRaw = rawDecoder(config, log, policy);
+  // Changelogs written as Avro (OUTPUT_FORMAT=avro, now or before) are decoded at restore.
+  const decodeChangelog = changelogDecoder(config, log, policy);
   const decoding = new AbortController();
   const stop = async () => {
     stopped = true;
@@ -179,9 +183,25 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
       }
       if (stopped) return stats;
 
+      // OUTPUT_FORMAT=avro: every output topic's schema registered once, before any record.
+      const outputs = await avroOutputs({
+        config,
+        feeds,
+        topics,
+        log,
+        policy,
+        signal: decoding.signal,
+      }).catch((error) => {
+        // A stop while the registry is waited out is a clean stop.
+        if (stopped) return undefined;
+        throw error;
+      });
+      if (stopped) return stats;
       const common = {
         kafka,
         log,
+        decodeChangelog: decodeChangelog &&
+          ((topic: string, bytes: Uint8Array) => decodeChangelog(topic, bytes, decoding.signal)),
         seeder,
         stateDir,
         snapshotIntervalMs: config.processor.snapshotIntervalMs,
@@ -210,6 +230,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
           transform: (records, tables, partition) => {
             const before = tables.counters().lateEvents;
             const out = toWindows(records, tables, partition);
+            outputs?.encode(out);
             const late = tables.counters().lateEvents - before;
             if (late > 0) {
               stats.lateEvents += late;
@@ -248,6 +269,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
         }),
         transform: (records, tables, partition) => {
           const out = transform(records, tables, partition);
+          outputs?.encode(out.records);
           stats.rejected += out.rejected;
           return out.records;
         },

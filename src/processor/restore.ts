@@ -46,6 +46,14 @@ export interface RestoreContext {
   log: Logger;
   groupId: string;
   input: string;
+  /**
+   * Decodes a registry-framed changelog value (OUTPUT_FORMAT=avro) to its JSON object, waiting
+   * while the registry is down; absent without a registry.
+   */
+  decodeChangelog?(
+    topic: string,
+    bytes: Uint8Array,
+  ): Promise<{ value: Record<string, unknown> } | { reason: string }>;
 }
 
 const decoder = new TextDecoder();
@@ -181,9 +189,9 @@ async function replay<T>(
     stopWhenCaughtUp: true,
     fromBeginning: true,
     maxBytesPerPartition: 1024 * 1024,
-    onBatch: (batch) => {
+    onBatch: async (batch) => {
       const target = out.get(batch.partition);
-      if (!target) return Promise.resolve();
+      if (!target) return;
       for (const record of batch.records) {
         read++;
         const key = record.key === null ? null : decoder.decode(record.key);
@@ -191,14 +199,26 @@ async function replay<T>(
           skipped++;
           continue;
         }
+        let value: Record<string, unknown> | null = null;
+        // Avro values start with the wire format's zero byte, JSON ones with "{": a changelog
+        // written before a switch of OUTPUT_FORMAT holds both.
+        if (record.value !== null && record.value[0] === 0 && ctx.decodeChangelog) {
+          const decoded = await ctx.decodeChangelog(batch.topic, record.value);
+          if ("reason" in decoded) {
+            skipped++;
+            continue;
+          }
+          value = decoded.value;
+        }
         try {
-          const value = record.value === null ? null : JSON.parse(decoder.decode(record.value));
+          if (value === null && record.value !== null) {
+            value = JSON.parse(decoder.decode(record.value));
+          }
           kind.apply(target.tables, batch.topic, key, value);
         } catch {
           skipped++;
         }
       }
-      return Promise.resolve();
     },
   });
   await handle.done;

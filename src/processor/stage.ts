@@ -22,7 +22,13 @@ import type {
   TransactionalProducer,
 } from "../kafka/client.ts";
 import { rootMessage } from "../kafka/retry.ts";
-import { type Restored, restorePartitions, type StateKind, writeSnapshot } from "./restore.ts";
+import {
+  type RestoreContext,
+  type Restored,
+  restorePartitions,
+  type StateKind,
+  writeSnapshot,
+} from "./restore.ts";
 import type { StateDir } from "./state_dir.ts";
 
 /**
@@ -53,6 +59,8 @@ export interface StageOptions<T> {
    * `rejected` records (quarantine), sent in the chunk's transaction.
    */
   decode?(chunk: KafkaRecord[]): Promise<{ records: KafkaRecord[]; rejected: OutgoingRecord[] }>;
+  /** Decodes Avro changelog values at restore (OUTPUT_FORMAT=avro); see restore.ts. */
+  decodeChangelog?: RestoreContext["decodeChangelog"];
   /** Called once a chunk's transaction committed, with what it wrote and the time it took. */
   committed(chunk: KafkaRecord[], records: OutgoingRecord[], ms: ChunkTimes): void;
   /** Called on restored state before its first batch (evictions). */

@@ -2,19 +2,16 @@
  * The lake's hook: a batch of a feed in a registry format, its values turned into JSON text before
  * the lake's one record validator sees them. Records that do not decode are returned as
  * rejections (offset → reason) for the lake's quarantine, with their original bytes. While the
- * registry cannot be reached the batch waits, retrying with the backoff of the one retry policy
- * (src/kafka/retry.ts), and nothing is quarantined; `registry.unavailable` is logged when the
- * outage starts (and once per log window), `registry.recovered` when it ends. With a bounded
- * policy (`--once`), it gives up after the bound with a RegistryUnavailableError naming the cause.
+ * registry cannot be reached the batch waits (waiting.ts), and nothing is quarantined.
  */
 import type { Feed } from "../config/feeds.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaRecord, RecordBatch } from "../kafka/client.ts";
-import { type RetryPolicy, sleep, WAIT_FOREVER } from "../kafka/retry.ts";
+import { type RetryPolicy, WAIT_FOREVER } from "../kafka/retry.ts";
 import { SchemaRegistryClient } from "./client.ts";
 import { RecordDecoder } from "./decoder.ts";
-import { RegistryUnavailableError } from "./errors.ts";
 import type { SchemaRegistrySettings } from "../config/registry.ts";
+import { waitForRegistry } from "./waiting.ts";
 
 export interface DecodedBatch {
   batch: RecordBatch;
@@ -85,54 +82,26 @@ export class FeedValueDecoder {
     return { records, rejections };
   }
 
-  async #waiting<T>(
-    feed: Pick<Feed, "name">,
-    call: () => Promise<T>,
+  /**
+   * One registry-framed value (a changelog the processor wrote with OUTPUT_FORMAT=avro) as its
+   * JSON object, or why it does not decode. Waits while the registry is unreachable.
+   */
+  decodeValue(
+    source: Pick<Feed, "name">,
+    bytes: Uint8Array,
     signal?: AbortSignal,
-  ): Promise<T> {
-    let attempts = 0;
-    let since = 0;
-    let loggedAt = 0;
-    while (true) {
-      try {
-        const result = await call();
-        if (attempts > 0) {
-          this.#log.info("registry.recovered", {
-            feed: feed.name,
-            attempts,
-            downSeconds: Math.round((Date.now() - since) / 1000),
-          });
-        }
-        return result;
-      } catch (error) {
-        if (!(error instanceof RegistryUnavailableError) || signal?.aborted) throw error;
-        const now = Date.now();
-        if (attempts === 0) since = now;
-        attempts++;
-        // `--once` modes give up after the policy's bound, with the cause.
-        const { giveUpAfterMs } = this.#policy;
-        if (giveUpAfterMs !== undefined && now - since >= giveUpAfterMs) {
-          throw new RegistryUnavailableError(
-            `${error.message} (gave up after ${Math.round((now - since) / 1000)} s)`,
-            { cause: error },
-          );
-        }
-        const waitMs = Math.min(this.#policy.maxMs, this.#policy.initialMs * 2 ** (attempts - 1));
-        if (attempts === 1 || now - loggedAt >= this.#policy.logWindowMs) {
-          loggedAt = now;
-          this.#log.warn("registry.unavailable", {
-            feed: feed.name,
-            url: this.#decoder.client.url,
-            error: error.message,
-            attempts,
-            downSeconds: Math.round((now - since) / 1000),
-            retryInMs: waitMs,
-          });
-        }
-        await sleep(waitMs, signal);
-        if (signal?.aborted) throw error;
-      }
-    }
+  ): Promise<{ value: Record<string, unknown> } | { reason: string }> {
+    return this.#waiting(source, () => this.#decoder.decode("avro", bytes), signal) as Promise<
+      { value: Record<string, unknown> } | { reason: string }
+    >;
+  }
+
+  #waiting<T>(feed: Pick<Feed, "name">, call: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const url = this.#decoder.client.url;
+    return waitForRegistry(
+      { name: feed.name, url, log: this.#log, policy: this.#policy, signal },
+      call,
+    );
   }
 }
 
@@ -171,6 +140,25 @@ export function rawDecoder(
         .map((record) => ({ record, reason: rejections.get(record.offset)! })),
     };
   };
+}
+
+/**
+ * The processor's restore hook: its changelogs' registry-framed values (written with
+ * OUTPUT_FORMAT=avro) decoded to their JSON objects; undefined without a registry. Waits while the
+ * registry is down (see above).
+ */
+export function changelogDecoder(
+  config: { schemaRegistry?: SchemaRegistrySettings },
+  log: Logger,
+  policy: RetryPolicy = WAIT_FOREVER,
+):
+  | ((topic: string, bytes: Uint8Array, signal?: AbortSignal) => Promise<
+    { value: Record<string, unknown> } | { reason: string }
+  >)
+  | undefined {
+  if (!config.schemaRegistry) return undefined;
+  const values = new FeedValueDecoder(config.schemaRegistry, log, policy);
+  return (topic, bytes, signal) => values.decodeValue({ name: topic }, bytes, signal);
 }
 
 /**

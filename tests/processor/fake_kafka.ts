@@ -138,7 +138,11 @@ export class FakeBroker {
       partition: p,
       offset: String(log.length),
       key: record.key === null ? null : enc.encode(record.key),
-      value: record.value === null ? null : enc.encode(record.value),
+      value: record.value === null
+        ? null
+        : typeof record.value === "string"
+        ? enc.encode(record.value)
+        : record.value,
       timestamp: record.timestamp ?? Date.now(),
       headers: record.headers ?? {},
     });

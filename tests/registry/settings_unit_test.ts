@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/config.ts";
 import type { FeedDeclaration } from "../../src/config/feeds.ts";
+import { STATUSES } from "../../src/config/settings.ts";
 import { ConfigError } from "../../src/core/errors.ts";
+import { PROCESSOR_FEEDS } from "../../src/processor/topics.ts";
+import { statusFeedName } from "../../src/processor/transform.ts";
 
 const AVRO_FEED: FeedDeclaration = {
   name: "PAYMENTS",
@@ -99,9 +102,50 @@ Deno.test("the registry password and CA are kept but never enumerated (logs, /st
   assert.equal(config.outputFormat, "json");
 });
 
-Deno.test("OUTPUT_FORMAT=avro is refused, not ignored, until the Kafka client sends bytes", () => {
-  assert.throws(
-    () => load({ SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081", OUTPUT_FORMAT: "avro" }),
-    /OUTPUT_FORMAT=avro is not available yet/,
+Deno.test("OUTPUT_FORMAT=avro makes every processor feed Avro for the lake, and no other", () => {
+  const url = { SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081" };
+  const json = loadConfig({ get: (name) => ({ ...url } as Record<string, string>)[name] });
+  const avro = loadConfig({
+    get: (name) => ({ ...url, OUTPUT_FORMAT: "avro" } as Record<string, string>)[name],
+  });
+  assert.equal(avro.outputFormat, "avro");
+  const formats = Object.fromEntries(avro.feeds.map((f) => [f.name, f.format ?? "json"]));
+  const expected = Object.fromEntries(
+    [...Object.values(PROCESSOR_FEEDS), ...STATUSES.map(statusFeedName)].map((name) => [
+      name,
+      name === "CURRENCY_RATES" ? "json" : "avro",
+    ]),
   );
+  assert.deepEqual(formats, expected);
+  assert.ok(json.feeds.every((f) => (f.format ?? "json") === "json"));
+  // The same feeds otherwise, in the same (dependency) order.
+  assert.deepEqual(
+    avro.feeds.map((f) => ({ ...f, format: undefined })),
+    json.feeds.map((f) => ({ ...f, format: undefined })),
+  );
+  // A feed the processor does not write keeps its own format.
+  const other = load({ ...url, OUTPUT_FORMAT: "avro" }, [{ ...AVRO_FEED, format: "protobuf" }]);
+  assert.equal(other.feeds[0].format, "protobuf");
+  assert.throws(
+    () => load({ OUTPUT_FORMAT: "avro" }, []),
+    /OUTPUT_FORMAT=avro needs SCHEMA_REGISTRY_URL/,
+  );
+});
+
+Deno.test("OUTPUT_FORMAT=avro refuses a processor feed declared in another registry format", () => {
+  for (const [name, format] of [["TRANSACTIONS_SECURE", "protobuf"], ["USERS", "json-schema"]]) {
+    assert.throws(
+      () =>
+        load({ SCHEMA_REGISTRY_URL: "http://127.0.0.1:8081", OUTPUT_FORMAT: "avro" }, [{
+          name,
+          kind: "stream",
+          primaryKey: ["ID"],
+          format,
+        }]),
+      (e) =>
+        e instanceof ConfigError &&
+        new RegExp(`feed ${name} has format ${format}, but the processor writes it as Avro`)
+          .test(e.message),
+    );
+  }
 });
