@@ -180,7 +180,9 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
         health,
         signal,
         failureEvent: "lake.feed_failed",
-      }, { alsoRetry: (error) => !stopsAll(error) }),
+        // --once retries Kafka outages (bounded) but not a feed's own failure: other feeds'
+        // answers keep Kafka "up", so the bounded wait would never run out; it ends with the cause.
+      }, { alsoRetry: (error) => !once && !stopsAll(error) }),
     );
   }
 
