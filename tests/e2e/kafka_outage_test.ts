@@ -14,7 +14,8 @@ const PORT_B = 19192;
 async function kafkaSh(port: number, command: "start" | "stop" | "reset"): Promise<void> {
   const out = await new Deno.Command("bash", {
     args: [`${REPO_ROOT}scripts/kafka.sh`, command],
-    env: { KAFKA_PORT: String(port), KAFKA_START_TIMEOUT: "150" },
+    // This test's own brokers: plaintext only, whatever SASL_SSL listener the run's broker has.
+    env: { KAFKA_PORT: String(port), KAFKA_START_TIMEOUT: "150", KAFKA_SASL_SSL_PORT: "" },
     stdout: "piped",
     stderr: "piped",
   }).output();
