@@ -27,15 +27,18 @@
 #                          and certificate for 127.0.0.1/localhost, and one user, "datalake",
 #                          for PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 with a random password
 #   KAFKA_CACHE_DIR        jars, data and logs (default ~/.cache/datalake-kafka)
+#   KAFKA_DATA_DIR         brokers' data and logs only (default the versioned folder in
+#                          KAFKA_CACHE_DIR); .ci/run gives its brokers a fresh one
 #   KAFKA_HEAP_OPTS        JVM heap flags (default -Xmx512m)
-#   KAFKA_START_TIMEOUT    seconds `start` waits for the broker (default 60)
+#   KAFKA_START_TIMEOUT    seconds `start` waits for the broker (default 180: a broker killed
+#                          with thousands of partitions spends minutes recovering them)
 #   KAFKA_STOP_TIMEOUT     seconds `stop` waits before SIGKILL (default 30)
 #
 # Files, all outside the repository:
 #   $KAFKA_CACHE_DIR/kafka-<version>/libs/               jars (fetched once with mvn)
-#   $KAFKA_CACHE_DIR/kafka-<version>/port-<port>/data/   log.dirs (survives restarts)
-#   $KAFKA_CACHE_DIR/kafka-<version>/port-<port>/sasl/   CA, keystore, password (mode 600)
-#   $KAFKA_CACHE_DIR/kafka-<version>/port-<port>/{server.properties,kafka.pid,kafka.log}
+#   $KAFKA_DATA_DIR/port-<port>/data/   log.dirs (survives restarts)
+#   $KAFKA_DATA_DIR/port-<port>/sasl/   CA, keystore, password (mode 600)
+#   $KAFKA_DATA_DIR/port-<port>/{server.properties,kafka.pid,kafka.log}
 # Needs: Java 17+ and Maven (first start only), openssl for SASL_SSL. Uses kcat, if
 # installed, to check readiness.
 set -euo pipefail
@@ -49,7 +52,7 @@ source "$SCRIPT_DIR/kafka/sasl.sh"
 single_broker() {
   local port="${KAFKA_PORT:-9092}"
   need_number "$port"
-  use_node "$KAFKA_HOME/port-$port" "$port" "${KAFKA_CONTROLLER_PORT:-$((port + 1))}" 1 \
+  use_node "$KAFKA_DATA_ROOT/port-$port" "$port" "${KAFKA_CONTROLLER_PORT:-$((port + 1))}" 1 \
     "${KAFKA_HEAP_OPTS:--Xmx512m}"
   SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
   [[ "$SASL_SSL_PORT" == off ]] && SASL_SSL_PORT=""

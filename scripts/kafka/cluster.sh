@@ -12,8 +12,9 @@
 #
 # Node N listens on 127.0.0.1:KAFKA_CLUSTER_PORT + 2(N-1), its controller on the port after:
 # 9192-9197 by default. Settings: KAFKA_CLUSTER_PORT (default 9192), KAFKA_CLUSTER_HEAP_OPTS
-# (default -Xmx256m per node), KAFKA_START_TIMEOUT, KAFKA_STOP_TIMEOUT, KAFKA_CACHE_DIR.
-# Files: $KAFKA_CACHE_DIR/kafka-<version>/cluster-<port>/node-N/{data,server.properties,kafka.log}.
+# (default -Xmx256m per node), KAFKA_START_TIMEOUT, KAFKA_STOP_TIMEOUT, KAFKA_CACHE_DIR,
+# KAFKA_DATA_DIR.
+# Files: $KAFKA_DATA_DIR/cluster-<port>/node-N/{data,server.properties,kafka.log}.
 #
 # The brokers keep Kafka's own defaults for topics created without settings (replication
 # factor 1, min.insync.replicas 1), so a test sees whether the product asks for 3 and 2.
@@ -23,7 +24,7 @@
 CLUSTER_NODES=3
 CLUSTER_BASE="${KAFKA_CLUSTER_PORT:-9192}"
 need_number "$CLUSTER_BASE"
-CLUSTER_DIR="$KAFKA_HOME/cluster-$CLUSTER_BASE"
+CLUSTER_DIR="$KAFKA_DATA_ROOT/cluster-$CLUSTER_BASE"
 
 use_cluster_node() {
   local n="$1"

@@ -7,8 +7,10 @@ HOST=127.0.0.1
 KAFKA_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KAFKA_HOME="${KAFKA_CACHE_DIR:-$HOME/.cache/datalake-kafka}/kafka-$KAFKA_VERSION"
 LIBS="$KAFKA_HOME/libs"
+# Brokers' data, config and logs (port-<port>/, cluster-<port>/); jars stay in KAFKA_HOME.
+KAFKA_DATA_ROOT="${KAFKA_DATA_DIR:-$KAFKA_HOME}"
 LOG4J_CONFIG="$KAFKA_SCRIPTS/log4j2.yaml"
-START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
+START_TIMEOUT="${KAFKA_START_TIMEOUT:-180}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-30}"
 
 say() { echo "kafka.sh: $*"; }
