@@ -54,17 +54,26 @@ export interface KafkaSettings {
   replicationFactor?: number;
   /** min.insync.replicas of topics we create; absent: 2 with ≥ 3 replicas, else 1. */
   minInsyncReplicas?: number;
+  /**
+   * KAFKA_SESSION_TIMEOUT_MS (librdkafka's session.timeout.ms): how long the group waits for a
+   * silent member (a crashed or paused one) before handing its partitions on; absent: 30 s.
+   */
+  sessionTimeoutMs?: number;
 }
 
 /** KAFKA_* settings other than brokers, group and client id. */
 export function parseKafkaSettings(
   env: Env,
   readTextFile: (path: string) => string,
-): Pick<KafkaSettings, "security" | "compression" | "replicationFactor" | "minInsyncReplicas"> {
+): Pick<
+  KafkaSettings,
+  "security" | "compression" | "replicationFactor" | "minInsyncReplicas" | "sessionTimeoutMs"
+> {
   return {
     compression: oneOf(env, "KAFKA_COMPRESSION", COMPRESSIONS, DEFAULT_COMPRESSION),
     replicationFactor: optionalCount(env, "KAFKA_REPLICATION_FACTOR"),
     minInsyncReplicas: optionalCount(env, "KAFKA_MIN_INSYNC_REPLICAS"),
+    sessionTimeoutMs: optionalSessionTimeout(env),
     security: parseSecurity(env, readTextFile),
   };
 }
@@ -219,6 +228,23 @@ function optionalCount(env: Env, name: string): number | undefined {
   if (!Number.isInteger(n) || n < 1 || n > 32) {
     throw new ConfigError(
       `${name} must be a whole number from 1 to 32, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** Kafka's own bounds (the brokers' default group.min/max.session.timeout.ms). */
+export const SESSION_TIMEOUT_LIMITS_MS = [6000, 1_800_000] as const;
+
+function optionalSessionTimeout(env: Env): number | undefined {
+  const value = text(env, "KAFKA_SESSION_TIMEOUT_MS");
+  if (value === undefined) return undefined;
+  const [min, max] = SESSION_TIMEOUT_LIMITS_MS;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new ConfigError(
+      `KAFKA_SESSION_TIMEOUT_MS must be a whole number of milliseconds from ${min} to ${max}, ` +
+        `got ${JSON.stringify(value)}`,
     );
   }
   return n;

@@ -39,6 +39,7 @@ Deno.test("kafka settings: defaults are PLAINTEXT, zstd, replication from the cl
   assert.equal(kafka.compression, "zstd");
   assert.equal(kafka.replicationFactor, undefined);
   assert.equal(kafka.minInsyncReplicas, undefined);
+  assert.equal(kafka.sessionTimeoutMs, undefined);
 });
 
 Deno.test("kafka settings: SASL_SSL with SCRAM, a CA file and mutual TLS", () => {
@@ -53,6 +54,7 @@ Deno.test("kafka settings: SASL_SSL with SCRAM, a CA file and mutual TLS", () =>
     KAFKA_COMPRESSION: "ZSTD",
     KAFKA_REPLICATION_FACTOR: "3",
     KAFKA_MIN_INSYNC_REPLICAS: "2",
+    KAFKA_SESSION_TIMEOUT_MS: "45000",
   });
   assert.equal(kafka.security?.protocol, "SASL_SSL");
   assert.equal(kafka.security?.sasl?.mechanism, "SCRAM-SHA-512");
@@ -63,6 +65,7 @@ Deno.test("kafka settings: SASL_SSL with SCRAM, a CA file and mutual TLS", () =>
   assert.equal(kafka.compression, "zstd");
   assert.equal(kafka.replicationFactor, 3);
   assert.equal(kafka.minInsyncReplicas, 2);
+  assert.equal(kafka.sessionTimeoutMs, 45000);
   // Secrets never print with the config.
   const printed = JSON.stringify(kafka) + Deno.inspect(kafka, { depth: 10 });
   assert.ok(!printed.includes("s3cret-pw"), printed);
@@ -121,4 +124,8 @@ Deno.test("kafka settings: each mistake is one ConfigError naming the setting", 
   refused({ KAFKA_COMPRESSION: "brotli" }, "KAFKA_COMPRESSION", /none, gzip, snappy, lz4, zstd/);
   refused({ KAFKA_REPLICATION_FACTOR: "0" }, "KAFKA_REPLICATION_FACTOR");
   refused({ KAFKA_MIN_INSYNC_REPLICAS: "two" }, "KAFKA_MIN_INSYNC_REPLICAS");
+  // Outside Kafka's own bounds (6 s to 30 min), or not milliseconds.
+  for (const bad of ["5999", "1800001", "30s", "6e3", "-6000"]) {
+    refused({ KAFKA_SESSION_TIMEOUT_MS: bad }, "KAFKA_SESSION_TIMEOUT_MS", /6000 to 1800000/);
+  }
 });

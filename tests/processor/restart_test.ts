@@ -138,6 +138,9 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
     ANONYMIZATION_KEY: key,
     RAW_TOPIC: rawTopic,
     REJECTED_TOPIC: uniqueName("rejected_kill"),
+    // The killed member leaves the group after this, not the default 30 s: the rerun's join
+    // waits for it either way (Kafka's shortest session).
+    KAFKA_SESSION_TIMEOUT_MS: "6000",
   };
   const defaults: ProcessorTopics = {
     raw: rawTopic,
@@ -174,7 +177,12 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
     for (const r of await readTopic(kafka, rawTopic)) raws.push(JSON.parse(r.value!));
     assert.equal(raws.length, COUNT);
 
-    await kafka.ensureTopics(outputTopics(defaults).map((topic) => ({ topic })));
+    // As many partitions as the raw topic, as the processor creates them (per-user state follows
+    // the raw partitions): on a fresh broker this test may be the first to create them.
+    const rawPartitions = (await kafka.endOffsets(rawTopic)).length;
+    await kafka.ensureTopics(
+      outputTopics(defaults).map((topic) => ({ topic, partitions: rawPartitions })),
+    );
     const starts = new Map<string, PartitionOffset[]>();
     for (const topic of outputTopics(defaults)) starts.set(topic, await kafka.endOffsets(topic));
 

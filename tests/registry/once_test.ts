@@ -1,7 +1,7 @@
 /**
  * `consume --once` with an Avro feed whose registry cannot be reached waits a bounded time (the
- * `--once` policy of src/kafka/retry.ts, 30 s), then exits 1 with one line naming the cause;
- * nothing is written or quarantined, so a later run reads the record again.
+ * `--once` policy of src/kafka/retry.ts: ONCE_OUTAGE_SECONDS, 5 s here), then exits 1 with one
+ * line naming the cause; nothing is written or quarantined, so a later run reads the record again.
  */
 import assert from "node:assert/strict";
 import { findFeed } from "../../src/config/config.ts";
@@ -43,6 +43,7 @@ Deno.test({
         ...envOf(base),
         FEEDS_FILE: await writeFeedsFile(base.root, declared),
         SCHEMA_REGISTRY_URL: `http://127.0.0.1:${deadPort}`,
+        ONCE_OUTAGE_SECONDS: "5",
         LOG_FORMAT: "json",
       });
       assert.equal(result.code, 1, result.stdout + result.stderr);
