@@ -8,14 +8,11 @@ import { findFeed } from "../../src/config/config.ts";
 import { rejectedPath } from "../../src/lake/layout.ts";
 import { envOf, runMain, testConfig, uniqueName } from "../helpers/env.ts";
 import { writeFeedsFile } from "../e2e/service_helpers.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryTest } from "./_registry.ts";
 
-Deno.test({
-  name: "consume --once gives up on an unreachable registry after the bounded wait, exit 1",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+registryTest(
+  "consume --once gives up on an unreachable registry after the bounded wait, exit 1",
+  async () => {
     const feed = uniqueName("REG_ONCE");
     const declared = [{
       name: feed,
@@ -59,4 +56,4 @@ Deno.test({
       await Deno.remove(base.root, { recursive: true });
     }
   },
-});
+);
