@@ -345,7 +345,7 @@ async function readRates(
   });
   await handle.done;
   if (skipped > 0) log.warn("processor.restore_skipped", { topic, records: skipped });
-  log.info("processor.rates", { rates: rates.size });
+  log.debug("processor.rates", { rates: rates.size }); // none is a warning, below
   if (rates.size === 0) {
     log.warn("processor.no_rates", {
       topic,
