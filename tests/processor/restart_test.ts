@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../src/core/log.ts";
 import type { PartitionOffset } from "../../src/kafka/client.ts";
 import { startProcessor } from "../../src/processor/processor.ts";
-import type { ProcessorTopics } from "../../src/processor/topics.ts";
+import { type ProcessorTopics, processorTopics } from "../../src/processor/topics.ts";
 import { runProducer } from "../../src/producer/producer.ts";
 import { CURRENCY_RATES } from "../../src/producer/rates.ts";
 import type { RawTransaction } from "../../src/processor/validate.ts";
@@ -142,24 +142,8 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
     // waits for it either way (Kafka's shortest session).
     KAFKA_SESSION_TIMEOUT_MS: "6000",
   };
-  const defaults: ProcessorTopics = {
-    raw: rawTopic,
-    rejected: env.REJECTED_TOPIC,
-    secure: "TRANSACTIONS_SECURE",
-    usd: "TRANSACTIONS_USD",
-    blacklisted: "TRANSACTIONS_BLACKLISTED",
-    userSpending: "USER_SPENDING_BY_TYPE",
-    windows: "SPEND_LAST_FIVE_MIN_BY_TYPE",
-    users: "USERS",
-    rates: "CURRENCY_RATES",
-    byStatus: {
-      completed: "TRANSACTIONS_COMPLETED",
-      failed: "TRANSACTIONS_FAILED",
-      pending: "TRANSACTIONS_PENDING",
-      processing: "TRANSACTIONS_PROCESSING",
-      cancelled: "TRANSACTIONS_CANCELLED",
-    },
-  };
+  // The names the child derives from its config: the defaults, with its own raw and rejected topics.
+  const defaults = processorTopics({ ...config, rawTopic, rejectedTopic: env.REJECTED_TOPIC });
   const COUNT = 12000;
   const kafka = testKafka();
   try {
