@@ -8,13 +8,7 @@ import assert from "node:assert/strict";
 import { findFeed } from "../../src/config/config.ts";
 import { partitionPath, rejectedPath } from "../../src/lake/layout.ts";
 import { consumeOnce, readLines } from "../lake/_fixtures.ts";
-import {
-  confluentPython,
-  REGISTRY_URL,
-  registryFeed,
-  registryMissing,
-  registryTest,
-} from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryFeed, registryTest } from "./_registry.ts";
 
 const RICH_SCHEMA = {
   type: "record",
