@@ -5,8 +5,9 @@ Debian's kcat cannot do SCRAM against Kafka 4.1; this can.
 
   outside_client.py consume TOPIC [--count N] [--timeout S]
       prints the values of the committed records (read_committed), one JSON line each:
-      {"partition": P, "offset": O, "key": "...", "value": "..."}; stops after N records or
-      S seconds without a new one (default 20)
+      {"partition": P, "offset": O, "key": "...", "value": "..."}; stops once it has read to
+      the end of every partition (librdkafka's enable.partition.eof, like kcat -e), after N
+      records, or after S seconds without a new record or partition end (default 20)
   outside_client.py produce TOPIC
       sends each stdin line as one record (key<TAB>value when the line has a tab)
 
@@ -19,7 +20,7 @@ import sys
 import time
 import uuid
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 
 
 def settings():
@@ -46,9 +47,14 @@ def consume(topic, count, timeout):
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
         "isolation.level": "read_committed",
+        # An event at the end of each partition (the last committed record), so the read ends
+        # there instead of waiting out the timeout.
+        "enable.partition.eof": True,
     })
     consumer = Consumer(conf)
-    consumer.subscribe([topic])
+    assigned, at_end = set(), set()
+    consumer.subscribe([topic], on_assign=lambda _c, parts: assigned.update(
+        (p.topic, p.partition) for p in parts))
     seen = 0
     last = time.monotonic()
     try:
@@ -58,12 +64,19 @@ def consume(topic, count, timeout):
             msg = consumer.poll(0.5)
             if msg is None:
                 continue
+            if msg.error() and msg.error().code() == KafkaError._PARTITION_EOF:
+                last = time.monotonic()
+                at_end.add((msg.topic(), msg.partition()))
+                if at_end >= assigned:
+                    break
+                continue
             if msg.error():
                 if msg.error().fatal():
                     raise KafkaException(msg.error())
                 print(f"outside_client: {msg.error()}", file=sys.stderr)
                 continue
             last = time.monotonic()
+            at_end.discard((msg.topic(), msg.partition()))
             seen += 1
             print(json.dumps({
                 "partition": msg.partition(), "offset": msg.offset(),

@@ -2,7 +2,7 @@
 import { feedList, selectFeeds } from "../config/config.ts";
 import { UsageError } from "../core/errors.ts";
 import { closeWithin, connectKafka } from "../kafka/connect.ts";
-import { KafkaHealth, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { KafkaHealth, outagePolicy } from "../kafka/retry.ts";
 import { supervise } from "../kafka/supervise.ts";
 import { type LakeStats, startLakeConsumer } from "../lake/consumer.ts";
 import type { Command } from "./command.ts";
@@ -35,7 +35,7 @@ export const consumeCommand: Command = {
           progress: true,
           health,
         }), {
-        policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+        policy: outagePolicy(once, ctx.config),
         log: ctx.log.child({ component: "kafka" }),
         brokers: ctx.config.kafka.brokers,
         health,

@@ -1,6 +1,6 @@
 import { createProgress } from "../core/progress.ts";
 import { closeWithin, connectKafka } from "../kafka/connect.ts";
-import { KafkaHealth, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { KafkaHealth, outagePolicy } from "../kafka/retry.ts";
 import { supervise } from "../kafka/supervise.ts";
 import { type ProcessorStats, startProcessor } from "../processor/processor.ts";
 import type { Command } from "./command.ts";
@@ -19,7 +19,7 @@ export const processCommand: Command = {
         "processor",
         () => startProcessor({ config, kafka, log, once, signal }),
         {
-          policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+          policy: outagePolicy(once, config),
           log: log.child({ component: "kafka" }),
           brokers: config.kafka.brokers,
           health,

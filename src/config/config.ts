@@ -47,6 +47,11 @@ export interface Config extends RegistryConfig {
   /** Where the extra feeds came from, if any. */
   feedsFile?: string;
   processor: ProcessorConfig;
+  /**
+   * ONCE_OUTAGE_SECONDS: how long one-shot commands (`--once`, `produce --count`) wait out a
+   * Kafka or Schema Registry outage before they give up with its cause (exit 1).
+   */
+  onceOutageMs: number;
 }
 
 /** The stream processor's own settings (PROCESSOR_*). */
@@ -127,6 +132,13 @@ export function loadConfig(env: Env = Deno.env, options: LoadConfigOptions = {})
     timeWindow,
     feedsFile,
     processor: parseProcessorConfig(env),
+    onceOutageMs: 1000 * parseInteger(
+      env.get("ONCE_OUTAGE_SECONDS"),
+      "ONCE_OUTAGE_SECONDS",
+      DEFAULTS.onceOutageSeconds,
+      1,
+      86400,
+    ),
     // Schema Registry (SCHEMA_REGISTRY_*), RAW_FORMAT and OUTPUT_FORMAT: src/config/registry.ts;
     // it also gives `feeds` (the processor's are Avro with OUTPUT_FORMAT=avro).
     ...parseRegistryConfig(env, feeds, read),

@@ -54,17 +54,38 @@ export interface KafkaSettings {
   replicationFactor?: number;
   /** min.insync.replicas of topics we create; absent: 2 with ≥ 3 replicas, else 1. */
   minInsyncReplicas?: number;
+  /**
+   * KAFKA_SESSION_TIMEOUT_MS (librdkafka's session.timeout.ms): how long the group waits for a
+   * silent member (a crashed or paused one) before handing its partitions on; absent: 30 s.
+   */
+  sessionTimeoutMs?: number;
+  /**
+   * KAFKA_DELIVERY_TIMEOUT_MS (librdkafka's delivery.timeout.ms): how long a plain produce (the
+   * API's record posting, `produce`) retries before it fails; absent: about 44 s, enough to ride
+   * out a leader change.
+   */
+  deliveryTimeoutMs?: number;
 }
 
 /** KAFKA_* settings other than brokers, group and client id. */
 export function parseKafkaSettings(
   env: Env,
   readTextFile: (path: string) => string,
-): Pick<KafkaSettings, "security" | "compression" | "replicationFactor" | "minInsyncReplicas"> {
+): Pick<
+  KafkaSettings,
+  | "security"
+  | "compression"
+  | "replicationFactor"
+  | "minInsyncReplicas"
+  | "sessionTimeoutMs"
+  | "deliveryTimeoutMs"
+> {
   return {
     compression: oneOf(env, "KAFKA_COMPRESSION", COMPRESSIONS, DEFAULT_COMPRESSION),
     replicationFactor: optionalCount(env, "KAFKA_REPLICATION_FACTOR"),
     minInsyncReplicas: optionalCount(env, "KAFKA_MIN_INSYNC_REPLICAS"),
+    sessionTimeoutMs: optionalMs(env, "KAFKA_SESSION_TIMEOUT_MS", SESSION_TIMEOUT_LIMITS_MS),
+    deliveryTimeoutMs: optionalMs(env, "KAFKA_DELIVERY_TIMEOUT_MS", DELIVERY_TIMEOUT_LIMITS_MS),
     security: parseSecurity(env, readTextFile),
   };
 }
@@ -219,6 +240,28 @@ function optionalCount(env: Env, name: string): number | undefined {
   if (!Number.isInteger(n) || n < 1 || n > 32) {
     throw new ConfigError(
       `${name} must be a whole number from 1 to 32, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/** Kafka's own bounds (the brokers' default group.min/max.session.timeout.ms). */
+export const SESSION_TIMEOUT_LIMITS_MS = [6000, 1_800_000] as const;
+/** At least a second; at most 15 minutes (a send that long is an outage). */
+export const DELIVERY_TIMEOUT_LIMITS_MS = [1000, 900_000] as const;
+
+function optionalMs(
+  env: Env,
+  name: string,
+  [min, max]: readonly [number, number],
+): number | undefined {
+  const value = text(env, name);
+  if (value === undefined) return undefined;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new ConfigError(
+      `${name} must be a whole number of milliseconds from ${min} to ${max}, ` +
+        `got ${JSON.stringify(value)}`,
     );
   }
   return n;

@@ -120,4 +120,6 @@ export const DEFAULTS = {
   /** The processor's local state snapshots (one folder per consumer group inside). */
   processorStateDir: "./processor_state",
   processorSnapshotSeconds: 30,
+  /** How long one-shot commands wait out a Kafka or Schema Registry outage. */
+  onceOutageSeconds: 30,
 } as const;

@@ -36,9 +36,13 @@ import { KafkaTopicMissingError } from "./errors.ts";
 import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 import type { KafkaHealth } from "./retry.ts";
 
-/** Generous: a stalled event loop or a long drain before a rebalance must not get us evicted. */
+/**
+ * Generous: a stalled event loop or a long drain before a rebalance must not get us evicted.
+ * KAFKA_SESSION_TIMEOUT_MS replaces it (a faster hand-over after a crash, for a shorter grace).
+ */
 const SESSION_TIMEOUT_MS = 30_000;
 const REBALANCE_TIMEOUT_MS = 60_000;
+/** At most a third of the session, as Kafka advises, so one late heartbeat is no eviction. */
 const HEARTBEAT_MS = 3000;
 /** How long the broker may hold an empty fetch answer: all partitions asked for, or some. */
 const LONG_POLL_MS = 500;
@@ -100,12 +104,13 @@ class GroupConsumer {
     this.#generation = { groupId: options.groupId, memberId: "", generationId: -1 };
     this.done = new Promise<void>((resolve, reject) => (this.#settle = { resolve, reject }));
     const base = baseOptions(deps.settings, "consumer");
+    const sessionTimeout = deps.settings.sessionTimeoutMs ?? SESSION_TIMEOUT_MS;
     this.#client = new Consumer({
       ...base,
       groupId: options.groupId,
-      sessionTimeout: SESSION_TIMEOUT_MS,
+      sessionTimeout,
       rebalanceTimeout: REBALANCE_TIMEOUT_MS,
-      heartbeatInterval: HEARTBEAT_MS,
+      heartbeatInterval: Math.min(HEARTBEAT_MS, Math.floor(sessionTimeout / 3)),
       autocommit: false,
       isolationLevel: options.readCommitted === false
         ? FetchIsolationLevels.READ_UNCOMMITTED

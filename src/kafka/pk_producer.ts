@@ -35,7 +35,8 @@ type Outgoing = MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
  * written twice. So the library's budget covers a leader change: a killed broker is fenced after
  * broker.session.timeout.ms (9 s by default) before its partitions get new leaders, and a broker
  * coming back takes its partitions over again. About 40 s in all; beyond that it is an outage,
- * which retry.ts waits out. The transactional producer keeps the minimal retries: a transaction
+ * which retry.ts waits out. KAFKA_DELIVERY_TIMEOUT_MS sets that budget instead (as many retries
+ * as their waits fit in). The transactional producer keeps the minimal retries: a transaction
  * that fails is aborted and the processor redoes it from its committed offsets.
  */
 const PRODUCE_RETRIES = 24;
@@ -44,6 +45,18 @@ const PRODUCE_RETRY_MAX_MS = 2_000;
 /** 250 ms, 500 ms, 1 s, then every 2 s. */
 function produceRetryDelay(attempt: number): number {
   return Math.min(PRODUCE_RETRY_MAX_MS, 125 * 2 ** Math.max(1, attempt));
+}
+
+/** The library's retries of a plain produce: 24 (about 44 s), or those that fit in the timeout. */
+export function produceRetries(deliveryTimeoutMs?: number): number {
+  if (deliveryTimeoutMs === undefined) return PRODUCE_RETRIES;
+  let retries = 0;
+  let waited = produceRetryDelay(1);
+  while (waited <= deliveryTimeoutMs) {
+    retries++;
+    waited += produceRetryDelay(retries + 1);
+  }
+  return retries;
 }
 
 function producerOptions(settings: KafkaSettings, role: string) {
@@ -75,7 +88,7 @@ function javaPartitioner() {
 export async function openProducer(settings: KafkaSettings): Promise<Producer> {
   const producer = new PkProducer<Buffer, Buffer, Buffer, Buffer>({
     ...producerOptions(settings, "producer"),
-    retries: PRODUCE_RETRIES,
+    retries: produceRetries(settings.deliveryTimeoutMs),
     retryDelay: (_client: unknown, _operation: string, attempt: number) =>
       produceRetryDelay(attempt),
   });

@@ -9,6 +9,7 @@
  * Logging: one `kafka.unavailable` warning when an outage starts and at most one per window
  * after that (with the attempts made), one `kafka.recovered` line when it ends.
  */
+import { DEFAULTS } from "../config/settings.ts";
 import { DomainError, UnavailableError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import { errorTree, KafkaAccessError, KafkaTopicMissingError } from "./errors.ts";
@@ -39,8 +40,21 @@ export const WAIT_FOREVER: RetryPolicy = {
   quietMs: 15_000,
 };
 
-/** `--once` modes: give up once an outage has lasted 30 s (about 40 s with the last attempt). */
-export const WAIT_BOUNDED: RetryPolicy = { ...WAIT_FOREVER, giveUpAfterMs: 30_000 };
+/**
+ * One-shot commands (`--once`, `produce --count`): give up once an outage has lasted
+ * `onceOutageMs` (ONCE_OUTAGE_SECONDS, 30 s by default; about 10 s more with the last attempt).
+ */
+export function waitBounded(config: { onceOutageMs?: number }): RetryPolicy {
+  return {
+    ...WAIT_FOREVER,
+    giveUpAfterMs: config.onceOutageMs ?? DEFAULTS.onceOutageSeconds * 1000,
+  };
+}
+
+/** The policy of a command: bounded with `--once`, else forever. */
+export function outagePolicy(once: boolean, config: { onceOutageMs?: number }): RetryPolicy {
+  return once ? waitBounded(config) : WAIT_FOREVER;
+}
 
 /**
  * Kafka error codes (the library's `apiId`) that a healthy cluster clears by itself. Beyond these,

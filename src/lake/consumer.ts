@@ -17,8 +17,7 @@ import {
   isTopicKafkaError,
   KafkaHealth,
   type KafkaHealthSnapshot,
-  WAIT_BOUNDED,
-  WAIT_FOREVER,
+  outagePolicy,
 } from "../kafka/retry.ts";
 import { supervise, type Supervised } from "../kafka/supervise.ts";
 import { topicSpecForFeed } from "../kafka/topics.ts";
@@ -30,7 +29,9 @@ import { type FeedCounters, LakeWriter } from "./writer.ts";
 export type LakeStats = Record<string, FeedCounters>;
 
 export interface LakeConsumerOptions {
-  config: Pick<Config, "kafka" | "dataLakeDir"> & Partial<Pick<Config, "schemaRegistry">>;
+  config:
+    & Pick<Config, "kafka" | "dataLakeDir">
+    & Partial<Pick<Config, "schemaRegistry" | "onceOutageMs">>;
   kafka: KafkaClient;
   log: Logger;
   /** The feeds to consume (already validated). */
@@ -113,7 +114,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
   // validates them; a stop lets go of a batch waiting for the registry.
   const byName = new Map(feeds.map((f) => [f.name, f]));
   const values = config.schemaRegistry && feeds.some((f) => f.format && f.format !== "json")
-    ? new FeedValueDecoder(config.schemaRegistry, log, once ? WAIT_BOUNDED : WAIT_FOREVER)
+    ? new FeedValueDecoder(config.schemaRegistry, log, outagePolicy(once, config))
     : undefined;
   const stopping = new AbortController();
 
@@ -174,7 +175,7 @@ export async function startLakeConsumer(options: LakeConsumerOptions): Promise<L
         });
         return { done: handle.done, stop: handle.stop };
       }, {
-        policy: once ? WAIT_BOUNDED : WAIT_FOREVER,
+        policy: outagePolicy(once, config),
         log: options.log.child({ component: "lake", feed: feed.name }),
         brokers: config.kafka.brokers,
         health,

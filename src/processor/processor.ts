@@ -22,7 +22,7 @@ import type {
   OutgoingRecord,
   TransactionalProducer,
 } from "../kafka/client.ts";
-import { WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { outagePolicy } from "../kafka/retry.ts";
 import { base64Valued, changelogDecoder, rawDecoder } from "../registry/values.ts";
 import { avroOutputs } from "./outputs.ts";
 import { batchTransformer, quarantine } from "./batch.ts";
@@ -127,7 +127,7 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
     return part;
   };
   // RAW_FORMAT=avro: raw records decoded through the Schema Registry first (src/registry).
-  const policy = options.once ? WAIT_BOUNDED : WAIT_FOREVER;
+  const policy = outagePolicy(options.once === true, config);
   const decodeRaw = rawDecoder(config, log, policy);
   // Changelogs written as Avro (OUTPUT_FORMAT=avro, now or before) are decoded at restore.
   const decodeChangelog = changelogDecoder(config, log, policy);
@@ -345,7 +345,7 @@ async function readRates(
   });
   await handle.done;
   if (skipped > 0) log.warn("processor.restore_skipped", { topic, records: skipped });
-  log.info("processor.rates", { rates: rates.size });
+  log.debug("processor.rates", { rates: rates.size }); // none is a warning, below
   if (rates.size === 0) {
     log.warn("processor.no_rates", {
       topic,

@@ -124,7 +124,7 @@ export async function restorePartitions<T>(
       offset: endOf(topic, partition).toString(),
     }));
   }
-  ctx.log.info("processor.partitions_restored", {
+  const fields = {
     stage: kind.name,
     input: ctx.input,
     partitions,
@@ -132,7 +132,11 @@ export async function restorePartitions<T>(
     changelogRecords: read,
     skipped,
     ms: Math.round(performance.now() - started),
-  });
+  };
+  // State brought back (a restart, partitions moved from another instance) is news; a cold
+  // start that found nothing to restore is detail.
+  if (fromSnapshot > 0 || read > 0) ctx.log.info("processor.partitions_restored", fields);
+  else ctx.log.debug("processor.partitions_restored", fields);
   return out;
 }
 

@@ -45,7 +45,8 @@ export async function openStateDir(root: string, group: string, log: Logger): Pr
     instanceId = crypto.randomUUID();
     await writeAtomic(idPath, JSON.stringify({ instanceId }));
   }
-  log.info("processor.state_dir", { folder, slot, instanceId });
+  // Detail: the folder and id matter when several instances share a machine, not at a glance.
+  log.debug("processor.state_dir", { folder, slot, instanceId });
   return {
     instanceId,
     async read(name) {

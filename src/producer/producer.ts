@@ -11,7 +11,7 @@ import { findFeed } from "../config/config.ts";
 import { ConfigError, UsageError } from "../core/errors.ts";
 import type { Logger } from "../core/log.ts";
 import type { KafkaClient, OutgoingRecord } from "../kafka/client.ts";
-import { retryKafka, WAIT_BOUNDED, WAIT_FOREVER } from "../kafka/retry.ts";
+import { outagePolicy, retryKafka } from "../kafka/retry.ts";
 import { rawTopicSpec, topicSpecForFeed } from "../kafka/topics.ts";
 import { currencyRateRecords } from "./rates.ts";
 import { transactionGenerator } from "./transactions.ts";
@@ -68,7 +68,7 @@ export async function runProducer(options: ProducerOptions): Promise<ProducerRes
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
 
   const retry = {
-    policy: count === undefined && rate !== undefined ? WAIT_FOREVER : WAIT_BOUNDED,
+    policy: outagePolicy(count !== undefined || rate === undefined, config),
     log: log.child({ component: "kafka" }),
     brokers: config.kafka.brokers,
     signal,

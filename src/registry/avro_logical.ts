@@ -47,40 +47,22 @@ function microsOfIso(value: unknown): number {
   return ms * 1000 + Number(fraction.padEnd(6, "0").slice(3, 6));
 }
 
-class TimestampMillis extends LogicalType {
-  _fromValue(v: number) {
-    return isoOfMillis(v, true);
-  }
-  _toValue(v: unknown) {
-    return millisOfIso(v);
-  }
-}
-
-class TimestampMicros extends LogicalType {
-  _fromValue(v: number) {
-    return isoOfMicros(v, true);
-  }
-  _toValue(v: unknown) {
-    return microsOfIso(v);
-  }
-}
-
-class LocalTimestampMillis extends LogicalType {
-  _fromValue(v: number) {
-    return isoOfMillis(v, false);
-  }
-  _toValue(v: unknown) {
-    return millisOfIso(v);
-  }
-}
-
-class LocalTimestampMicros extends LogicalType {
-  _fromValue(v: number) {
-    return isoOfMicros(v, false);
-  }
-  _toValue(v: unknown) {
-    return microsOfIso(v);
-  }
+/**
+ * timestamp-millis / -micros and their local- forms (no zone): one class, made per unit and zone.
+ * Micros keep six fractional digits; local times are written without the "Z".
+ */
+function timestampType(unit: "millis" | "micros", zone: boolean) {
+  const [toIso, fromIso] = unit === "millis"
+    ? [isoOfMillis, millisOfIso]
+    : [isoOfMicros, microsOfIso];
+  return class Timestamp extends LogicalType {
+    _fromValue(v: number) {
+      return toIso(v, zone);
+    }
+    _toValue(v: unknown) {
+      return fromIso(v);
+    }
+  };
 }
 
 class DateType extends LogicalType {
@@ -158,10 +140,10 @@ class Decimal extends LogicalType {
 
 /** Logical types avsc applies while decoding and encoding (others decode as their base type). */
 export const LOGICAL_TYPES = {
-  "timestamp-millis": TimestampMillis,
-  "timestamp-micros": TimestampMicros,
-  "local-timestamp-millis": LocalTimestampMillis,
-  "local-timestamp-micros": LocalTimestampMicros,
+  "timestamp-millis": timestampType("millis", true),
+  "timestamp-micros": timestampType("micros", true),
+  "local-timestamp-millis": timestampType("millis", false),
+  "local-timestamp-micros": timestampType("micros", false),
   date: DateType,
   "time-millis": TimeMillis,
   "time-micros": TimeMicros,

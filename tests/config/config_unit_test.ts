@@ -42,6 +42,7 @@ Deno.test("config: defaults and every feed of settings.ts, referenced feeds firs
   assert.equal(config.port, 8080);
   assert.equal(config.pipelineSchedule, "*/10 * * * *");
   assert.equal(config.retentionDays, 30);
+  assert.equal(config.onceOutageMs, 30_000);
   assert.deepEqual(config.feeds.map((f) => f.name).sort(), FEEDS.map((f) => f.name).sort());
   const names = config.feeds.map((f) => f.name);
   assert.ok(names.indexOf("USERS") < names.indexOf("TRANSACTIONS_SECURE"));
@@ -58,6 +59,7 @@ Deno.test("config: environment settings are read", () => {
     PORT: "9000",
     PIPELINE_SCHEDULE: "0 */2 * * 1-5",
     RETENTION_DAYS: "7",
+    ONCE_OUTAGE_SECONDS: "5",
   });
   assert.deepEqual(config.kafka.brokers, ["a:1", "b:2"]);
   assert.equal(config.kafka.groupId, "g");
@@ -65,6 +67,7 @@ Deno.test("config: environment settings are read", () => {
   assert.equal(config.port, 9000);
   assert.equal(config.pipelineSchedule, "0 */2 * * 1-5");
   assert.equal(config.retentionDays, 7);
+  assert.equal(config.onceOutageMs, 5000);
 });
 
 Deno.test("config: FEEDS_FILE adds a feed with no code change", () => {
@@ -149,6 +152,13 @@ Deno.test("config: each bad environment setting is one clear message naming it",
   }
   for (const days of ["0", "thirty", "-5"]) {
     fails({ RETENTION_DAYS: days }, undefined, /^RETENTION_DAYS must be a whole number/);
+  }
+  for (const seconds of ["0", "half a minute", "1.5", "86401"]) {
+    fails(
+      { ONCE_OUTAGE_SECONDS: seconds },
+      undefined,
+      /^ONCE_OUTAGE_SECONDS must be a whole number/,
+    );
   }
 });
 

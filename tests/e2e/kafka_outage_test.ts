@@ -185,7 +185,13 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     await kafkaSh(PORT_B, "stop");
-    const api = await setupApi({ brokers: `127.0.0.1:${PORT_B}`, loadRows: false });
+    // A plain produce rides out a leader change for about 44 s before it fails; a short delivery
+    // timeout gives the same 503 sooner.
+    const api = await setupApi({
+      brokers: `127.0.0.1:${PORT_B}`,
+      loadRows: false,
+      env: { KAFKA_DELIVERY_TIMEOUT_MS: "3000" },
+    });
     const record = [{
       ORDER_ID: "P1",
       COUNTRY: "Italy",

@@ -1,7 +1,8 @@
 /** Running `deno task start serve` as a child: its port, its log events, its lake. */
-import type { FeedDeclaration } from "../../src/config/feeds.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { spawnMain } from "../helpers/env.ts";
+
+export { writeFeedsFile } from "../helpers/env.ts";
 
 export interface Served {
   child: Deno.ChildProcess;
@@ -100,11 +101,4 @@ export async function lakeLines(root: string, feed: string, day: string): Promis
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;
   }
-}
-
-/** Writes a FEEDS_FILE declaring `feeds` and returns its path. */
-export async function writeFeedsFile(dir: string, feeds: FeedDeclaration[]): Promise<string> {
-  const path = `${dir}/feeds.json`;
-  await Deno.writeTextFile(path, JSON.stringify({ feeds }));
-  return path;
 }

@@ -18,6 +18,7 @@ import { hmacHexSync, hmacKey } from "../../src/processor/pseudonymize.ts";
 import {
   BROKERS,
   envOf,
+  feedsFileConfig,
   runMain,
   spawnMain,
   testConfig,
@@ -163,21 +164,13 @@ testWithKcat(
   "erasure then SIGKILL of a consuming process, then restart: every record exactly once, no broken line",
   async () => {
     const name = uniqueName("LK_ERASE_KILL");
-    const dir = await Deno.makeTempDir();
-    const feedsFile = `${dir}/feeds.json`;
-    await Deno.writeTextFile(
-      feedsFile,
-      JSON.stringify({
-        feeds: [{
-          name,
-          kind: "stream",
-          primaryKey: ["TRANSACTION_ID"],
-          timeField: "TIMESTAMP",
-          columns: { TRANSACTION_ID: "TEXT", USER_ID_HASHED: "TEXT", AMOUNT: "REAL" },
-        }],
-      }),
-    );
-    const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
+    const { config, dir } = await feedsFileConfig({
+      name,
+      kind: "stream",
+      primaryKey: ["TRANSACTION_ID"],
+      timeField: "TIMESTAMP",
+      columns: { TRANSACTION_ID: "TEXT", USER_ID_HASHED: "TEXT", AMOUNT: "REAL" },
+    });
     const env = envOf(config);
     const key = hmacKey(config.anonymizationKey!);
     const gone = hmacHexSync(key, "U00042");

@@ -49,6 +49,26 @@ export async function testConfig(
   return { ...config, root };
 }
 
+/** Writes a FEEDS_FILE declaring `feeds` in `dir` and returns its path. */
+export async function writeFeedsFile(dir: string, feeds: FeedDeclaration[]): Promise<string> {
+  const path = `${dir}/feeds.json`;
+  await Deno.writeTextFile(path, JSON.stringify({ feeds }));
+  return path;
+}
+
+/**
+ * testConfig with `feeds` declared beside settings.ts's in a FEEDS_FILE, as a user adds a feed, so
+ * that a child process given envOf(config) reads the same feeds. The file is in `dir`, a fresh
+ * temporary folder for the test's other files too; remove both `dir` and `config.root`.
+ */
+export async function feedsFileConfig(
+  ...feeds: FeedDeclaration[]
+): Promise<{ config: Config & { root: string }; dir: string }> {
+  const dir = await tempDir();
+  const config = await testConfig({ env: { FEEDS_FILE: await writeFeedsFile(dir, feeds) } });
+  return { config, dir };
+}
+
 /** A Kafka client on the test broker; close it in the test's finally block. */
 export function testKafka(): KafkaClient {
   return connectKafka({

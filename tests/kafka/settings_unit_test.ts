@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { loadConfig } from "../../src/config/config.ts";
+import { produceRetries } from "../../src/kafka/pk_producer.ts";
 import { ConfigError } from "../../src/core/errors.ts";
 
 const PEM_CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
@@ -39,6 +40,8 @@ Deno.test("kafka settings: defaults are PLAINTEXT, zstd, replication from the cl
   assert.equal(kafka.compression, "zstd");
   assert.equal(kafka.replicationFactor, undefined);
   assert.equal(kafka.minInsyncReplicas, undefined);
+  assert.equal(kafka.sessionTimeoutMs, undefined);
+  assert.equal(kafka.deliveryTimeoutMs, undefined);
 });
 
 Deno.test("kafka settings: SASL_SSL with SCRAM, a CA file and mutual TLS", () => {
@@ -53,6 +56,8 @@ Deno.test("kafka settings: SASL_SSL with SCRAM, a CA file and mutual TLS", () =>
     KAFKA_COMPRESSION: "ZSTD",
     KAFKA_REPLICATION_FACTOR: "3",
     KAFKA_MIN_INSYNC_REPLICAS: "2",
+    KAFKA_SESSION_TIMEOUT_MS: "45000",
+    KAFKA_DELIVERY_TIMEOUT_MS: "120000",
   });
   assert.equal(kafka.security?.protocol, "SASL_SSL");
   assert.equal(kafka.security?.sasl?.mechanism, "SCRAM-SHA-512");
@@ -63,6 +68,8 @@ Deno.test("kafka settings: SASL_SSL with SCRAM, a CA file and mutual TLS", () =>
   assert.equal(kafka.compression, "zstd");
   assert.equal(kafka.replicationFactor, 3);
   assert.equal(kafka.minInsyncReplicas, 2);
+  assert.equal(kafka.sessionTimeoutMs, 45000);
+  assert.equal(kafka.deliveryTimeoutMs, 120000);
   // Secrets never print with the config.
   const printed = JSON.stringify(kafka) + Deno.inspect(kafka, { depth: 10 });
   assert.ok(!printed.includes("s3cret-pw"), printed);
@@ -121,4 +128,21 @@ Deno.test("kafka settings: each mistake is one ConfigError naming the setting", 
   refused({ KAFKA_COMPRESSION: "brotli" }, "KAFKA_COMPRESSION", /none, gzip, snappy, lz4, zstd/);
   refused({ KAFKA_REPLICATION_FACTOR: "0" }, "KAFKA_REPLICATION_FACTOR");
   refused({ KAFKA_MIN_INSYNC_REPLICAS: "two" }, "KAFKA_MIN_INSYNC_REPLICAS");
+  // Outside Kafka's own bounds (6 s to 30 min), or not milliseconds.
+  for (const bad of ["5999", "1800001", "30s", "6e3", "-6000"]) {
+    refused({ KAFKA_SESSION_TIMEOUT_MS: bad }, "KAFKA_SESSION_TIMEOUT_MS", /6000 to 1800000/);
+  }
+  for (const bad of ["999", "900001", "5s", "-1"]) {
+    refused({ KAFKA_DELIVERY_TIMEOUT_MS: bad }, "KAFKA_DELIVERY_TIMEOUT_MS", /1000 to 900000/);
+  }
+});
+
+Deno.test("kafka settings: KAFKA_DELIVERY_TIMEOUT_MS is the plain producer's retry budget", () => {
+  // Unset: 24 retries (250 ms, 500 ms, 1 s, then 2 s each: about 44 s).
+  assert.equal(produceRetries(undefined), 24);
+  assert.equal(produceRetries(43_750), 24);
+  // The retries whose waits fit: 250 + 500 + 1000 ms by 3 s, none under the first wait.
+  assert.equal(produceRetries(3000), 3);
+  assert.equal(produceRetries(1000), 2);
+  assert.ok(produceRetries(120_000) > 24);
 });

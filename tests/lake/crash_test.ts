@@ -4,9 +4,9 @@ import { listPartitions } from "../../src/lake/layout.ts";
 import {
   BROKERS,
   envOf,
+  feedsFileConfig,
   runMain,
   spawnMain,
-  testConfig,
   testKafka,
   uniqueName,
 } from "../helpers/env.ts";
@@ -18,21 +18,13 @@ testWithKcat(
   "crash: a consumer killed with SIGKILL mid-run, then consume --once: every record exactly once",
   async () => {
     const name = uniqueName("LK_CRASH");
-    const dir = await Deno.makeTempDir();
-    const feedsFile = `${dir}/feeds.json`;
-    await Deno.writeTextFile(
-      feedsFile,
-      JSON.stringify({
-        feeds: [{
-          name,
-          kind: "stream",
-          primaryKey: ["TRANSACTION_ID"],
-          timeField: "TIMESTAMP",
-          columns: { TRANSACTION_ID: "TEXT", AMOUNT: "REAL", TIMESTAMP: "TEXT" },
-        }],
-      }),
-    );
-    const config = await testConfig({ env: { FEEDS_FILE: feedsFile } });
+    const { config, dir } = await feedsFileConfig({
+      name,
+      kind: "stream",
+      primaryKey: ["TRANSACTION_ID"],
+      timeField: "TIMESTAMP",
+      columns: { TRANSACTION_ID: "TEXT", AMOUNT: "REAL", TIMESTAMP: "TEXT" },
+    });
     const kafka = testKafka();
     try {
       await kafka.ensureTopics([{ topic: name, partitions: 3 }]);
@@ -81,6 +73,7 @@ testWithKcat(
     } finally {
       await kafka.close();
       await Deno.remove(dir, { recursive: true });
+      await Deno.remove(config.root, { recursive: true });
     }
   },
 );

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../src/core/log.ts";
 import type { PartitionOffset } from "../../src/kafka/client.ts";
 import { startProcessor } from "../../src/processor/processor.ts";
-import type { ProcessorTopics } from "../../src/processor/topics.ts";
+import { type ProcessorTopics, processorTopics } from "../../src/processor/topics.ts";
 import { runProducer } from "../../src/producer/producer.ts";
 import { CURRENCY_RATES } from "../../src/producer/rates.ts";
 import type { RawTransaction } from "../../src/processor/validate.ts";
@@ -138,25 +138,12 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
     ANONYMIZATION_KEY: key,
     RAW_TOPIC: rawTopic,
     REJECTED_TOPIC: uniqueName("rejected_kill"),
+    // The killed member leaves the group after this, not the default 30 s: the rerun's join
+    // waits for it either way (Kafka's shortest session).
+    KAFKA_SESSION_TIMEOUT_MS: "6000",
   };
-  const defaults: ProcessorTopics = {
-    raw: rawTopic,
-    rejected: env.REJECTED_TOPIC,
-    secure: "TRANSACTIONS_SECURE",
-    usd: "TRANSACTIONS_USD",
-    blacklisted: "TRANSACTIONS_BLACKLISTED",
-    userSpending: "USER_SPENDING_BY_TYPE",
-    windows: "SPEND_LAST_FIVE_MIN_BY_TYPE",
-    users: "USERS",
-    rates: "CURRENCY_RATES",
-    byStatus: {
-      completed: "TRANSACTIONS_COMPLETED",
-      failed: "TRANSACTIONS_FAILED",
-      pending: "TRANSACTIONS_PENDING",
-      processing: "TRANSACTIONS_PROCESSING",
-      cancelled: "TRANSACTIONS_CANCELLED",
-    },
-  };
+  // The names the child derives from its config: the defaults, with its own raw and rejected topics.
+  const defaults = processorTopics({ ...config, rawTopic, rejectedTopic: env.REJECTED_TOPIC });
   const COUNT = 12000;
   const kafka = testKafka();
   try {
@@ -174,7 +161,12 @@ Deno.test("process: SIGKILL mid-stream, then `process --once`: every transaction
     for (const r of await readTopic(kafka, rawTopic)) raws.push(JSON.parse(r.value!));
     assert.equal(raws.length, COUNT);
 
-    await kafka.ensureTopics(outputTopics(defaults).map((topic) => ({ topic })));
+    // As many partitions as the raw topic, as the processor creates them (per-user state follows
+    // the raw partitions): on a fresh broker this test may be the first to create them.
+    const rawPartitions = (await kafka.endOffsets(rawTopic)).length;
+    await kafka.ensureTopics(
+      outputTopics(defaults).map((topic) => ({ topic, partitions: rawPartitions })),
+    );
     const starts = new Map<string, PartitionOffset[]>();
     for (const topic of outputTopics(defaults)) starts.set(topic, await kafka.endOffsets(topic));
 

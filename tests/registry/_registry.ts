@@ -3,7 +3,10 @@
  * exported by .ci/run), and Confluent's Python client with its Avro serializer (a venv made once
  * by python_env.sh, outside the repository). `registryMissing` says why the tests cannot run.
  */
-import { BROKERS, REPO_ROOT } from "../helpers/env.ts";
+import type { Config } from "../../src/config/config.ts";
+import type { KafkaClient } from "../../src/kafka/client.ts";
+import { engineTest } from "../helpers/engines.ts";
+import { BROKERS, REPO_ROOT, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
 
 export const REGISTRY_URL = Deno.env.get("SCHEMA_REGISTRY_TEST_URL") ?? "";
 
@@ -43,6 +46,72 @@ export const registryMissing = registryProblem ||
     : "the Python venv with confluent-kafka could not be made (tests/registry/python_env.sh)");
 
 if (registryMissing) console.warn(`tests/registry ignored: ${registryMissing}`);
+
+/**
+ * Deno.test for a test that needs the registry: ignored when it is missing (said once above). The
+ * sanitizers are off: a consumer waiting for the registry may leave a timer behind a stop.
+ */
+export function registryTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({
+    name,
+    ignore: registryMissing !== "",
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn,
+  });
+}
+
+/** engineTest (on SQLite and MariaDB) for a test that needs the registry; ignored without it. */
+export function registryEngineTest(name: string, fn: Parameters<typeof engineTest>[1]): void {
+  if (registryMissing) {
+    Deno.test({ name: `${name} (ignored: ${registryMissing})`, ignore: true, fn() {} });
+  } else {
+    engineTest(name, fn, { sanitizeOps: false, sanitizeResources: false });
+  }
+}
+
+/** A feed of one test, its config and its topic; `close` closes the client, removes the lake. */
+export interface RegistryFeed {
+  feed: string;
+  config: Config & { root: string };
+  kafka: KafkaClient;
+  close(): Promise<void>;
+}
+
+/**
+ * The set-up most of these tests share: a stream feed of their own (`<PREFIX>_<unique>`, primary
+ * key ID) in a registry format, the only feed of a config whose SCHEMA_REGISTRY_URL is the test
+ * registry (`env` adds settings or replaces it), and its topic with one partition.
+ */
+export async function registryFeed(
+  prefix: string,
+  format: "avro" | "protobuf" | "json-schema",
+  options: { timeField?: string; env?: Record<string, string> } = {},
+): Promise<RegistryFeed> {
+  const feed = uniqueName(prefix);
+  const config = await testConfig({
+    env: { SCHEMA_REGISTRY_URL: REGISTRY_URL, ...options.env },
+    feeds: [{
+      name: feed,
+      kind: "stream",
+      primaryKey: ["ID"],
+      format,
+      ...(options.timeField ? { timeField: options.timeField } : {}),
+    }],
+  });
+  const kafka = testKafka();
+  const close = async () => {
+    await kafka.close();
+    await Deno.remove(config.root, { recursive: true });
+  };
+  try {
+    await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { feed, config, kafka, close };
+}
 
 /** Runs produce.py with `job` (see there); its JSON lines. */
 export async function confluentPython(

@@ -8,10 +8,7 @@ import assert from "node:assert/strict";
 import { findFeed } from "../../src/config/config.ts";
 import { partitionPath, rejectedPath } from "../../src/lake/layout.ts";
 import { consumeOnce, readLines } from "../lake/_fixtures.ts";
-import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
-
-const ignore = registryMissing !== "";
+import { confluentPython, REGISTRY_URL, registryFeed, registryTest } from "./_registry.ts";
 
 const RICH_SCHEMA = {
   type: "record",
@@ -47,20 +44,13 @@ const RICH_SCHEMA = {
   ],
 };
 
-Deno.test({
-  name: "Avro records from Confluent's serializer become lake lines with the documented mapping",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const feed = uniqueName("REG_AVRO");
-    const config = await testConfig({
-      env: { SCHEMA_REGISTRY_URL: REGISTRY_URL },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], timeField: "TS", format: "avro" }],
+registryTest(
+  "Avro records from Confluent's serializer become lake lines with the documented mapping",
+  async () => {
+    const { feed, config, kafka, close } = await registryFeed("REG_AVRO", "avro", {
+      timeField: "TS",
     });
-    const kafka = testKafka();
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       const out = await confluentPython({
         registry: REGISTRY_URL,
         topic: feed,
@@ -150,26 +140,16 @@ Deno.test({
         ATTRS: "{}",
       }]);
     } finally {
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
   },
-});
+);
 
-Deno.test({
-  name: "An unknown schema id, a missing magic byte and a truncated payload go to quarantine",
-  ignore,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn() {
-    const feed = uniqueName("REG_BAD");
-    const config = await testConfig({
-      env: { SCHEMA_REGISTRY_URL: REGISTRY_URL },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], format: "avro" }],
-    });
-    const kafka = testKafka();
+registryTest(
+  "An unknown schema id, a missing magic byte and a truncated payload go to quarantine",
+  async () => {
+    const { feed, config, kafka, close } = await registryFeed("REG_BAD", "avro");
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       const schema = {
         type: "record",
         name: "Small",
@@ -211,11 +191,10 @@ Deno.test({
       // The quarantine keeps the bytes as they came.
       assert.deepEqual(rejected[1].valueUtf8, '{"ID":"x"}');
     } finally {
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
   },
-});
+);
 
 function assertStringIncludes(text: string, part: string) {
   assert.ok(

@@ -9,9 +9,14 @@ import assert from "node:assert/strict";
 import { runLoad } from "../../src/warehouse/load/run.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import { consumeOnce } from "../lake/_fixtures.ts";
-import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { engineTest, openEngineWarehouse } from "../helpers/engines.ts";
-import { confluentPython, REGISTRY_URL, registryMissing, setCompatibility } from "./_registry.ts";
+import { openEngineWarehouse } from "../helpers/engines.ts";
+import {
+  confluentPython,
+  REGISTRY_URL,
+  registryEngineTest,
+  registryFeed,
+  setCompatibility,
+} from "./_registry.ts";
 
 const V1 = {
   type: "record",
@@ -34,26 +39,15 @@ const V3_INCOMPATIBLE = {
   fields: [...V2.fields, { name: "SENSOR", type: "string" }],
 };
 
-function registryTest(name: string, fn: Parameters<typeof engineTest>[1]) {
-  if (registryMissing) {
-    Deno.test({ name: `${name} (ignored: ${registryMissing})`, ignore: true, fn() {} });
-  } else {
-    engineTest(name, fn, { sanitizeOps: false, sanitizeResources: false });
-  }
-}
-
-registryTest(
+registryEngineTest(
   "A compatible new schema version adds a column; an incompatible one is refused",
   async (_t, engine) => {
-    const feed = uniqueName("REG_EVOLVE");
-    const config = await testConfig({
-      env: { SCHEMA_REGISTRY_URL: REGISTRY_URL, ...engine.env },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], timeField: "TS", format: "avro" }],
+    const { feed, config, kafka, close } = await registryFeed("REG_EVOLVE", "avro", {
+      timeField: "TS",
+      env: engine.env,
     });
-    const kafka = testKafka();
     const warehouse = await openEngineWarehouse(config);
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       await setCompatibility(REGISTRY_URL, `${feed}-value`, "BACKWARD");
       const ts = { $datetime: "2024-05-01T08:00:00Z" };
       const v1 = await confluentPython({
@@ -111,8 +105,7 @@ registryTest(
       ]);
     } finally {
       await warehouse.close();
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
   },
 );

@@ -9,8 +9,7 @@ import { silentLogger } from "../../src/core/log.ts";
 import { partitionPath } from "../../src/lake/layout.ts";
 import { withSchemaColumns } from "../../src/registry/columns.ts";
 import { consumeOnce, readLines } from "../lake/_fixtures.ts";
-import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryFeed, registryTest } from "./_registry.ts";
 
 const SCHEMA = {
   $schema: "http://json-schema.org/draft-07/schema#",
@@ -26,20 +25,11 @@ const SCHEMA = {
   required: ["ID", "PRICE"],
 };
 
-Deno.test({
-  name: "JSON Schema records from Confluent's serializer reach the lake; columns from the schema",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const feed = uniqueName("REG_JSONSCHEMA");
-    const config = await testConfig({
-      env: { SCHEMA_REGISTRY_URL: REGISTRY_URL },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], format: "json-schema" }],
-    });
-    const kafka = testKafka();
+registryTest(
+  "JSON Schema records from Confluent's serializer reach the lake; columns from the schema",
+  async () => {
+    const { feed, config, kafka, close } = await registryFeed("REG_JSONSCHEMA", "json-schema");
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       const out = await confluentPython({
         registry: REGISTRY_URL,
         topic: feed,
@@ -70,8 +60,7 @@ Deno.test({
         LINES: "TEXT",
       });
     } finally {
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
   },
-});
+);

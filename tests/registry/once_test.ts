@@ -1,21 +1,18 @@
 /**
  * `consume --once` with an Avro feed whose registry cannot be reached waits a bounded time (the
- * `--once` policy of src/kafka/retry.ts, 30 s), then exits 1 with one line naming the cause;
- * nothing is written or quarantined, so a later run reads the record again.
+ * `--once` policy of src/kafka/retry.ts: ONCE_OUTAGE_SECONDS, 5 s here), then exits 1 with one
+ * line naming the cause; nothing is written or quarantined, so a later run reads the record again.
  */
 import assert from "node:assert/strict";
 import { findFeed } from "../../src/config/config.ts";
 import { rejectedPath } from "../../src/lake/layout.ts";
 import { envOf, runMain, testConfig, uniqueName } from "../helpers/env.ts";
 import { writeFeedsFile } from "../e2e/service_helpers.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryTest } from "./_registry.ts";
 
-Deno.test({
-  name: "consume --once gives up on an unreachable registry after the bounded wait, exit 1",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+registryTest(
+  "consume --once gives up on an unreachable registry after the bounded wait, exit 1",
+  async () => {
     const feed = uniqueName("REG_ONCE");
     const declared = [{
       name: feed,
@@ -43,6 +40,7 @@ Deno.test({
         ...envOf(base),
         FEEDS_FILE: await writeFeedsFile(base.root, declared),
         SCHEMA_REGISTRY_URL: `http://127.0.0.1:${deadPort}`,
+        ONCE_OUTAGE_SECONDS: "5",
         LOG_FORMAT: "json",
       });
       assert.equal(result.code, 1, result.stdout + result.stderr);
@@ -58,4 +56,4 @@ Deno.test({
       await Deno.remove(base.root, { recursive: true });
     }
   },
-});
+);

@@ -9,8 +9,8 @@
 import assert from "node:assert/strict";
 import { Logger } from "../../src/core/log.ts";
 import { startLakeConsumer } from "../../src/lake/consumer.ts";
-import { REPO_ROOT, testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, registryMissing } from "./_registry.ts";
+import { REPO_ROOT } from "../helpers/env.ts";
+import { confluentPython, registryFeed, registryTest } from "./_registry.ts";
 
 const PORT = Deno.env.get("SCHEMA_REGISTRY_OUTAGE_PORT") ?? "18091";
 const URL = `http://127.0.0.1:${PORT}/apis/ccompat/v7`;
@@ -40,26 +40,20 @@ async function until(what: string, check: () => boolean, ms = 60_000): Promise<v
   }
 }
 
-Deno.test({
-  name: "Registry stopped mid-stream: the feed waits, quarantines nothing, and resumes",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const feed = uniqueName("REG_OUTAGE");
-    const config = await testConfig({
+registryTest(
+  "Registry stopped mid-stream: the feed waits, quarantines nothing, and resumes",
+  async () => {
+    // The feed's registry is this test's own.
+    const { feed, config, kafka, close } = await registryFeed("REG_OUTAGE", "avro", {
       env: { SCHEMA_REGISTRY_URL: URL },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], format: "avro" }],
     });
     const events: Record<string, unknown>[] = [];
     const log = new Logger({
       level: "info",
       sink: { write: (line) => events.push(JSON.parse(line)) },
     });
-    const kafka = testKafka();
     let consumer: Awaited<ReturnType<typeof startLakeConsumer>> | undefined;
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       await registry("start");
       const first = await confluentPython({
         registry: URL,
@@ -118,8 +112,7 @@ Deno.test({
       await consumer?.done.catch(() => {});
       await registry("resume").catch(() => {});
       await registry("stop").catch(() => {});
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
   },
-});
+);

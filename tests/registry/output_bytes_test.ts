@@ -18,7 +18,7 @@ import { SchemaRegistryClient } from "../../src/registry/client.ts";
 import { OutputEncoding } from "../../src/registry/encode.ts";
 import { unframe } from "../../src/registry/wire.ts";
 import { testKafka, uniqueName } from "../helpers/env.ts";
-import { REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { REGISTRY_URL, registryTest } from "./_registry.ts";
 
 Deno.test("byte values are sized by their length, text by its UTF-8 bytes", () => {
   const sizes: [OutgoingRecord["value"], number][] = [
@@ -112,12 +112,9 @@ Deno.test({
 const SECURE = FEEDS.find((f) => f.name === "TRANSACTIONS_SECURE")!;
 const SPENDING = FEEDS.find((f) => f.name === "USER_SPENDING_BY_TYPE")!;
 
-Deno.test({
-  name: "the output hook registers each topic once and encodes only output records",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+registryTest(
+  "the output hook registers each topic once and encodes only output records",
+  async () => {
     const client = new SchemaRegistryClient({ url: REGISTRY_URL });
     const [a, b, spending] = ["REG_A", "REG_B", "REG_SPEND"].map(uniqueName);
     const outputs = new Map([
@@ -181,4 +178,4 @@ Deno.test({
       client.close();
     }
   },
-});
+);

@@ -11,7 +11,7 @@ import { SchemaRegistryClient } from "../../src/registry/client.ts";
 import { AvroOutputEncoder } from "../../src/registry/encode.ts";
 import { consumeOnce, readLines } from "../lake/_fixtures.ts";
 import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryTest } from "./_registry.ts";
 
 const USD = FEEDS.find((f) => f.name === "TRANSACTIONS_USD")!;
 const SECURE = { name: USD.name, columns: USD.columns! };
@@ -53,12 +53,9 @@ const VALUES = [
   },
 ];
 
-Deno.test({
-  name: "Avro outputs are read back by Confluent's AvroDeserializer and by the lake unchanged",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
+registryTest(
+  "Avro outputs are read back by Confluent's AvroDeserializer and by the lake unchanged",
+  async () => {
     const topic = uniqueName("REG_OUT");
     const config = await testConfig({
       env: { SCHEMA_REGISTRY_URL: REGISTRY_URL },
@@ -105,4 +102,4 @@ Deno.test({
       await Deno.remove(config.root, { recursive: true });
     }
   },
-});
+);

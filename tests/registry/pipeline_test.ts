@@ -13,11 +13,11 @@ import { startProcessor } from "../../src/processor/processor.ts";
 import type { ProcessorTopics } from "../../src/processor/topics.ts";
 import { runLoad } from "../../src/warehouse/load/run.ts";
 import { consumeOnce, produce } from "../lake/_fixtures.ts";
-import { engineTest, openEngineWarehouse } from "../helpers/engines.ts";
+import { openEngineWarehouse } from "../helpers/engines.ts";
 import { testConfig, testKafka } from "../helpers/env.ts";
 import { isolatedTopics } from "../processor/fixtures.ts";
 import { readTopic } from "../processor/kafka_helpers.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryEngineTest } from "./_registry.ts";
 
 const RAW_SCHEMA = {
   type: "record",
@@ -87,15 +87,7 @@ function feedsOf(topics: ProcessorTopics): FeedDeclaration[] {
   ];
 }
 
-function pipelineTest(name: string, fn: Parameters<typeof engineTest>[1]) {
-  if (registryMissing) {
-    Deno.test({ name: `${name} (ignored: ${registryMissing})`, ignore: true, fn() {} });
-  } else {
-    engineTest(name, fn, { sanitizeOps: false, sanitizeResources: false });
-  }
-}
-
-pipelineTest(
+registryEngineTest(
   "raw Avro → processor → lake → warehouse gives the rows the JSON pipeline gives",
   async (_t, engine) => {
     const json = isolatedTopics();

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { findFeed } from "../../src/config/config.ts";
 import { partitionPath, rejectedPath } from "../../src/lake/layout.ts";
 import { consumeOnce, readLines } from "../lake/_fixtures.ts";
-import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryFeed, registryTest } from "./_registry.ts";
 
 const PROTO = {
   package: "test.pb",
@@ -33,21 +32,11 @@ const PROTO = {
   ],
 };
 
-Deno.test({
-  name:
-    "Protobuf records from Confluent's serializer become lake lines with the documented mapping",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const feed = uniqueName("REG_PROTO");
-    const config = await testConfig({
-      env: { SCHEMA_REGISTRY_URL: REGISTRY_URL },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], format: "protobuf" }],
-    });
-    const kafka = testKafka();
+registryTest(
+  "Protobuf records from Confluent's serializer become lake lines with the documented mapping",
+  async () => {
+    const { feed, config, kafka, close } = await registryFeed("REG_PROTO", "protobuf");
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       const out = await confluentPython({
         registry: REGISTRY_URL,
         topic: feed,
@@ -97,8 +86,7 @@ Deno.test({
         DATA: "",
       }]);
     } finally {
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
   },
-});
+);

@@ -11,36 +11,28 @@ import { collectStatus } from "../../src/service/status.ts";
 import { formatStatus } from "../../src/service/status_text.ts";
 import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { ensureJobTables } from "../../src/scheduler/store.ts";
-import { testConfig, testKafka, uniqueName } from "../helpers/env.ts";
-import { confluentPython, REGISTRY_URL, registryMissing } from "./_registry.ts";
+import { confluentPython, REGISTRY_URL, registryFeed, registryTest } from "./_registry.ts";
 
-Deno.test({
-  name: "status: an unreachable registry is shown down with its cause, the feed waits, no password",
-  ignore: registryMissing !== "",
-  sanitizeOps: false,
-  sanitizeResources: false,
-  async fn() {
-    const feed = uniqueName("REG_STATUS");
+registryTest(
+  "status: an unreachable registry is shown down with its cause, the feed waits, no password",
+  async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const deadPort = (listener.addr as Deno.NetAddr).port;
     listener.close();
     const password = "registry-pass-9f3";
-    const config = await testConfig({
+    const { feed, config, kafka, close } = await registryFeed("REG_STATUS", "avro", {
       env: {
         SCHEMA_REGISTRY_URL: `http://127.0.0.1:${deadPort}`,
         SCHEMA_REGISTRY_USERNAME: "reader",
         SCHEMA_REGISTRY_PASSWORD: password,
       },
-      feeds: [{ name: feed, kind: "stream", primaryKey: ["ID"], format: "avro" }],
     });
     const lines: string[] = [];
     const log = new Logger({ level: "debug", sink: { write: (line) => lines.push(line) } });
-    const kafka = testKafka();
     const warehouse = await openWarehouseFromConfig(config);
     await ensureJobTables(warehouse);
     let consumer: Awaited<ReturnType<typeof startLakeConsumer>> | undefined;
     try {
-      await kafka.ensureTopics([{ topic: feed, partitions: 1 }]);
       const schema = JSON.stringify({
         type: "record",
         name: "S",
@@ -90,9 +82,8 @@ Deno.test({
       await consumer?.stop();
       await consumer?.done;
       await warehouse.close();
-      await kafka.close();
-      await Deno.remove(config.root, { recursive: true });
+      await close();
     }
     assert.ok(!lines.join("\n").includes(password), "the registry password was logged");
   },
-});
+);
