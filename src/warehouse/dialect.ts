@@ -66,6 +66,11 @@ export interface Dialect {
    * and a durable commit but the process goes on meanwhile.
    */
   readonly applyTargetMs: number;
+  /**
+   * Whether the load reads the lake on while a batch is applied: a server works meanwhile; on
+   * SQLite the apply holds the thread, so reading ahead would only keep one more batch alive.
+   */
+  readonly readsAhead: boolean;
   /** Parameters one statement may bind, at most. */
   readonly maxParams: number;
   /** Whether DDL joins the transaction (SQLite) or commits at once (MySQL). */
@@ -170,7 +175,8 @@ export const sqliteDialect: Dialect = {
   keepsNul: false,
   // A statement is a function call here, not a round trip: one row each (see load/apply.ts).
   rowsPerStatement: 1,
-  applyTargetMs: 25,
+  applyTargetMs: 15,
+  readsAhead: false,
   maxParams: 32766,
   transactionalDdl: true,
   bulkIndexes: true,
@@ -293,7 +299,8 @@ export const mysqlDialect: Dialect = {
   },
   keepsNul: true,
   rowsPerStatement: 500,
-  applyTargetMs: 1000,
+  applyTargetMs: 400,
+  readsAhead: true,
   maxParams: 65535,
   transactionalDdl: false,
   bulkIndexes: false,

@@ -167,12 +167,14 @@ async function loadFeed(
   try {
     let done = 0;
     const size = new BatchSize(options.batchRows, options.warehouse.dialect.applyTargetMs);
-    const read = readAhead(readBatches(plan, state.columns, {
+    const dialect = options.warehouse.dialect;
+    const reader = readBatches(plan, state.columns, {
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
-      limits: options.warehouse.dialect.columnLimits,
-      keepsNul: options.warehouse.dialect.keepsNul,
-    }));
+      limits: dialect.columnLimits,
+      keepsNul: dialect.keepsNul,
+    });
+    const read = dialect.readsAhead ? readAhead(reader) : reader;
     for await (const batch of read) {
       const applyStarted = performance.now();
       // Adaptive batches share their commits (held up to a second); the last one commits them.
