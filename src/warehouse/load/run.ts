@@ -1,6 +1,6 @@
 /**
  * runLoad: for each feed, plan (plan.ts), read the lake into batches (read.ts), and apply each
- * batch in one transaction (the engine's apply step), yielding to the event loop between
+ * batch in a transaction (the engine's apply step; see LoadOptions.batchRows), yielding between
  * batches so a load inside `serve` never stalls the API. See loader.ts for what a load means.
  */
 import type { Config } from "../../config/config.ts";
