@@ -83,7 +83,8 @@ export interface Warehouse extends Sql {
    * share one commit (SQLite: many small transactions rewrite the same index pages over and
    * over). What the list did is then not yet durable: it commits with a later list run without
    * `hold`, as soon as any other statement on the warehouse wants a turn, or after about a second. A
-   * held commit that fails is thrown by the next runStatements (or close) of this connection.
+   * held commit that fails is thrown by the next runStatements (or close) of this connection;
+   * a list that fails rolls back the held lists before it too.
    * MySQL ignores it (a server transaction costs no page rewrites).
    */
   runStatements<T>(

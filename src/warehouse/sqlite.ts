@@ -133,8 +133,8 @@ export class SqliteWarehouse implements Warehouse {
   /**
    * The list runs synchronously, in its turn among the file's transactions. With `hold`, the
    * transaction stays open after it (see Warehouse.runStatements) while this connection keeps
-   * sending held lists, nobody else wants the file and it is younger than HOLD_MS; each list
-   * then runs in a savepoint, so a failing one undoes only itself.
+   * sending held lists, nobody else wants the file and it is younger than HOLD_MS. A list that
+   * fails rolls back the held ones with it (the caller treats them as not committed).
    */
   runStatements<T>(make: () => StatementList<T>, options: { hold?: boolean } = {}): Promise<T> {
     return this.#inTurn(() => this.#runStatements(make, options.hold ?? false));
@@ -151,33 +151,23 @@ export class SqliteWarehouse implements Warehouse {
         this.#heldFailure = undefined;
         throw failure;
       }
-      const shared = this.#holdTimer !== undefined;
-      if (shared) this.db.exec("SAVEPOINT list");
-      else this.db.exec("BEGIN IMMEDIATE");
+      if (this.#holdTimer === undefined) this.db.exec("BEGIN IMMEDIATE");
       try {
         const list = make();
         let step = list.next();
         while (!step.done) step = list.next(this.#execute(step.value));
-        if (shared) this.db.exec("RELEASE list");
         if (hold) this.#keepHeld();
         else this.#commitHeld();
         return step.value;
       } catch (error) {
-        // SQLite may already have rolled back (disk full): only roll back what is still open.
-        if (shared && this.db.isTransaction) {
-          try {
-            this.db.exec("ROLLBACK TO list");
-            this.db.exec("RELEASE list");
-          } catch { /* the original error says more */ }
-          // What the held lists before this one did stays: they succeeded.
-          this.#commitHeld();
-          this.#heldFailure = undefined;
-        } else {
-          clearTimeout(this.#holdTimer);
-          this.#holdTimer = undefined;
-          if (holders.get(this.#key) === this) holders.delete(this.#key);
-          this.#rollback();
-        }
+        // The held lists before this one go with it: none of them was committed yet. (A
+        // savepoint per list would keep them, but costs every list a copy of each page it
+        // touches that an earlier one made dirty.) SQLite may already have rolled back (disk
+        // full): only roll back what is still open.
+        clearTimeout(this.#holdTimer);
+        this.#holdTimer = undefined;
+        if (holders.get(this.#key) === this) holders.delete(this.#key);
+        this.#rollback();
         throw error;
       }
     });

@@ -69,23 +69,24 @@ Deno.test("held transaction: a list without hold, the timer, or close commits it
   }
 });
 
-Deno.test("held transaction: a failing list undoes only itself; the held ones before it stay", async () => {
+Deno.test("held transaction: a failing list rolls back the held ones too; none was committed", async () => {
   const { loader, count, cleanUp } = await setUp();
   try {
-    await loader.runStatements(() => insert([1, 2]), { hold: true });
-    // Row 4 breaks NOT NULL after row 3 went in: the list fails, 3 goes with it.
+    await loader.runStatements(() => insert([1]));
+    await loader.runStatements(() => insert([2, 3]), { hold: true });
+    // Row 5 breaks NOT NULL after row 4 went in: the list fails, and the held 2 and 3 with it.
     await assert.rejects(
       loader.runStatements(function* () {
-        yield* insert([3]);
-        return yield* insert([4], null);
+        yield* insert([4]);
+        return yield* insert([5], null);
       }, { hold: true }),
       /NOT NULL/,
     );
-    assert.equal(await count(), 2);
-    await loader.runStatements(() => insert([5]), { hold: true });
-    await loader.runStatements(() => insert([6]));
+    assert.equal(await count(), 1);
+    await loader.runStatements(() => insert([6]), { hold: true });
+    await loader.runStatements(() => insert([7]));
     const ids = await loader.all(`SELECT "ID" FROM "T" ORDER BY "ID"`);
-    assert.deepEqual(ids.map((r) => r.ID), [1, 2, 5, 6]);
+    assert.deepEqual(ids.map((r) => r.ID), [1, 6, 7]);
   } finally {
     await cleanUp();
   }
