@@ -90,6 +90,8 @@ function summary(label: string, results: { ms: number }[]): string {
   } ms`;
 }
 
+const loadAverage = () => Deno.loadavg().map((n) => n.toFixed(2)).join(", ");
+console.log(`load average at start: ${loadAverage()}`);
 const idle = await calls(30, () => true);
 const loadStarted = performance.now();
 const started = await fetch(`${base}/jobs/load/run`, {
@@ -123,10 +125,19 @@ console.log(summary(`API during a ${rows}-line load`, during));
 for (const path of paths) {
   console.log(summary(`  ${path.split("?")[0]}`, during.filter((r) => r.path === path)));
 }
-console.log(`load: ${loaded} rows in ${(loadMs / 1000).toFixed(1)} s`);
+console.log(
+  `load: ${loaded} rows in ${(loadMs / 1000).toFixed(1)} s = ${
+    (loaded / (loadMs / 1000)).toFixed(0)
+  } rows/s`,
+);
+const slow = during.filter((r) => r.ms >= 500).length;
+console.log(`calls during the load answered in 500 ms or more: ${slow} of ${during.length}`);
 console.log(`non-200 answers: ${[...idle, ...during].filter((r) => r.status !== 200).length}`);
 console.log(`row reads audited: ${audited} of ${reads}`);
-console.log(`peak-ish RSS now: ${(Deno.memoryUsage().rss / 1048576).toFixed(0)} MB`);
+// The kernel's high-water mark of this process (API, runner and load together).
+const peak = Deno.readTextFileSync("/proc/self/status").match(/VmHWM:\s+(\d+) kB/)?.[1];
+console.log(`peak RSS (API and load in one process): ${Math.round(Number(peak) / 1024)} MB`);
+console.log(`load average at end: ${loadAverage()}`);
 
 await runner.shutdown();
 await server.shutdown();

@@ -23,6 +23,8 @@ FEED=TRANSACTIONS_USD
 
 now_ms() { date +%s%3N; }
 say() { echo "bench: $*"; }
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+say "load average at start: $(loadavg)"
 
 if ! command -v sqlite-utils >/dev/null; then
   say "installing sqlite-utils (pip install sqlite-utils)"
@@ -81,6 +83,7 @@ echo "ratio: $(ratio "$our_rate" "$raw_rate")x raw node:sqlite (target >= 0.9x)"
 echo "peak RSS (load): $((rss_kb / 1024)) MB (target <= 200 MB)"
 
 echo "no-op reload: ${noop_ms} ms in the loader, ${noop_wall_ms} ms for the whole process incl. Deno start (target < 100 ms)"
+echo "load average after SQLite: $(loadavg)"
 
 # MariaDB (issue 11): our `load` into a fresh MariaDB database against the server's own bulk
 # path, LOAD DATA LOCAL INFILE of the same rows (lineage included) into the same table shape
@@ -130,5 +133,6 @@ if [[ "${BENCH_MARIADB:-1}" != "0" ]] && { command -v mariadbd >/dev/null || [[ 
   echo "MariaDB $(sql -e 'SELECT VERSION()')"
   echo "deno task start load (MariaDB): $m_rows rows in $m_ms ms = $m_rate rows/s (peak RSS $((m_rss_kb / 1024)) MB)"
   echo "LOAD DATA LOCAL INFILE: $ld_rows rows in $ld_ms ms = $ld_rate rows/s"
-  echo "ratio: $(awk -v a="$m_rate" -v b="$ld_rate" 'BEGIN { printf "%.2f", a / b }')x LOAD DATA (the server's own bulk path: the near-limit)"
+  echo "ratio: $(awk -v a="$m_rate" -v b="$ld_rate" 'BEGIN { printf "%.2f", a / b }')x LOAD DATA (the server's own bulk path: the near-limit; target >= 0.8x)"
+  echo "load average after MariaDB: $(loadavg)"
 fi

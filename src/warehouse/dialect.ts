@@ -12,6 +12,7 @@
 import type { ColumnType } from "../config/feeds.ts";
 import { quoteIdent } from "./db.ts";
 import type { ColumnLimits } from "./limits.ts";
+import { LOAD_DATA_FORMAT } from "./load_data.ts";
 import { isSqliteRowError } from "./load/storage.ts";
 
 export type EngineName = "sqlite" | "mysql";
@@ -59,6 +60,17 @@ export interface Dialect {
    * key was there (no key read first); more: multi-row upserts after reading the chunk's keys.
    */
   readonly rowsPerStatement: number;
+  /**
+   * How long one batch of a load should take to apply (its size adapts to it): short on SQLite,
+   * whose statements block the event loop; longer on a server, where a batch costs round trips
+   * and a durable commit but the process goes on meanwhile.
+   */
+  readonly applyTargetMs: number;
+  /**
+   * Whether the load reads the lake on while a batch is applied: a server works meanwhile; on
+   * SQLite the apply holds the thread, so reading ahead would only keep one more batch alive.
+   */
+  readonly readsAhead: boolean;
   /** Parameters one statement may bind, at most. */
   readonly maxParams: number;
   /** Whether DDL joins the transaction (SQLite) or commits at once (MySQL). */
@@ -90,6 +102,12 @@ export interface Dialect {
     key: readonly string[],
     options?: { update?: readonly string[]; rows?: number },
   ): string;
+  /**
+   * `LOAD DATA LOCAL INFILE` replacing rows of `table` by key from a load_data.ts file of
+   * `columns`: the server's bulk path (changes: 1 per inserted row, 2 per replaced one).
+   * Absent where the engine has none (SQLite: a statement is a function call already).
+   */
+  readonly loadData?: (table: string, columns: readonly string[]) => string;
   /** Inserts the rows whose `key` is not there yet; changes counts only inserted rows. */
   insertOrIgnore(
     table: string,
@@ -157,6 +175,8 @@ export const sqliteDialect: Dialect = {
   keepsNul: false,
   // A statement is a function call here, not a round trip: one row each (see load/apply.ts).
   rowsPerStatement: 1,
+  applyTargetMs: 15,
+  readsAhead: false,
   maxParams: 32766,
   transactionalDdl: true,
   bulkIndexes: true,
@@ -279,6 +299,8 @@ export const mysqlDialect: Dialect = {
   },
   keepsNul: true,
   rowsPerStatement: 500,
+  applyTargetMs: 400,
+  readsAhead: true,
   maxParams: 65535,
   transactionalDdl: false,
   bulkIndexes: false,
@@ -303,6 +325,9 @@ export const mysqlDialect: Dialect = {
       set.map((c) => `${quoteIdent(c)} = VALUES(${quoteIdent(c)})`).join(", ")
     }`;
   },
+  loadData: (table, columns) =>
+    `LOAD DATA LOCAL INFILE 'rows.tsv' REPLACE INTO TABLE ${quoteIdent(table)} ` +
+    `${LOAD_DATA_FORMAT} (${columns.map(quoteIdent).join(", ")})`,
   insertOrIgnore(table, columns, key, rows = 1) {
     // Not INSERT IGNORE: that would also turn foreign-key and type errors into warnings.
     const k = quoteIdent(key[0]);

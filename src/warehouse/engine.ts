@@ -26,12 +26,16 @@ export interface Statement {
    * instead of failing the transaction; only this statement is undone.
    */
   rowLevel?: boolean;
+  /** The text the statement's `LOAD DATA LOCAL INFILE` reads (load_data.ts; MySQL only). */
+  infile?: string;
 }
 
 export interface StatementResult {
   changes: number;
   rows: Row[];
   error?: unknown;
+  /** Warnings the server raised for the statement (MySQL; a value it had to bend). */
+  warnings?: number;
 }
 
 /**
@@ -74,7 +78,18 @@ export interface Warehouse extends Sql {
    * committed at the end, rolled back when a statement or the list throws. SQLite runs it
    * synchronously from BEGIN to COMMIT (no other work meanwhile, no lock held across an await);
    * MySQL may call `make` again after a deadlock, so the list keeps its effects to itself.
+   *
+   * `hold`: the engine may leave the transaction open after the list, so that the next lists
+   * share one commit (SQLite: many small transactions rewrite the same index pages over and
+   * over). What the list did is then not yet durable: it commits with a later list run without
+   * `hold`, as soon as any other statement on the warehouse wants a turn, or after about a second. A
+   * held commit that fails is thrown by the next runStatements (or close) of this connection;
+   * a list that fails rolls back the held lists before it too.
+   * MySQL ignores it (a server transaction costs no page rewrites).
    */
-  runStatements<T>(make: () => StatementList<T>): Promise<T>;
+  runStatements<T>(
+    make: () => StatementList<T>,
+    options?: { hold?: boolean },
+  ): Promise<T>;
   close(): Promise<void>;
 }

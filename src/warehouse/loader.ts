@@ -1,7 +1,8 @@
 /**
  * The warehouse loader: reads what the lake gained since the last load and upserts it into the
- * feed tables, one transaction per batch with the bookkeeping inside it, so a crash leaves the
- * warehouse as it was before the batch and the next load redoes exactly that batch.
+ * feed tables, each batch with its bookkeeping in the same transaction (on SQLite, adaptive
+ * batches share one for up to a second), so a crash leaves the warehouse as it was at the last
+ * commit and the next load redoes exactly what was not committed.
  *
  * - append feeds (streams): resume each file at the byte offset already loaded; a file that shrank
  *   or whose read prefix changed is reloaded from the start (its old rows deleted first, in the

@@ -23,6 +23,13 @@ const NO_ROWS: Row[] = [];
 const NO_PARAMS: SqlValue[] = [];
 /** The last transaction queued per database file (or per in-memory connection). */
 const queues = new Map<unknown, Promise<void>>();
+/** The connection holding a write transaction open per file (runStatements with `hold`). */
+const holders = new Map<unknown, SqliteWarehouse>();
+/**
+ * How long a held transaction stays open at most: other processes wait for SQLite's write lock
+ * meanwhile (busy_timeout), and the API reads (WAL snapshots) see the held rows only after it.
+ */
+export const HOLD_MS = 1000;
 
 export class SqliteWarehouse implements Warehouse {
   readonly engine = "sqlite" as const;
@@ -31,6 +38,11 @@ export class SqliteWarehouse implements Warehouse {
   readonly db: Database;
   readonly #statements = new Map<string, StatementSync>();
   readonly #path: string;
+  /** While this connection holds a transaction: the timer that commits it at the latest. */
+  #holdTimer: ReturnType<typeof setTimeout> | undefined;
+  #holdSince = 0;
+  /** A held commit that failed, thrown by this connection's next runStatements or close. */
+  #heldFailure: unknown;
 
   constructor(db: Database, path: string) {
     this.db = db;
@@ -39,15 +51,22 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return this.#settle(() => this.#prepare(sql).all(...params) as Row[]);
+    return this.#settle(() => {
+      if (this.#holdTimer !== undefined) this.#commitHeld();
+      return this.#prepare(sql).all(...params) as Row[];
+    });
   }
 
   get(sql: string, params: readonly SqlValue[] = []): Promise<Row | undefined> {
-    return this.#settle(() => this.#prepare(sql).get(...params) as Row | undefined);
+    return this.#settle(() => {
+      if (this.#holdTimer !== undefined) this.#commitHeld();
+      return this.#prepare(sql).get(...params) as Row | undefined;
+    });
   }
 
   run(sql: string, params: readonly SqlValue[] = []): Promise<RunResult> {
     return this.#settle(() => {
+      this.#releaseHolder();
       const { changes, lastInsertRowid } = this.#prepare(sql).run(...params);
       return { changes: Number(changes), lastInsertId: Number(lastInsertRowid) };
     });
@@ -63,7 +82,7 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   #inTurn<T>(work: () => Promise<T>): Promise<T> {
-    const key = this.#path === ":memory:" ? this : this.#path;
+    const key = this.#key;
     const turn = (queues.get(key) ?? Promise.resolve()).then(work);
     const settled = turn.then(() => {}, () => {});
     queues.set(key, settled);
@@ -73,8 +92,34 @@ export class SqliteWarehouse implements Warehouse {
     return turn;
   }
 
+  get #key(): unknown {
+    return this.#path === ":memory:" ? this : this.#path;
+  }
+
+  /** Another statement wants the file: a transaction held open by a load commits first. */
+  #releaseHolder(): void {
+    const holder = holders.get(this.#key);
+    if (holder) holder.#commitHeld();
+  }
+
+  /** Commits this connection's held transaction; a failure waits for its next runStatements. */
+  #commitHeld(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    if (holders.get(this.#key) === this) holders.delete(this.#key);
+    try {
+      if (this.db.isTransaction) this.db.exec("COMMIT");
+    } catch (error) {
+      this.#heldFailure ??= error;
+      this.#rollback();
+    }
+  }
+
   async #transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    await this.#settle(() => this.db.exec("BEGIN IMMEDIATE"));
+    await this.#settle(() => {
+      this.#releaseHolder();
+      this.db.exec("BEGIN IMMEDIATE");
+    });
     try {
       const result = await fn(this);
       this.db.exec("COMMIT");
@@ -85,30 +130,64 @@ export class SqliteWarehouse implements Warehouse {
     }
   }
 
-  /** The list runs synchronously from BEGIN to COMMIT, in its turn among the file's transactions. */
-  runStatements<T>(make: () => StatementList<T>): Promise<T> {
-    return this.#inTurn(() => this.#runStatements(make()));
+  /**
+   * The list runs synchronously, in its turn among the file's transactions. With `hold`, the
+   * transaction stays open after it (see Warehouse.runStatements) while this connection keeps
+   * sending held lists, nobody else wants the file and it is younger than HOLD_MS. A list that
+   * fails rolls back the held ones with it (the caller treats them as not committed).
+   */
+  runStatements<T>(make: () => StatementList<T>, options: { hold?: boolean } = {}): Promise<T> {
+    return this.#inTurn(() => this.#runStatements(make, options.hold ?? false));
   }
 
   /** Errors as SQLite gave them: the caller says what it was doing (the load names the feed). */
-  #runStatements<T>(list: StatementList<T>): Promise<T> {
+  #runStatements<T>(make: () => StatementList<T>, hold: boolean): Promise<T> {
     return settle(() => {
-      this.db.exec("BEGIN IMMEDIATE");
+      const holding = this.#holdTimer !== undefined;
+      if (holding && performance.now() - this.#holdSince >= HOLD_MS) this.#commitHeld();
+      else if (!holding) this.#releaseHolder();
+      if (this.#heldFailure !== undefined) {
+        const failure = this.#heldFailure;
+        this.#heldFailure = undefined;
+        throw failure;
+      }
+      if (this.#holdTimer === undefined) this.db.exec("BEGIN IMMEDIATE");
       try {
+        const list = make();
         let step = list.next();
         while (!step.done) step = list.next(this.#execute(step.value));
-        this.db.exec("COMMIT");
+        if (hold) this.#keepHeld();
+        else this.#commitHeld();
         return step.value;
       } catch (error) {
-        // SQLite may already have rolled back (disk full): only roll back what is still open.
-        if (this.db.isTransaction) {
-          try {
-            this.db.exec("ROLLBACK");
-          } catch { /* the original error says more */ }
-        }
+        // The held lists before this one go with it: none of them was committed yet. (A
+        // savepoint per list would keep them, but costs every list a copy of each page it
+        // touches that an earlier one made dirty.) SQLite may already have rolled back (disk
+        // full): only roll back what is still open.
+        clearTimeout(this.#holdTimer);
+        this.#holdTimer = undefined;
+        if (holders.get(this.#key) === this) holders.delete(this.#key);
+        this.#rollback();
         throw error;
       }
     });
+  }
+
+  /** The open transaction stays open, committed by the timer at the latest. */
+  #keepHeld(): void {
+    if (this.#holdTimer !== undefined) return;
+    this.#holdSince = performance.now();
+    holders.set(this.#key, this);
+    const timer = setTimeout(() => this.#commitHeld(), HOLD_MS);
+    Deno.unrefTimer(timer);
+    this.#holdTimer = timer;
+  }
+
+  #rollback(): void {
+    if (!this.db.isTransaction) return;
+    try {
+      this.db.exec("ROLLBACK");
+    } catch { /* the error that led here says more */ }
   }
 
   #execute(statement: Statement): StatementResult {
@@ -126,9 +205,12 @@ export class SqliteWarehouse implements Warehouse {
   }
 
   close(): Promise<void> {
+    if (this.#holdTimer !== undefined) this.#commitHeld();
     this.#statements.clear();
     if (this.db.isOpen) this.db.close();
-    return Promise.resolve();
+    const failure = this.#heldFailure;
+    this.#heldFailure = undefined;
+    return failure === undefined ? Promise.resolve() : Promise.reject(failure);
   }
 
   /**

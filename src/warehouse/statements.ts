@@ -8,6 +8,7 @@ import type { Feed } from "../config/feeds.ts";
 import { quoteIdent } from "./db.ts";
 import type { Dialect } from "./dialect.ts";
 import type { SqlValue, Statement } from "./engine.ts";
+import { loadDataText } from "./load_data.ts";
 import { INFERRED_COLUMN, LINEAGE_COLUMNS, LOADER_TABLES } from "./schema.ts";
 
 const byKey = (feed: Feed) => feed.primaryKey.map((k) => `${quoteIdent(k)} = ?`).join(" AND ");
@@ -51,6 +52,35 @@ export function updateByKey(
     } WHERE ${byKey(feed)}`,
     params: (insert) => [...set.map((c) => insert[c.i]), ...keys.map((i) => insert[i])],
   };
+}
+
+/**
+ * The engine's bulk path for `values` (rows of `columns`, flat): LOAD DATA from a file the
+ * loader writes (dialect.loadData must exist).
+ */
+export function loadRows(
+  dialect: Dialect,
+  feed: Feed,
+  columns: readonly string[],
+  values: readonly SqlValue[],
+): Statement {
+  return {
+    sql: dialect.loadData!(feed.name, columns),
+    infile: loadDataText(values, columns.length),
+    rowLevel: true,
+  };
+}
+
+export function savepoint(name: string): Statement {
+  return { sql: `SAVEPOINT ${quoteIdent(name)}` };
+}
+
+export function releaseSavepoint(name: string): Statement {
+  return { sql: `RELEASE SAVEPOINT ${quoteIdent(name)}` };
+}
+
+export function rollbackToSavepoint(name: string): Statement {
+  return { sql: `ROLLBACK TO SAVEPOINT ${quoteIdent(name)}` };
 }
 
 /** The keys among `keys` (one value array per row, in key order) already in the table. */

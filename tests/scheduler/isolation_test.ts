@@ -78,7 +78,10 @@ engineTest(
         (error) => error as Error,
       );
       assert.ok(error, "the load reports the failure");
-      assert.match(error.message, new RegExp(`Cannot load ${s.broken}\\b.*(view|insertable)`, "i"));
+      assert.match(
+        error.message,
+        new RegExp(`Cannot load ${s.broken}\\b.*(view|insertable|updatable)`, "i"),
+      );
       assert.doesNotMatch(error.message, new RegExp(`${s.a}|${s.c}`));
       for (const name of [s.a, s.c]) {
         const n = (await w.get(`SELECT COUNT(*) AS n FROM "${name}"`))?.n;
@@ -86,7 +89,7 @@ engineTest(
       }
       const failed = events.filter((event) => event.event === "warehouse.feed_failed");
       assert.deepEqual(failed.map((event) => event.feed), [s.broken]);
-      assert.match(String(failed[0].error), /view|insertable/i);
+      assert.match(String(failed[0].error), /view|insertable|updatable/i);
     } finally {
       await w.close();
       await s.cleanup();
@@ -109,7 +112,7 @@ engineTest(
       assert.equal(run.outcome, "error");
       assert.match(
         run.error ?? "",
-        new RegExp(`Cannot load ${s.broken}\\b.*(view|insertable)`, "i"),
+        new RegExp(`Cannot load ${s.broken}\\b.*(view|insertable|updatable)`, "i"),
       );
       assert.equal(
         await Deno.stat(s.old).then(() => true, () => false),

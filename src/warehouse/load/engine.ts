@@ -76,8 +76,11 @@ export class WarehouseLoader {
     return { columns, files, rows: await rowCountOf(w, feed.name) };
   }
 
-  /** One batch in one transaction. */
-  async apply(batch: Batch): Promise<BatchCounts> {
+  /**
+   * One batch in one transaction, or with `hold` in a transaction the next batches may share
+   * (Warehouse.runStatements): it commits with a later batch, at the latest within a second.
+   */
+  async apply(batch: Batch, hold = false): Promise<BatchCounts> {
     const w = this.#warehouse;
     const feed = batch.feed;
     try {
@@ -90,13 +93,15 @@ export class WarehouseLoader {
         inferred: this.#inferred.get(feed.name) ?? false,
         known: this.#known,
       };
-      const applied = await w.runStatements(() => applyBatch(context, batch));
+      const applied = await w.runStatements(() => applyBatch(context, batch), { hold });
       for (const column of batch.newColumns) {
         this.#log.info("warehouse.column_added", { feed: feed.name, ...column });
       }
       for (const [target, ids] of applied.known) this.#remember(target, ids);
       return applied.counts;
     } catch (error) {
+      // Batches held before this one may be gone with it: their keys are no longer known.
+      this.#known.clear();
       throw asStorageError(error, `Cannot load ${feed.name} into ${this.label}`);
     }
   }

@@ -54,6 +54,27 @@ export async function* readBatches(
   if (ready) yield { ...ready, last: true, keep: reader.keep };
 }
 
+/**
+ * The items of `source`, each next one read while the caller works on the one before (a
+ * server applies a batch while the lake is read on). A read that fails surfaces at its turn.
+ */
+export async function* readAhead<T>(source: AsyncGenerator<T>): AsyncGenerator<T> {
+  let next = source.next();
+  try {
+    while (true) {
+      const step = await next;
+      if (step.done) return;
+      next = source.next();
+      next.catch(() => {}); // awaited at its turn: a failure is thrown there, not lost
+      yield step.value;
+    }
+  } finally {
+    // Stopped early (a failed apply, an abort): the read in flight ends, then the files close.
+    await next.catch(() => {});
+    await source.return(undefined);
+  }
+}
+
 class BatchReader {
   readonly #plan: FeedPlan;
   readonly #options: ReadOptions;
