@@ -18,6 +18,8 @@
 #   MARIADB_DATABASE       database created by start (default datalake)
 #   MARIADB_USER           user created by start (default datalake); it may also create and drop
 #                          databases named <MARIADB_DATABASE>_* (tests use one per test file)
+#   MARIADB_LOCAL_INFILE   1 (default) or 0: whether the server allows LOAD DATA LOCAL INFILE
+#                          (the loader's fast path; MySQL 8 servers have it off by default)
 #   MARIADB_START_TIMEOUT  seconds `start` waits for the server (default 60)
 #   MARIADB_STOP_TIMEOUT   seconds `stop` waits before SIGKILL (default 30)
 #
@@ -40,6 +42,8 @@ PASSWORD_FILE="$RUN_DIR/password"
 DATABASE="${MARIADB_DATABASE:-datalake}"
 DB_USER="${MARIADB_USER:-datalake}"
 START_TIMEOUT="${MARIADB_START_TIMEOUT:-60}"
+LOCAL_INFILE="${MARIADB_LOCAL_INFILE:-1}"
+[[ "$LOCAL_INFILE" == 0 || "$LOCAL_INFILE" == 1 ]] || die "MARIADB_LOCAL_INFILE must be 0 or 1"
 STOP_TIMEOUT="${MARIADB_STOP_TIMEOUT:-30}"
 
 say() { echo "mariadb.sh: $*"; }
@@ -141,13 +145,14 @@ start() {
     local detach=(nohup)
     command -v setsid >/dev/null && detach=(setsid)
     rm -f "$PID_FILE"
-    # Small buffers: a development server on a shared machine. local-infile for bench/load.sh.
+    # Small buffers: a development server on a shared machine. local-infile: the loader's
+    # fast path and bench/load.sh's peer.
     "${detach[@]}" "$MARIADBD" --no-defaults --datadir="$DATA_DIR" --user="$(id -un)" \
       --bind-address="$HOST" --port="$PORT" --socket="$SOCKET" --pid-file="$PID_FILE" \
       --log-error="$LOG_FILE" --skip-name-resolve --character-set-server=utf8mb4 \
       --collation-server=utf8mb4_bin --default-storage-engine=InnoDB \
       --innodb-buffer-pool-size=128M --innodb-log-file-size=64M --max-connections=200 \
-      --local-infile=1 --skip-log-bin </dev/null >>"$LOG_FILE" 2>&1 &
+      --local-infile="$LOCAL_INFILE" --skip-log-bin </dev/null >>"$LOG_FILE" 2>&1 &
     disown 2>/dev/null || true
     say "starting MariaDB on $HOST:$PORT, log: $LOG_FILE"
   else

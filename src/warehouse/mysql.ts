@@ -62,6 +62,12 @@ const REFUSED: Record<string, string> = {
 const DEADLOCK_RETRIES = 3;
 /** Bytes of a LOAD DATA file sent per packet. */
 const INFILE_CHUNK = 1 << 20;
+/**
+ * Error numbers of a server (local_infile=OFF) or client that does not allow LOAD DATA LOCAL:
+ * ER_NOT_ALLOWED_COMMAND (MySQL 5), ER_CLIENT_LOCAL_FILES_DISABLED (MySQL 8) and MariaDB's
+ * ER_LOAD_INFILE_CAPABILITY_DISABLED (4166, which mysql2 has no code name for).
+ */
+const LOCAL_INFILE_REFUSED = new Set([1148, 3948, 4166]);
 
 export interface MysqlOptions {
   /** Connections in the pool (default 8). */
@@ -75,6 +81,8 @@ export class MysqlWarehouse implements Warehouse {
   readonly label: string;
   readonly dialect: Dialect = mysqlDialect;
   readonly #pool: mysql.Pool;
+  /** The refusal of the first LOAD DATA LOCAL, when the server does not allow it. */
+  #localInfileRefused: unknown;
   readonly #where: string;
 
   constructor(target: MysqlTarget, options: MysqlOptions = {}) {
@@ -205,8 +213,16 @@ export class MysqlWarehouse implements Warehouse {
     }
   }
 
-  /** LOAD DATA LOCAL INFILE: the server asks for the file, the text is sent as it. */
+  /**
+   * LOAD DATA LOCAL INFILE: the server asks for the file, the text is sent as it. A server with
+   * local_infile off refuses the statement and leaves the transaction as it was: the refusal is
+   * the statement's error, so the caller writes those rows by statements, and the next LOAD DATA
+   * is not even tried.
+   */
   async #load(connection: Queryable, statement: Statement): Promise<StatementResult> {
+    if (this.#localInfileRefused !== undefined) {
+      return { changes: 0, rows: [], error: this.#localInfileRefused };
+    }
     const bytes = Buffer.from(statement.infile ?? "", "utf8");
     // One packet per chunk: a packet holds less than 16 MiB.
     const chunks = function* () {
@@ -226,6 +242,10 @@ export class MysqlWarehouse implements Warehouse {
         warnings: Number(header.warningStatus ?? 0),
       };
     } catch (error) {
+      if (LOCAL_INFILE_REFUSED.has(Number((error as { errno?: unknown })?.errno))) {
+        this.#localInfileRefused = error;
+        return { changes: 0, rows: [], error };
+      }
       throw this.#translate(error);
     }
   }

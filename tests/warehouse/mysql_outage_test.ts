@@ -2,7 +2,9 @@
  * The MariaDB server stopped in the middle of a load (issue 11): the load fails with one clear
  * line (no stack trace), and once the server is back the next load brings in every row exactly
  * once. Runs a MariaDB of its own (scripts/mariadb.sh on MARIADB_PORT 3327), since it stops it;
- * skipped with a message where mariadb-server is not installed.
+ * skipped with a message where mariadb-server is not installed. Also: a server that refuses
+ * LOAD DATA LOCAL (local_infile off, MySQL 8's default; its own server on 3329) gets every row
+ * by statements instead.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -10,16 +12,20 @@ import { openWarehouseFromConfig } from "../../src/warehouse/open.ts";
 import { envOf, REPO_ROOT, runMain, spawnMain, testConfig } from "../helpers/env.ts";
 
 const PORT = "3327";
+const NO_INFILE_PORT = "3329";
 const USD = "TRANSACTIONS_USD";
 const LINES = 60_000;
 const hasMariadb = existsSync("/usr/sbin/mariadbd") ||
   new Deno.Command("sh", { args: ["-c", "command -v mariadbd"], stdout: "null" }).outputSync()
     .success;
 
-async function mariadb(action: "start" | "stop" | "url"): Promise<string> {
+async function mariadb(
+  action: "start" | "stop" | "url",
+  env: Record<string, string> = { MARIADB_PORT: PORT },
+): Promise<string> {
   const out = await new Deno.Command("bash", {
     args: [`${REPO_ROOT}scripts/mariadb.sh`, action],
-    env: { MARIADB_PORT: PORT },
+    env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -87,6 +93,50 @@ Deno.test({
     } finally {
       await dropFeedTables(config).catch(() => {});
       await mariadb("stop").catch(() => {});
+      await Deno.remove(config.root, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "[mysql] a server that refuses LOAD DATA LOCAL: every row loads once by statements",
+  ignore: !hasMariadb,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const server = { MARIADB_PORT: NO_INFILE_PORT, MARIADB_LOCAL_INFILE: "0" };
+    await mariadb("start", server);
+    const config = await testConfig({ env: { WAREHOUSE_URL: await mariadb("url", server) } });
+    try {
+      const gen = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${REPO_ROOT}bench/gen_transactions.ts`,
+          config.dataLakeDir,
+          "3000",
+          "2",
+        ],
+        stdout: "null",
+      }).output();
+      assert.equal(gen.code, 0, "lake generated");
+      await dropFeedTables(config);
+      const load = await runMain(["load", "--feeds", USD], envOf(config));
+      assert.equal(load.code, 0, load.stderr);
+      const expected = await lakeIds(config.dataLakeDir);
+      const warehouse = await openWarehouseFromConfig(config);
+      try {
+        const refused = await warehouse.get("SELECT @@local_infile AS on_");
+        assert.equal(Number(refused?.on_), 0, "the server refuses LOAD DATA LOCAL");
+        const rows = await warehouse.all(`SELECT "TRANSACTION_ID" AS id FROM "${USD}"`);
+        assert.deepEqual(new Set(rows.map((r) => String(r.id))), expected);
+        assert.equal(rows.length, expected.size, "every distinct transaction once");
+      } finally {
+        await warehouse.close();
+      }
+    } finally {
+      await dropFeedTables(config).catch(() => {});
+      await mariadb("stop", server).catch(() => {});
       await Deno.remove(config.root, { recursive: true }).catch(() => {});
     }
   },
