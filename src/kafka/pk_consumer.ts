@@ -96,6 +96,8 @@ class GroupConsumer {
   #stopping?: Promise<void>;
   #failed = false;
   #wake?: () => void;
+  /** The last round asked for some partitions only, and none had anything new. */
+  #idle = false;
   #catchUp?: CatchUp;
 
   constructor(deps: ConsumerDeps, options: ConsumeOptions) {
@@ -272,13 +274,18 @@ class GroupConsumer {
         : [...owned.slice(first), ...owned.slice(0, first)].filter((o) =>
           o.queue.length < PREFETCH
         );
-      if (wanted.length === 0) {
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-        this.#wake = undefined;
+      const partial = wanted.length < owned.length;
+      if (wanted.length === 0 || (partial && this.#idle)) {
+        // Nothing to ask for; or only partitions that had nothing new a moment ago, while the
+        // others wait for their batch in hand: wait for it to finish (the next round asks for
+        // all, with a long poll), at most a long poll's time, rather than polling every few
+        // milliseconds (hundreds of empty answers a second: CPU and garbage).
+        await this.#sleep(wanted.length === 0 ? undefined : LONG_POLL_MS);
+        this.#idle = false;
         continue;
       }
       try {
-        await this.#fetchOnce(wanted, this.#epoch);
+        this.#idle = !(await this.#fetchOnce(wanted, this.#epoch)) && partial;
         this.#deps.health?.up();
       } catch (error) {
         if (this.#stopping) return;
@@ -288,24 +295,41 @@ class GroupConsumer {
     }
   }
 
-  /** One round of fetches; answers of an older assignment (a rebalance since) are dropped. */
-  async #fetchOnce(wanted: Owned[], epoch: number): Promise<void> {
+  /** Until a batch finishes, the assignment changes or stop() (see #wake), or `ms` passes. */
+  #sleep(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).finally(() => (this.#wake = undefined));
+  }
+
+  /**
+   * One round of fetches; answers of an older assignment (a rebalance since) are dropped. True
+   * when some partition's answer moved on (new records, or markers).
+   */
+  async #fetchOnce(wanted: Owned[], epoch: number): Promise<boolean> {
     // A long poll only when no partition waits outside it (see Fetcher.fetch).
     const maxWaitMs = wanted.length === this.#owned.size ? LONG_POLL_MS : SHORT_POLL_MS;
+    let moved = false;
     await this.#fetcher.fetch(wanted, maxWaitMs, (owned, answer) => {
       if (epoch !== this.#epoch || this.#stopping) return;
       if (this.#owned.get(`${owned.topic}:${owned.partition}`) !== owned) return;
-      this.#accept(owned, answer);
+      if (this.#accept(owned, answer)) moved = true;
       this.#schedule();
     });
+    return moved;
   }
 
-  /** The records of one partition's answer as a batch in its queue. */
-  #accept(owned: Owned, answer: FetchedPartition): void {
+  /** The records of one partition's answer as a batch in its queue; false when nothing new. */
+  #accept(owned: Owned, answer: FetchedPartition): boolean {
     const batch = toBatch(owned, owned.fetchOffset, answer, this.#generation);
-    if (!batch) return;
+    if (!batch) return false;
     owned.fetchOffset = BigInt(batch.nextOffset);
     owned.queue.push(batch);
+    return true;
   }
 
   /** Starts the next batch of every idle partition, up to `partitionsConcurrently` at once. */
