@@ -19,9 +19,7 @@ export KAFKA_BROKERS="$BROKERS" ANONYMIZATION_KEY="bench-anonymization-key" LOG_
 export RAW_TOPIC="${RUN}_raw"
 WORK="$(mktemp -d -t bench-scale-XXXXXX)"
 TOPIC_TOOL=(deno run --allow-net --allow-env --allow-read --allow-sys bench/ingest_topic.ts)
-PIDS=()
 cleanup() {
-  [ ${#PIDS[@]} -eq 0 ] || kill -TERM "${PIDS[@]}" 2>/dev/null || true
   rm -rf "$WORK"
   for t in $(kcat -b "$BROKERS" -L 2>/dev/null | grep -oE "topic \"(${RUN}|bench-scale-${STAMP})[^\"]*\"" |
     cut -d'"' -f2); do
@@ -48,6 +46,9 @@ kcat -b "$BROKERS" -P -t "$RAW_TOPIC" -K $'\t' -l \
   -X linger.ms=100 -X batch.num.messages=50000 -X batch.size=8000000 \
   -X queue.buffering.max.messages=2000000 -X queue.buffering.max.kbytes=2000000 "$WORK/raw.tsv"
 deno cache --quiet main.ts bench/process_scale_wait.ts
+# The start task's flags, run without `deno task` in between: /usr/bin/time's child is the
+# instance itself, which gets the SIGTERM and prints its summary.
+source scripts/start_flags.sh
 
 run() { # instances name → "seconds"
   local n=$1 name=$2 prefix="${RUN}_${2}_" group="bench-scale-${STAMP}-$2" pids=()
@@ -57,16 +58,21 @@ run() { # instances name → "seconds"
   for i in $(seq 1 "$n"); do
     KAFKA_GROUP_ID="$group" REJECTED_TOPIC="${prefix}rejected" PROCESSOR_TOPIC_PREFIX="$prefix" \
       PROCESSOR_STATE_DIR="$WORK/state-$name-$i" \
-      /usr/bin/time -v -o "$WORK/time-$name-$i.txt" deno task -q start process \
+      /usr/bin/time -v -o "$WORK/time-$name-$i.txt" deno run "${FLAGS[@]}" main.ts process \
       >"$WORK/out-$name-$i.txt" 2>"$WORK/err-$name-$i.txt" &
-    pids+=($!)
-    PIDS+=($!)
+    local timer=$!
+    local child=""
+    while [ -z "$child" ]; do child=$(pgrep -P "$timer" || true); done
+    pids+=("$child")
   done
   local secs
   secs=$(deno run --allow-net --allow-env --allow-read --allow-sys bench/process_scale_wait.ts \
-    "${group}.processor" "$RAW_TOPIC" "$since")
+    "${group}.processor" "$RAW_TOPIC" "$since") || {
+    kill -TERM "${pids[@]}"
+    exit 1
+  }
   kill -TERM "${pids[@]}"
-  wait "${pids[@]}" || true
+  wait || true
   echo "$secs"
 }
 
