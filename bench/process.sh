@@ -4,8 +4,7 @@
 # file by bench/process_gen.ts) are put into a fresh raw topic by kcat, with the currency rates in
 # a fresh rates topic. Then, one after the other, on that topic:
 #   peer: the same topology in Kafka Streams (bench/peers/kafka-streams, exactly_once_v2),
-#   ours: `process --once` with PROCESSOR_TOPIC_PREFIX (or, on a processor without it,
-#         bench/process_once.ts: the same startProcessor with its topics renamed),
+#   ours: `process --once` with PROCESSOR_TOPIC_PREFIX,
 # each writing to topics of its own (bench_<stamp>_peer_*, bench_<stamp>_ours_*). Prints both
 # rates (raw records/s in), the ratio ours/peer, both peak RSS and the load average; with
 # BENCH_COMPARE=1 it also adds a few invalid records and compares the two outputs record for
@@ -13,7 +12,8 @@
 # Needs a broker (KAFKA_BROKERS, default localhost:9092), kcat, Java 17+, Maven (the peer is
 # built once into BENCH_CACHE_DIR, default ~/.cache/bench) and /usr/bin/time.
 # PEER_JAVA_OPTS: JVM flags of the peer (default: a 256 MiB heap).
-# If bench/process_restart.sh exists (the restart bench), it runs at the end.
+# Then bench/process_restart.sh (restart time after 1M and 5M raw records) runs, unless
+# BENCH_RESTART=0. The scale-out (one instance vs two) is bench/process_scale.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -79,16 +79,8 @@ kcat -b "$BROKERS" -P -t "$RAW_TOPIC" -K $'\t' -l \
   -X linger.ms=100 -X batch.num.messages=50000 -X batch.size=8000000 \
   -X queue.buffering.max.messages=2000000 -X queue.buffering.max.kbytes=2000000 \
   "$WORK/raw.tsv"
-# Ours: `process --once` itself where the config has PROCESSOR_TOPIC_PREFIX (the processor of
-# issue 18); before that, bench/process_once.ts (the same startProcessor, topics renamed).
-if grep -q PROCESSOR_TOPIC_PREFIX src/config/config.ts; then
-  OURS_CMD=(deno task -q start process --once)
-  deno cache --quiet main.ts # measure the processor, not Deno's first transpile
-else
-  OURS_CMD=(deno run --allow-net --allow-env --allow-read --allow-write --allow-sys
-    bench/process_once.ts)
-  deno cache --quiet bench/process_once.ts
-fi
+OURS_CMD=(deno task -q start process --once)
+deno cache --quiet main.ts # measure the processor, not Deno's first transpile
 
 echo "== peer: Kafka Streams (load $(load))"
 PEER_LOAD_BEFORE=$(load)
@@ -164,7 +156,7 @@ if [ "${BENCH_COMPARE:-0}" = 1 ]; then
   deno run --allow-run=kcat --allow-env --allow-read bench/peers/kafka-streams/compare.ts \
     "${RUN}_ours_" "${RUN}_ours_rejected" "${RUN}_peer_" "${RUN}_peer_rejected" || FAIL=1
 fi
-if [ -f bench/process_restart.sh ]; then
+if [ "${BENCH_RESTART:-1}" = 1 ]; then
   echo "== bench/process_restart.sh"
   bash bench/process_restart.sh || FAIL=1
 fi
