@@ -5,7 +5,8 @@
  * NUL; `\N` for NULL). The statement that reads it comes from the dialect (loadData), with the
  * matching FIELDS/LINES clauses spelled there once.
  */
-import type { SqlValue } from "./engine.ts";
+/** A value of a row (engine.ts's SqlValue, spelled here: dialect.ts imports this module). */
+type FieldValue = string | number | bigint | null;
 
 const SPECIAL = /[\t\n\r\\\0]/g;
 const ESCAPES: Record<string, string> = {
@@ -17,7 +18,7 @@ const ESCAPES: Record<string, string> = {
 };
 
 /** One field: text escaped, numbers in their shortest exact decimal form, NULL as `\N`. */
-export function loadDataField(value: SqlValue): string {
+export function loadDataField(value: FieldValue): string {
   if (value === null) return "\\N";
   if (typeof value === "string") return value.replace(SPECIAL, (c) => ESCAPES[c]);
   return String(value);
@@ -28,7 +29,7 @@ export const LOAD_DATA_FORMAT = "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t
   "ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'";
 
 /** The file's text, one line per row (`width` values each, taken in order from `values`). */
-export function loadDataText(values: readonly SqlValue[], width: number): string {
+export function loadDataText(values: readonly FieldValue[], width: number): string {
   const lines: string[] = new Array(values.length / width);
   const fields: string[] = new Array(width);
   for (let row = 0, at = 0; at < values.length; row++) {
