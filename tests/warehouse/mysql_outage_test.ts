@@ -44,18 +44,7 @@ Deno.test({
     const url = await mariadb("url");
     const config = await testConfig({ env: { WAREHOUSE_URL: url } });
     try {
-      const gen = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${REPO_ROOT}bench/gen_transactions.ts`,
-          config.dataLakeDir,
-          `${LINES}`,
-          "2",
-        ],
-        stdout: "null",
-      }).output();
-      assert.equal(gen.code, 0, "lake generated");
+      await generateLake(config.dataLakeDir, LINES);
       const env = { ...envOf(config), LOADER_BATCH_ROWS: "1000" };
       // This server's database may hold an earlier run's tables: start from none.
       await dropFeedTables(config);
@@ -108,18 +97,7 @@ Deno.test({
     await mariadb("start", server);
     const config = await testConfig({ env: { WAREHOUSE_URL: await mariadb("url", server) } });
     try {
-      const gen = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${REPO_ROOT}bench/gen_transactions.ts`,
-          config.dataLakeDir,
-          "3000",
-          "2",
-        ],
-        stdout: "null",
-      }).output();
-      assert.equal(gen.code, 0, "lake generated");
+      await generateLake(config.dataLakeDir, 3000);
       await dropFeedTables(config);
       const load = await runMain(["load", "--feeds", USD], envOf(config));
       assert.equal(load.code, 0, load.stderr);
@@ -141,6 +119,15 @@ Deno.test({
     }
   },
 });
+
+/** A TRANSACTIONS_USD lake of `lines` lines over two days (bench/gen_transactions.ts). */
+async function generateLake(root: string, lines: number): Promise<void> {
+  const gen = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO_ROOT}bench/gen_transactions.ts`, root, `${lines}`, "2"],
+    stdout: "null",
+  }).output();
+  assert.equal(gen.code, 0, "lake generated");
+}
 
 /** Waits until the load has committed some batches (the kept row count is above zero). */
 async function waitForRows(config: Awaited<ReturnType<typeof testConfig>>): Promise<void> {
