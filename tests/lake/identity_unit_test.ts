@@ -6,34 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { validateFeed } from "../../src/config/feeds.ts";
-import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
+import type { RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, partitionPath } from "../../src/lake/layout.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
 import { recordingLogger } from "./_plant.ts";
-import { readLines, streamFeed } from "./_fixtures.ts";
+import { lakeBatch, readLines, streamFeed } from "./_fixtures.ts";
 
-const encoder = new TextEncoder();
 const DAY = "2026-02-03";
 const row = (id: string) => `{"ID":"${id}","AMOUNT":1,"TS":"${DAY}T10:00:00Z"}`;
 
 function batch(topic: string, first: number, ids: string[]): RecordBatch {
-  const records: KafkaRecord[] = ids.map((id, i) => ({
-    topic,
-    partition: 0,
-    offset: String(first + i),
-    timestamp: Date.parse(`${DAY}T10:00:00Z`),
-    key: null,
-    value: encoder.encode(row(id)),
-    headers: {},
-  }));
-  return {
-    topic,
-    partition: 0,
-    records,
-    generation: { groupId: "test", memberId: "", generationId: -1 },
-    nextOffset: String(first + ids.length),
-    highWatermark: "0",
-  };
+  return lakeBatch(topic, first, ids.map(row));
 }
 
 /** A lake whose checkpoint holds offset 3 of the feed's topic, recorded under `id` (if any). */

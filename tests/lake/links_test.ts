@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { validateFeed } from "../../src/config/feeds.ts";
 import { eraseUser } from "../../src/governance/erasure.ts";
 import { runCleanup } from "../../src/governance/retention.ts";
-import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
+import type { RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, listPartitions, partitionPath } from "../../src/lake/layout.ts";
 import { dropPartitions } from "../../src/lake/drop.ts";
 import { withLakeLock } from "../../src/lake/lock.ts";
@@ -27,29 +27,11 @@ import {
   uniqueName,
 } from "../helpers/env.ts";
 import { dayBefore, openTestWarehouse, writeJsonl } from "../governance/fixtures.ts";
-import { readLines, streamFeed, tableFeed } from "./_fixtures.ts";
+import { lakeBatch, readLines, streamFeed, tableFeed } from "./_fixtures.ts";
 import { assertTargetUntouched, MEMBERS, plant, recordingLogger, warningsAbout } from "./_plant.ts";
 
-const encoder = new TextEncoder();
-
 function batch(topic: string, first: number, values: string[], keys?: string[]): RecordBatch {
-  const records: KafkaRecord[] = values.map((value, i) => ({
-    topic,
-    partition: 0,
-    offset: String(first + i),
-    timestamp: Date.parse("2026-02-03T10:00:00Z"),
-    key: keys ? encoder.encode(keys[i]) : null,
-    value: encoder.encode(value),
-    headers: {},
-  }));
-  return {
-    topic,
-    partition: 0,
-    records,
-    generation: { groupId: "test", memberId: "", generationId: -1 },
-    nextOffset: String(first + values.length),
-    highWatermark: "0",
-  };
+  return lakeBatch(topic, first, values, { keys });
 }
 
 const row = (id: string, day = "2026-02-03") => `{"ID":"${id}","AMOUNT":1,"TS":"${day}T10:00:00Z"}`;

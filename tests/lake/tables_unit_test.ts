@@ -5,35 +5,19 @@
 import assert from "node:assert/strict";
 import { validateFeed } from "../../src/config/feeds.ts";
 import { silentLogger } from "../../src/core/log.ts";
-import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
+import type { RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, journalPath, partitionPath } from "../../src/lake/layout.ts";
 import { claimLake } from "../../src/lake/owner.ts";
 import { journalLines, parseJournalLine } from "../../src/lake/tables.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
-import { tableFeed } from "./_fixtures.ts";
+import { lakeBatch, tableFeed } from "./_fixtures.ts";
 
-const encoder = new TextEncoder();
 const DAY = "2026-08-09";
 const now = () => Date.parse(`${DAY}T10:00:00Z`);
 
 function batch(topic: string, first: number, rows: [string, number | null][]): RecordBatch {
-  const records: KafkaRecord[] = rows.map(([k, n], i) => ({
-    topic,
-    partition: 0,
-    offset: String(first + i),
-    key: encoder.encode(k),
-    value: n === null ? null : encoder.encode(JSON.stringify({ K: k, N: n })),
-    timestamp: now(),
-    headers: {},
-  }));
-  return {
-    topic,
-    partition: 0,
-    records,
-    generation: { groupId: "test", memberId: "", generationId: -1 },
-    nextOffset: String(first + rows.length),
-    highWatermark: "0",
-  };
+  const values = rows.map(([K, N]) => N === null ? null : JSON.stringify({ K, N }));
+  return lakeBatch(topic, first, values, { keys: rows.map(([k]) => k), timestamp: now() });
 }
 
 async function table(path: string): Promise<Record<string, number>> {

@@ -2,13 +2,11 @@
 import assert from "node:assert/strict";
 import { validateFeed } from "../../src/config/feeds.ts";
 import { silentLogger } from "../../src/core/log.ts";
-import type { KafkaRecord, RecordBatch } from "../../src/kafka/client.ts";
+import type { RecordBatch } from "../../src/kafka/client.ts";
 import { checkpointPath, partitionPath } from "../../src/lake/layout.ts";
 import { claimLake } from "../../src/lake/owner.ts";
 import { LakeWriter } from "../../src/lake/writer.ts";
-import { streamFeed, tableFeed } from "./_fixtures.ts";
-
-const encoder = new TextEncoder();
+import { lakeBatch, streamFeed, tableFeed } from "./_fixtures.ts";
 
 function batch(
   topic: string,
@@ -16,23 +14,7 @@ function batch(
   values: (string | null)[],
   keys?: string[],
 ): RecordBatch {
-  const records: KafkaRecord[] = values.map((value, i) => ({
-    topic,
-    partition: 0,
-    offset: String(first + i),
-    key: keys ? encoder.encode(keys[i]) : null,
-    value: value === null ? null : encoder.encode(value),
-    timestamp: Date.parse("2026-02-03T04:05:06Z"),
-    headers: {},
-  }));
-  return {
-    topic,
-    partition: 0,
-    records,
-    generation: { groupId: "test", memberId: "", generationId: -1 },
-    nextOffset: String(first + values.length),
-    highWatermark: "0",
-  };
+  return lakeBatch(topic, first, values, { keys, timestamp: Date.parse("2026-02-03T04:05:06Z") });
 }
 
 const row = (i: number) => `{"ID":"R${i}","AMOUNT":${i},"TS":"2026-02-03T10:00:00Z"}`;
