@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { RecordBatch } from "../../src/kafka/client.ts";
 import { testKafka, uniqueName } from "../helpers/env.ts";
+import { readTopic } from "../processor/kafka_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -89,17 +90,7 @@ Deno.test("kafka client: a transaction commits records and offsets together; rea
     }
     assert.deepEqual(committed, [{ topic: input, partition: 0, offset: "2" }]);
 
-    const out: string[] = [];
-    const reader = await kafka.consume({
-      groupId: uniqueName("g").toLowerCase(),
-      topics: [output],
-      stopWhenCaughtUp: true,
-      onBatch: (batch) => {
-        out.push(...batch.records.map((r) => decoder.decode(r.value!)));
-        return Promise.resolve();
-      },
-    });
-    await reader.done;
+    const out = (await readTopic(kafka, output)).map((record) => record.value);
     assert.deepEqual(out, ["A", "B"]);
   } finally {
     await kafka.close();

@@ -6,23 +6,11 @@
 import assert from "node:assert/strict";
 import type { GroupGeneration, KafkaClient, RecordBatch } from "../../src/kafka/client.ts";
 import { testKafka, uniqueName } from "../helpers/env.ts";
-
-const decoder = new TextDecoder();
+import { readTopic } from "../processor/kafka_helpers.ts";
 
 /** Every value of `topic` a read_committed reader sees. */
 async function readCommitted(kafka: KafkaClient, topic: string): Promise<string[]> {
-  const out: string[] = [];
-  const reader = await kafka.consume({
-    groupId: uniqueName("reader").toLowerCase(),
-    topics: [topic],
-    stopWhenCaughtUp: true,
-    onBatch: (batch) => {
-      out.push(...batch.records.map((r) => decoder.decode(r.value!)));
-      return Promise.resolve();
-    },
-  });
-  await reader.done;
-  return out;
+  return (await readTopic(kafka, topic)).map((record) => record.value!);
 }
 
 /** Joins `groupId`, takes the first batch and returns its generation, holding the member. */
