@@ -113,6 +113,9 @@ export async function registryFeed(
   return { feed, config, kafka, close };
 }
 
+/** How long produce.py may run: its reads stop after 60 s; this bounds anything else. */
+const PYTHON_LIMIT_MS = 180_000;
+
 /** Runs produce.py with `job` (see there); its JSON lines. */
 export async function confluentPython(
   job: Record<string, unknown>,
@@ -122,11 +125,16 @@ export async function confluentPython(
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
+    signal: AbortSignal.timeout(PYTHON_LIMIT_MS),
   }).spawn();
   const writer = child.stdin.getWriter();
   await writer.write(new TextEncoder().encode(JSON.stringify({ brokers: BROKERS, ...job })));
   await writer.close();
   const out = await child.output();
+  if (out.signal) {
+    const stderr = new TextDecoder().decode(out.stderr).slice(-2000);
+    throw new Error(`produce.py stopped by ${out.signal} after ${PYTHON_LIMIT_MS} ms: ${stderr}`);
+  }
   const lines = new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
   return lines.map((l) => JSON.parse(l));
 }

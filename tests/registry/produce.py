@@ -101,8 +101,14 @@ def protobuf_serializer(job, client):
     return serialize
 
 
+def registry_client(job):
+    # The client waits forever by default: a response lost on a kept-alive connection then
+    # holds the test until the registry's idle timeout (30 min) closes it. 10 s, then retry.
+    return SchemaRegistryClient({"url": job["registry"], "timeout": 10})
+
+
 def produce(job):
-    client = SchemaRegistryClient({"url": job["registry"]})
+    client = registry_client(job)
     if job.get("format") == "protobuf":
         serializer = protobuf_serializer(job, client)
     elif job.get("format") == "json-schema":
@@ -124,7 +130,7 @@ def produce(job):
 
 
 def read(job):
-    client = SchemaRegistryClient({"url": job["registry"]})
+    client = registry_client(job)
     deserializer = AvroDeserializer(client)
     consumer = Consumer({
         "bootstrap.servers": job["brokers"],
