@@ -145,7 +145,9 @@ export const DASHBOARD_JS = String.raw`"use strict";
     }
     if (charts[id]) charts[id].plot.destroy();
     var axis = { stroke: css("--muted"), grid: { stroke: css("--line"), width: 1 }, ticks: { stroke: css("--line") } };
+    // 70 px between time ticks: uPlot's default 50 lets "17:43:15" labels run into each other.
     var hours = Object.assign({
+      space: 70,
       values: function (u, splits) {
         var short = splits.length > 1 && splits[splits.length - 1] - splits[0] > 300;
         var format = short ? { hour: "2-digit", minute: "2-digit" } : { hour: "2-digit", minute: "2-digit", second: "2-digit" };
