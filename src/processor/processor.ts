@@ -19,6 +19,7 @@ import type { Logger } from "../core/log.ts";
 import type {
   ConsumerHandle,
   KafkaClient,
+  KafkaRecord,
   OutgoingRecord,
   TransactionalProducer,
 } from "../kafka/client.ts";
@@ -144,13 +145,13 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
   };
   options.signal?.addEventListener("abort", () => void stop(), { once: true });
 
-  const count = (records: OutgoingRecord[], internal: string, ms: ChunkTimes) => {
+  const count = (written: Map<string, number>, internal: string, ms: ChunkTimes) => {
     stats.batches++;
     stats.transformMs += ms.transformMs;
     stats.transactionMs += ms.transactionMs;
-    for (const r of records) {
-      if (r.topic === internal) stats.deltas++;
-      else stats.out[r.topic] = (stats.out[r.topic] ?? 0) + 1;
+    for (const [topic, n] of written) {
+      if (topic === internal) stats.deltas += n;
+      else stats.out[topic] = (stats.out[topic] ?? 0) + n;
     }
   };
 
@@ -232,22 +233,32 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
           kind: windowStateKind(topics),
           producer: windowsTx,
           fetchBytes: DELTA_FETCH_BYTES,
-          transform: (records, tables, partition) => {
-            const before = tables.counters().lateEvents;
-            const out = toWindows(records, tables, partition);
-            outputs?.encode(out);
-            const late = tables.counters().lateEvents - before;
-            if (late > 0) {
-              stats.lateEvents += late;
-              log.warn("processor.late_events", {
-                events: late,
-                total: stats.lateEvents,
-                graceHours: WINDOW_GRACE_MS / 3_600_000,
-              });
-            }
-            return out;
+          // Deltas are few and fold into windows: the whole chunk's outputs come at its end.
+          begin: (tables, partition) => {
+            const chunk: KafkaRecord[] = [];
+            return {
+              add: (records) => {
+                for (const r of records) chunk.push(r);
+                return [];
+              },
+              finish: () => {
+                const before = tables.counters().lateEvents;
+                const out = toWindows(chunk, tables, partition);
+                outputs?.encode(out);
+                const late = tables.counters().lateEvents - before;
+                if (late > 0) {
+                  stats.lateEvents += late;
+                  log.warn("processor.late_events", {
+                    events: late,
+                    total: stats.lateEvents,
+                    graceHours: WINDOW_GRACE_MS / 3_600_000,
+                  });
+                }
+                return out;
+              },
+            };
           },
-          committed: (_chunk, records, ms) => count(records, internal, ms),
+          committed: (_chunk, written, ms) => count(written, internal, ms),
           restored: (tables) => tables.evict(),
         });
 
@@ -272,16 +283,24 @@ export function startProcessor(options: ProcessorOptions): ProcessorHandle {
           });
           return { records: raw.records, rejected };
         }),
-        transform: (records, tables, partition) => {
-          const out = transform(records, tables, partition);
-          outputs?.encode(out.records);
-          stats.rejected += out.rejected;
-          return out.records;
+        begin: (tables, partition) => {
+          const run = transform(tables, partition);
+          const encoded = (out: OutgoingRecord[]) => {
+            outputs?.encode(out);
+            return out;
+          };
+          return {
+            add: (records) => encoded(run.add(records)),
+            finish: () => {
+              stats.rejected += run.rejected;
+              return encoded(run.finish());
+            },
+          };
         },
-        committed: (chunk, records, ms) => {
+        committed: (chunk, written, ms) => {
           // Counted only once committed, so the counters never run ahead of the outputs.
           stats.recordsIn += chunk.length;
-          count(records, internal, ms);
+          count(written, internal, ms);
         },
       });
       stages.push(watched(users));
