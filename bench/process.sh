@@ -12,6 +12,9 @@
 # Needs a broker (KAFKA_BROKERS, default localhost:9092), kcat, Java 17+, Maven (the peer is
 # built once into BENCH_CACHE_DIR, default ~/.cache/bench) and /usr/bin/time.
 # PEER_JAVA_OPTS: JVM flags of the peer (default: a 256 MiB heap).
+# Diagnosis: BENCH_PEER=0 runs ours alone (no ratio); OURS_V8_FLAGS (e.g. --trace-gc) adds V8
+# flags to those of the start task; BENCH_OURS_LOG=<file> keeps ours' stdout there (V8's traces
+# go to stdout) and its stderr (the JSON log) in <file>.err.
 # Then bench/process_restart.sh (restart time after 1M and 5M raw records) runs, unless
 # BENCH_RESTART=0. The scale-out (one instance vs two) is bench/process_scale.sh.
 set -euo pipefail
@@ -80,25 +83,35 @@ kcat -b "$BROKERS" -P -t "$RAW_TOPIC" -K $'\t' -l \
   -X queue.buffering.max.messages=2000000 -X queue.buffering.max.kbytes=2000000 \
   "$WORK/raw.tsv"
 OURS_CMD=(deno task -q start process --once)
+if [ -n "${OURS_V8_FLAGS:-}" ]; then
+  source scripts/start_flags.sh # FLAGS: the start task's flags, its V8 flags among them
+  for i in "${!FLAGS[@]}"; do
+    [[ "${FLAGS[$i]}" == --v8-flags=* ]] && FLAGS[i]="${FLAGS[$i]},${OURS_V8_FLAGS}"
+  done
+  OURS_CMD=(deno run "${FLAGS[@]}" main.ts process --once)
+fi
 deno cache --quiet main.ts # measure the processor, not Deno's first transpile
 
-echo "== peer: Kafka Streams (load $(load))"
-PEER_LOAD_BEFORE=$(load)
-START=$(now)
-# shellcheck disable=SC2086 # PEER_JAVA_OPTS holds several flags
-APPLICATION_ID="bench-peer-${STAMP}" OUTPUT_PREFIX="${RUN}_peer_" \
-  REJECTED_TOPIC="${RUN}_peer_rejected" STATE_DIR="$WORK/peer-state" \
-  /usr/bin/time -v -o "$WORK/peer_time.txt" \
-  java ${PEER_JAVA_OPTS:--Xmx256m} -cp "$JAVA_CP" bench.peer.PeerMain --once \
-  >"$WORK/peer.out" 2>"$WORK/peer.err" || {
-  echo "peer failed:"
-  tail -8 "$WORK/peer.err"
-  exit 1
-}
-PEER_WALL_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
-PEER_LINE=$(grep '^processed' "$WORK/peer.out" || true)
-PEER_IN=$(sed -E 's/^processed ([0-9]+) .*/\1/' <<<"$PEER_LINE")
-PEER_RATE=$(sed -E 's/.*s: ([0-9]+) records\/s in.*/\1/' <<<"$PEER_LINE")
+PEER_IN="" PEER_LINE="" PEER_RATE="" PEER_WALL_S=0 PEER_LOAD_BEFORE=n/a
+if [ "${BENCH_PEER:-1}" = 1 ]; then
+  echo "== peer: Kafka Streams (load $(load))"
+  PEER_LOAD_BEFORE=$(load)
+  START=$(now)
+  # shellcheck disable=SC2086 # PEER_JAVA_OPTS holds several flags
+  APPLICATION_ID="bench-peer-${STAMP}" OUTPUT_PREFIX="${RUN}_peer_" \
+    REJECTED_TOPIC="${RUN}_peer_rejected" STATE_DIR="$WORK/peer-state" \
+    /usr/bin/time -v -o "$WORK/peer_time.txt" \
+    java ${PEER_JAVA_OPTS:--Xmx256m} -cp "$JAVA_CP" bench.peer.PeerMain --once \
+    >"$WORK/peer.out" 2>"$WORK/peer.err" || {
+    echo "peer failed:"
+    tail -8 "$WORK/peer.err"
+    exit 1
+  }
+  PEER_WALL_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
+  PEER_LINE=$(grep '^processed' "$WORK/peer.out" || true)
+  PEER_IN=$(sed -E 's/^processed ([0-9]+) .*/\1/' <<<"$PEER_LINE")
+  PEER_RATE=$(sed -E 's/.*s: ([0-9]+) records\/s in.*/\1/' <<<"$PEER_LINE")
+fi
 
 echo "== ours: process --once (load $(load))"
 OURS_LOAD_BEFORE=$(load)
@@ -113,7 +126,12 @@ KAFKA_GROUP_ID="bench-ours-${STAMP}" REJECTED_TOPIC="${RUN}_ours_rejected" \
   exit 1
 }
 OURS_WALL_S=$(awk -v a="$START" -v b="$(now)" 'BEGIN { print b - a }')
-OURS_LINE=$(grep '^processed' "$WORK/ours.out" || true)
+if [ -n "${BENCH_OURS_LOG:-}" ]; then
+  cp "$WORK/ours.out" "$BENCH_OURS_LOG"
+  cp "$WORK/ours.err" "$BENCH_OURS_LOG.err"
+fi
+# Not anchored: a V8 trace line may share its line.
+OURS_LINE=$(grep -o 'processed [0-9]* raw.*' "$WORK/ours.out" || true)
 OURS_IN=$(sed -E 's/^processed ([0-9]+) .*/\1/' <<<"$OURS_LINE")
 OURS_RATE=$(sed -E 's/.*s: ([0-9]+) records\/s in.*/\1/' <<<"$OURS_LINE")
 
@@ -131,14 +149,14 @@ printf '%-34s %14s %14s %8s\n' "raw records/s, whole command" "$PEER_WHOLE" "$OU
   "$(ratio "$OURS_WHOLE" "$PEER_WHOLE")"
 printf '%-34s %14s %14s\n' "wall s, whole command" "$(printf %.2f "$PEER_WALL_S")" \
   "$(printf %.2f "$OURS_WALL_S")"
-PEER_CPU=$(cpu_s "$WORK/peer_time.txt")
+PEER_CPU=$(cpu_s "$WORK/peer_time.txt" 2>/dev/null || true)
 OURS_CPU=$(cpu_s "$WORK/ours_time.txt")
 printf '%-34s %14s %14s\n' "CPU s (user+sys), whole command" "$PEER_CPU" "$OURS_CPU"
 # Steadier than wall time on a shared, loaded machine.
 printf '%-34s %14s %14s %8s\n' "raw records per CPU second" "$(rate "$PEER_IN" "$PEER_CPU")" \
   "$(rate "$OURS_IN" "$OURS_CPU")" \
   "$(ratio "$(rate "$OURS_IN" "$OURS_CPU")" "$(rate "$PEER_IN" "$PEER_CPU")")"
-printf '%-34s %14s %14s\n' "peak RSS MB" "$(peak_mb "$WORK/peer_time.txt")" \
+printf '%-34s %14s %14s\n' "peak RSS MB" "$(peak_mb "$WORK/peer_time.txt" 2>/dev/null)" \
   "$(peak_mb "$WORK/ours_time.txt")"
 printf '%-34s %14s %14s\n' "load average before" "${PEER_LOAD_BEFORE%% *}" "${OURS_LOAD_BEFORE%% *}"
 echo "load average at end: $(load)   ($(nproc) cores; own clock: peer from streams.start()"
@@ -146,6 +164,7 @@ echo "to every raw record committed, ours from after its state restore to caught
 
 FAIL=0
 for pair in "peer:$PEER_IN" "ours:$OURS_IN"; do
+  [ "${BENCH_PEER:-1}" = 1 ] || [ "${pair%%:*}" = ours ] || continue
   if [ "${pair#*:}" != "$LINES" ]; then
     echo "FAIL: ${pair%%:*} processed ${pair#*:} raw records, expected $LINES"
     FAIL=1

@@ -130,10 +130,11 @@ export interface TransactionalProducer {
    * Produces `records` and commits the consumer group's `offsets` in one Kafka transaction: both
    * happen or neither does. The commit carries `generation` (KIP-447): if the group has moved on
    * (the partitions now belong to another member), the broker refuses it and the transaction
-   * aborts, so a zombie cannot commit.
+   * aborts, so a zombie cannot commit. `records` is read as the produce calls go out (a lazy
+   * iterable lets a large transaction's records be made and let go a call at a time).
    */
   sendWithOffsets(
-    records: OutgoingRecord[],
+    records: Iterable<OutgoingRecord>,
     commit: { generation: GroupGeneration; offsets: PartitionOffset[] },
   ): Promise<void>;
   close(): Promise<void>;

@@ -52,9 +52,45 @@ export function isOversized(record: OutgoingRecord): boolean {
 }
 
 /**
- * Splits items into produce calls, keeping their order within each topic: a call closes when one
- * of its topics would pass MAX_CALL_TOPIC_BYTES or MAX_CALL_TOPIC_RECORDS. Throws a DataError
- * for an item above MAX_RECORD_BYTES (callers that can quarantine check isOversized first).
+ * The running size of one produce call per topic, for building calls one record at a time: a call
+ * closes when one of its topics would pass MAX_CALL_TOPIC_BYTES or MAX_CALL_TOPIC_RECORDS.
+ */
+export class CallBudget {
+  #perTopic = new Map<string, { bytes: number; count: number }>();
+
+  /**
+   * Counts an item of `size` bytes for `topic` when it fits in this call (the first of its topic
+   * always does) and says whether it did. Throws a DataError for an item above MAX_RECORD_BYTES.
+   */
+  take(topic: string, size: number): boolean {
+    if (size > MAX_RECORD_BYTES) {
+      throw new DataError(
+        `a record for ${topic} is ${size} bytes, over the ${MAX_RECORD_BYTES}-byte limit`,
+      );
+    }
+    let used = this.#perTopic.get(topic);
+    if (
+      used &&
+      (used.bytes + size > MAX_CALL_TOPIC_BYTES || used.count >= MAX_CALL_TOPIC_RECORDS)
+    ) {
+      return false;
+    }
+    if (!used) this.#perTopic.set(topic, used = { bytes: 0, count: 0 });
+    used.bytes += size;
+    used.count += 1;
+    return true;
+  }
+
+  /** Starts the next call. */
+  reset(): void {
+    this.#perTopic = new Map();
+  }
+}
+
+/**
+ * Splits items into produce calls, keeping their order within each topic (CallBudget's rule).
+ * Throws a DataError for an item above MAX_RECORD_BYTES (callers that can quarantine check
+ * isOversized first).
  */
 export function splitForProduce<T>(
   items: readonly T[],
@@ -63,28 +99,16 @@ export function splitForProduce<T>(
 ): T[][] {
   const calls: T[][] = [];
   let current: T[] = [];
-  let perTopic = new Map<string, { bytes: number; count: number }>();
+  const budget = new CallBudget();
   for (const item of items) {
     const topic = topicOf(item);
     const size = bytesOf(item);
-    if (size > MAX_RECORD_BYTES) {
-      throw new DataError(
-        `a record for ${topic} is ${size} bytes, over the ${MAX_RECORD_BYTES}-byte limit`,
-      );
-    }
-    let used = perTopic.get(topic);
-    if (
-      used &&
-      (used.bytes + size > MAX_CALL_TOPIC_BYTES || used.count >= MAX_CALL_TOPIC_RECORDS)
-    ) {
+    if (!budget.take(topic, size)) {
       calls.push(current);
       current = [];
-      perTopic = new Map();
-      used = undefined;
+      budget.reset();
+      budget.take(topic, size);
     }
-    if (!used) perTopic.set(topic, used = { bytes: 0, count: 0 });
-    used.bytes += size;
-    used.count += 1;
     current.push(item);
   }
   if (current.length > 0) calls.push(current);

@@ -20,7 +20,7 @@ import type {
   Producer,
   TransactionalProducer,
 } from "./client.ts";
-import { headerBytes, RECORD_OVERHEAD, splitForProduce } from "./limits.ts";
+import { CallBudget, headerBytes, RECORD_OVERHEAD } from "./limits.ts";
 import { baseOptions, toBuffer } from "./pk_options.ts";
 import { kafkaError, kafkaFailure } from "./pk_errors.ts";
 
@@ -104,7 +104,8 @@ export async function openProducer(settings: KafkaSettings): Promise<Producer> {
       try {
         const topics = [...new Set(records.map((r) => r.topic))];
         const counts = (await producer.metadata({ topics })).topics;
-        for (const messages of produceCalls(records)) {
+        // Every call sized before the first goes out: a record too large fails the whole send.
+        for (const messages of [...produceCalls(records)]) {
           const calls = onePartitionEach(
             messages,
             (topic) => counts.get(topic)!.partitionsCount,
@@ -162,10 +163,19 @@ export async function openTransactionalProducer(
   return {
     sendWithOffsets: async (records, commit) => {
       let tx;
+      let inFlight: Promise<unknown> | undefined;
       try {
         tx = await producer.beginTransaction();
-        // Several produce calls, one transaction: each call stays under the broker's limits.
-        for (const messages of produceCalls(records)) await tx.send({ messages });
+        // Several produce calls, one transaction: each call stays under the broker's limits. A
+        // call is encoded from `records` (pulled as it goes) while the one before is in flight,
+        // and sent once that one is answered: records stay in order, and only two calls' records
+        // are held at once, never the whole transaction's.
+        for (const messages of produceCalls(records)) {
+          await inFlight;
+          inFlight = tx.send({ messages });
+          inFlight.catch(() => {}); // awaited below; a failure meanwhile is not unhandled
+        }
+        await inFlight;
         if (commit.offsets.length > 0) {
           const { client, coordinator } = await group(commit.generation.groupId);
           await tx.addConsumer(client);
@@ -176,6 +186,7 @@ export async function openTransactionalProducer(
         }
         await tx.commit();
       } catch (error) {
+        await inFlight?.catch(() => {}); // never abort under a call in flight
         if (tx && !tx.completed) await tx.abort().catch(() => {});
         // The coordinator may have moved: look it up again next time.
         await forgetGroups();
@@ -238,19 +249,22 @@ function offsetMessage(
 
 /**
  * The records as the library's messages, in produce calls under the broker's limits (sized here,
- * so a too-large call never reaches the broker). A string equal to the previous record's is
- * encoded once: the processor's SECURE, status and blacklist records share theirs.
+ * so a too-large call never reaches the broker). Lazy: records are pulled and encoded as each call
+ * fills, and a call is handed out once the next record does not fit. A string equal to the
+ * previous record's is encoded once: the processor's SECURE, status and blacklist records share
+ * theirs.
  */
-function* produceCalls(records: OutgoingRecord[]): Generator<Outgoing[]> {
+function* produceCalls(records: Iterable<OutgoingRecord>): Generator<Outgoing[]> {
   const encodeKey = lastEncoded();
   const encodeValue = lastEncoded();
-  const messages = new Map<OutgoingRecord, Outgoing>();
+  const budget = new CallBudget();
+  let call: Outgoing[] = [];
   for (const r of records) {
     let headers: Map<Buffer, Buffer> | undefined;
     for (const name in r.headers) {
       (headers ??= new Map()).set(toBuffer(name)!, toBuffer(r.headers[name])!);
     }
-    messages.set(r, {
+    const message: Outgoing = {
       topic: r.topic,
       key: encodeKey(r.key),
       value: typeof r.value === "string" || r.value === null
@@ -259,16 +273,18 @@ function* produceCalls(records: OutgoingRecord[]): Generator<Outgoing[]> {
       ...(headers ? { headers } : {}),
       ...(r.timestamp === undefined ? {} : { timestamp: BigInt(r.timestamp) }),
       ...(r.partition === undefined ? {} : { partition: r.partition }),
-    });
-  }
-  const size = (r: OutgoingRecord) => {
-    const m = messages.get(r)!;
-    return RECORD_OVERHEAD + (m.key?.length ?? 0) + (m.value?.length ?? 0) +
+    };
+    const size = RECORD_OVERHEAD + (message.key?.length ?? 0) + (message.value?.length ?? 0) +
       headerBytes(r.headers);
-  };
-  for (const call of splitForProduce(records, (r) => r.topic, size)) {
-    yield call.map((r) => messages.get(r)!);
+    if (!budget.take(r.topic, size)) {
+      yield call;
+      call = [];
+      budget.reset();
+      budget.take(r.topic, size);
+    }
+    call.push(message);
   }
+  if (call.length > 0) yield call;
 }
 
 /** Bytes as the library's Buffer, sharing their memory (no copy). */

@@ -37,6 +37,13 @@ import type { StateDir } from "./state_dir.ts";
  * under the broker's size limits (src/kafka/limits.ts).
  */
 export const TRANSACTION_RECORDS = 5_000;
+/**
+ * Input records transformed at a time within a transaction. Each part's outputs go out in the
+ * transaction's produce calls as they come and are let go: a transaction's outputs are several
+ * times its input, and held together through its round trips they outlived the young generation
+ * and filled the old one (peak RSS). About one produce call's worth (limits.ts).
+ */
+export const PART_RECORDS = 250;
 /** A partition that has caught up is snapshotted at most this often (the tail of a stream). */
 const CAUGHT_UP_SNAPSHOT_MS = 1_000;
 
@@ -52,7 +59,8 @@ export interface StageOptions<T> {
   snapshotIntervalMs: number;
   fetchBytes: number;
   once: boolean;
-  transform(records: KafkaRecord[], tables: T, partition: number): OutgoingRecord[];
+  /** Starts turning one chunk of `partition` into its outputs, folding it into `tables`. */
+  begin(tables: T, partition: number): ChunkRun;
   /**
    * Turns a chunk into what `transform` reads, before it runs (RAW_FORMAT=avro: decoded through
    * the Schema Registry, waiting while it is unreachable). What it cannot turn comes back as
@@ -61,10 +69,22 @@ export interface StageOptions<T> {
   decode?(chunk: KafkaRecord[]): Promise<{ records: KafkaRecord[]; rejected: OutgoingRecord[] }>;
   /** Decodes Avro changelog values at restore (OUTPUT_FORMAT=avro); see restore.ts. */
   decodeChangelog?: RestoreContext["decodeChangelog"];
-  /** Called once a chunk's transaction committed, with what it wrote and the time it took. */
-  committed(chunk: KafkaRecord[], records: OutgoingRecord[], ms: ChunkTimes): void;
+  /**
+   * Called once a chunk's transaction committed, with the records it wrote per topic and the
+   * time it took.
+   */
+  committed(chunk: KafkaRecord[], written: Map<string, number>, ms: ChunkTimes): void;
   /** Called on restored state before its first batch (evictions). */
   restored?(tables: T): void;
+}
+
+/**
+ * One chunk's transformation: `add` is given the chunk PART_RECORDS at a time and returns each
+ * part's outputs; `finish` returns those of the whole chunk (aggregates, one update per key).
+ */
+export interface ChunkRun {
+  add(records: KafkaRecord[]): OutgoingRecord[];
+  finish(): OutgoingRecord[];
 }
 
 export interface ChunkTimes {
@@ -150,18 +170,49 @@ export async function startStage<T>(o: StageOptions<T>): Promise<Stage> {
         (caughtUp && (o.once || now - owned.lastSnapshotAt >= CAUGHT_UP_SNAPSHOT_MS));
       const marks = due ? await changelogEnds(batch.partition) : undefined;
       const decoded = o.decode ? await o.decode(chunk) : undefined;
+      const input = decoded?.records ?? chunk;
+      const run = o.begin(owned.tables, batch.partition);
+      const written = new Map<string, number>();
+      let transformMs = 0;
+      let transformError: { error: unknown } | undefined;
+      const transform = (part: () => OutgoingRecord[]) => {
+        const started = performance.now();
+        try {
+          return part();
+        } catch (error) {
+          transformError = { error };
+          throw error;
+        } finally {
+          transformMs += performance.now() - started;
+        }
+      };
+      // Transformed part by part as the producer asks for records, so only the outputs of the
+      // produce call in flight and of the one being filled are held at once.
+      const outputs = function* (): Generator<OutgoingRecord> {
+        for (let at = 0;; at += PART_RECORDS) {
+          const last = at + PART_RECORDS >= input.length;
+          const part = at < input.length
+            ? transform(() => run.add(input.slice(at, at + PART_RECORDS)))
+            : [];
+          if (last) {
+            for (const r of transform(() => run.finish())) part.push(r);
+            if (decoded) { for (const r of decoded.rejected) part.push(r); }
+          }
+          for (const r of part) written.set(r.topic, (written.get(r.topic) ?? 0) + 1);
+          yield* part;
+          if (last) return;
+        }
+      };
       const started = performance.now();
-      const records = o.transform(decoded?.records ?? chunk, owned.tables, batch.partition);
-      if (decoded) records.push(...decoded.rejected);
-      const transformed = performance.now();
       try {
-        await o.producer.sendWithOffsets(records, {
+        await o.producer.sendWithOffsets(outputs(), {
           generation: batch.generation,
           offsets: [{ topic: batch.topic, partition: batch.partition, offset: next }],
         });
       } catch (error) {
         // The state holds the chunk that did not commit: drop it, never snapshot it.
         parts.delete(batch.partition);
+        if (transformError) throw transformError.error; // ours, not Kafka's refusal
         o.log.warn("processor.commit_refused", {
           stage: o.kind.name,
           partition: batch.partition,
@@ -172,9 +223,9 @@ export async function startStage<T>(o: StageOptions<T>): Promise<Stage> {
         });
         throw error;
       }
-      o.committed(chunk, records, {
-        transformMs: transformed - started,
-        transactionMs: performance.now() - transformed,
+      o.committed(chunk, written, {
+        transformMs,
+        transactionMs: performance.now() - started - transformMs,
       });
       if (marks) {
         owned.marks = marks;

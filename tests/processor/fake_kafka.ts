@@ -318,7 +318,14 @@ export class FakeKafka implements KafkaClient {
             new FencedError(`generation ${generationId} is not ${g.generation}: commit refused`),
           );
         }
-        for (const r of records) broker.append(r);
+        // All or nothing, as a transaction: a lazy iterable that fails appends none of it.
+        let all: OutgoingRecord[];
+        try {
+          all = [...records];
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        for (const r of all) broker.append(r);
         for (const o of commit.offsets) g.committed.set(tp(o.topic, o.partition), BigInt(o.offset));
         return Promise.resolve();
       },
