@@ -11,6 +11,9 @@
 # code). PROBE=1 starts serve with --inspect on PROBE_PORT (default 19329) and adds
 # Deno.memoryUsage() (V8's heap committed and used, external buffers) to each sample, and an
 # allocation profile of the last PROBE_ALLOC seconds (default 30) at the end (bench/soak_probe.ts).
+# MALLOC_TRIM=1 asks glibc, at the end, how much of the malloc heap is free but still resident:
+# gdb attaches to serve, calls malloc_stats() (into serve's log) and malloc_trim(0), and the split
+# is printed before and after (a diagnosis only: the product never calls it).
 #
 # Runs on a broker of its own (SOAK_KAFKA_PORT, default 19292; wiped first, stopped after), with
 # its own lake and warehouse in a temp dir, so it touches nothing shared.
@@ -102,6 +105,14 @@ while :; do
   sleep "$SAMPLE"
 done
 
+trim_report=""
+if [[ -n "${MALLOC_TRIM:-}" ]]; then
+  before=$(rss_split)
+  gdb -batch -p "$serve_pid" -ex 'call (void) malloc_stats()' -ex 'call (int) malloc_trim(0)' \
+    >/dev/null 2>&1 || echo "gdb could not attach to serve" >&2
+  trim_report="before $(tr '\t' / <<<"$before"), after malloc_trim(0) $(rss_split | tr '\t' /)"
+fi
+
 # serve's CPU seconds (user + system) so far.
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$serve_pid/stat"; }
 serve_cpu=$(cpu_seconds)
@@ -136,6 +147,10 @@ if [[ -n "${PROBE:-}" ]]; then
   echo "   Deno.memoryUsage() (s: rss/heapTotal/heapUsed/external MiB): $(awk -F'\t' 'NR > 1 {printf "%s:%s/%s/%s/%s ", $1, $7, $8, $9, $10}' "$RSS_LOG")"
   [[ -n "$alloc_pid" ]] && wait "$alloc_pid"
   sed 's/^/   /' "$WORK/alloc.txt" 2>/dev/null || true
+fi
+if [[ -n "$trim_report" ]]; then
+  echo "   malloc (anonymous/malloc heap/files MiB): $trim_report"
+  echo "   malloc_stats(): $(grep -aE '^(Arena|system bytes|in use bytes|Total)' "$WORK/serve.log" | tr '\n' ' ' | tr -s ' ')"
 fi
 echo "   serve CPU: ${serve_cpu} s over the ${DURATION} s"
 echo "   raw records produced: $raw; read by serve's processor: ${read_in:-?}; lake lag: ${lag:-?}" \

@@ -11,7 +11,6 @@ import { avroShape, avroType, decodeAvro } from "./avro.ts";
 import type { RegisteredSchema, SchemaRegistryClient, SchemaType } from "./client.ts";
 import { PayloadError, SchemaError, SchemaNotFoundError } from "./errors.ts";
 import { decodeJsonSchema, jsonSchemaShape } from "./json_schema.ts";
-import { decodeProtobuf, protobufSchema } from "./protobuf.ts";
 import type { Shape } from "./shape.ts";
 import { unframe } from "./wire.ts";
 
@@ -104,6 +103,8 @@ async function compile(
       return { id, schemaType, shape, decode: (payload) => decodeAvro(type, shape, payload) };
     }
     case "PROTOBUF": {
+      // protobufjs (~2 MiB of code) loads with the first Protobuf schema, not with every serve.
+      const { decodeProtobuf, protobufSchema } = await import("./protobuf.ts");
       const proto = await protobufSchema(registered, client);
       return {
         id,
