@@ -16,6 +16,7 @@ import { acquireLoadLock } from "../lock.ts";
 import { WarehouseLoader } from "./engine.ts";
 import { planFeed } from "./plan.ts";
 import { readAhead, readBatches } from "./read.ts";
+import { readInThread } from "./read_thread.ts";
 import { emptyTableReport, type LoadReport, type TableReport, totalsOf } from "./report.ts";
 import { asStorageError } from "./storage.ts";
 import type { LineRejection } from "./types.ts";
@@ -44,10 +45,17 @@ export interface LoadOptions {
    * rebuilds them in its last batch (faster, but that batch is long: Infinity in a server).
    */
   bulkBytes?: number;
+  /**
+   * Bytes to read from which the lake is read, parsed and checked on a thread of its own
+   * (read_thread.ts) while this one writes: smaller loads do not pay for the thread's start.
+   */
+  threadBytes?: number;
   /** A progress display per table (default: a bar on a terminal, nothing otherwise). */
   progress?: (label: string, totalBytes: number) => Progress;
 }
 
+/** A Worker starts in some tens of milliseconds: worth it from about this much to read. */
+export const THREAD_BYTES = 8 << 20;
 const FIRST_BATCH_ROWS = 1_000;
 const MIN_BATCH_ROWS = 100;
 const MAX_BATCH_ROWS = 50_000;
@@ -169,13 +177,18 @@ async function loadFeed(
     let done = 0;
     const size = new BatchSize(options.batchRows, options.warehouse.dialect.applyTargetMs);
     const dialect = options.warehouse.dialect;
-    const reader = readBatches(plan, state.columns, {
+    const readOptions = {
       batchRows: () => size.rows,
       loadedAt: new Date().toISOString(),
       limits: dialect.columnLimits,
       keepsNul: dialect.keepsNul,
-    });
-    const read = dialect.readsAhead ? readAhead(reader) : reader;
+    };
+    // On a thread of its own, the next batch is read while this one is written.
+    const read = plan.bytes >= (options.threadBytes ?? THREAD_BYTES)
+      ? readInThread(plan, state.columns, readOptions)
+      : dialect.readsAhead
+      ? readAhead(readBatches(plan, state.columns, readOptions))
+      : readBatches(plan, state.columns, readOptions);
     for await (const batch of read) {
       const applyStarted = performance.now();
       // Adaptive batches share their commits (held up to a second); the last one commits them.

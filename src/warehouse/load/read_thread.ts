@@ -1,0 +1,138 @@
+/**
+ * readBatches (read.ts) on a thread of its own (read_worker.ts): the same batches, but the lake
+ * is read, parsed and checked while the caller writes the batch before, one batch ahead (memory
+ * stays one batch more than in-thread). Used for loads large enough to pay for the thread's start
+ * (a few tens of milliseconds); a failure of the reader is its typed error here, at its turn.
+ *
+ * In a `deno compile`d binary the worker module is embedded by `--include` (compile.sh).
+ */
+import * as errors from "../../core/errors.ts";
+import type { ColumnLimits } from "../limits.ts";
+import type { TableColumn } from "../schema.ts";
+import type { ReadOptions } from "./read.ts";
+import type { Batch, FeedPlan } from "./types.ts";
+
+const WORKER_URL = new URL("./read_worker.ts", import.meta.url).href;
+
+/** An error as it crosses the thread boundary: its class name, message, code and cause. */
+export interface WireError {
+  /** A DomainError's class name (rebuilt as that class), else the error's own name. */
+  name: string;
+  domain: boolean;
+  message: string;
+  code?: string;
+  cause?: WireError;
+}
+
+export type ReaderRequest =
+  | {
+    type: "start";
+    plan: FeedPlan;
+    columns: TableColumn[];
+    options: { loadedAt: string; limits?: ColumnLimits; keepsNul?: boolean };
+  }
+  | { type: "next"; rows: number };
+
+export type ReaderReply =
+  | { type: "batch"; batch: Omit<Batch, "feed"> }
+  | { type: "done" }
+  | { type: "error"; error: WireError };
+
+/** Like readBatches, with the reading done on a Worker; the thread ends with the generator. */
+export async function* readInThread(
+  plan: FeedPlan,
+  columns: TableColumn[],
+  options: ReadOptions,
+): AsyncGenerator<Batch> {
+  const worker = new Worker(WORKER_URL, { type: "module", name: `load ${plan.feed.name}` });
+  const replies = new Replies(worker, plan.feed.name);
+  try {
+    const { batchRows, ...rest } = options;
+    const start: ReaderRequest = { type: "start", plan, columns, options: rest };
+    worker.postMessage(start);
+    const ask = () => worker.postMessage({ type: "next", rows: batchRows() } as ReaderRequest);
+    ask();
+    while (true) {
+      const reply = await replies.next();
+      if (reply.type === "done") return;
+      if (reply.type === "error") throw fromWire(reply.error);
+      // The next batch is read while the caller writes this one.
+      if (!reply.batch.last) ask();
+      yield { ...reply.batch, feed: plan.feed };
+      if (reply.batch.last) return;
+    }
+  } finally {
+    worker.terminate();
+  }
+}
+
+/** The worker's replies in order; a worker that dies (or cannot start) is an error reply. */
+class Replies {
+  readonly #queue: ReaderReply[] = [];
+  #waiting: ((reply: ReaderReply) => void) | undefined;
+
+  constructor(worker: Worker, feed: string) {
+    worker.onmessage = (event: MessageEvent<ReaderReply>) => this.#push(event.data);
+    const failed = (message: string) =>
+      this.#push({
+        type: "error",
+        error: {
+          name: "DataError",
+          domain: true,
+          message: `Cannot load ${feed}: the lake reader stopped: ${message}`,
+        },
+      });
+    worker.onerror = (event: ErrorEvent) => {
+      event.preventDefault(); // the load fails, not the process
+      failed(event.message);
+    };
+    worker.onmessageerror = () => failed("a batch could not be read");
+  }
+
+  next(): Promise<ReaderReply> {
+    const reply = this.#queue.shift();
+    if (reply) return Promise.resolve(reply);
+    return new Promise((resolve) => this.#waiting = resolve);
+  }
+
+  #push(reply: ReaderReply): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting) waiting(reply);
+    else this.#queue.push(reply);
+  }
+}
+
+const DOMAIN_ERRORS: Record<string, new (message: string, options?: ErrorOptions) => Error> = {
+  ConfigError: errors.ConfigError,
+  ValidationError: errors.ValidationError,
+  NotFoundError: errors.NotFoundError,
+  ConflictError: errors.ConflictError,
+  UnavailableError: errors.UnavailableError,
+  DataError: errors.DataError,
+  StorageError: errors.StorageError,
+};
+
+/** `error` as plain data, for postMessage (a structured copy keeps no class). */
+export function toWire(error: unknown, depth = 0): WireError {
+  const e = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
+  const domain = error instanceof errors.DomainError;
+  return {
+    name: typeof e?.name === "string" ? e.name : "Error",
+    domain,
+    message: typeof e?.message === "string" ? e.message : String(error),
+    code: typeof e?.code === "string" ? e.code : undefined,
+    cause: e?.cause !== undefined && depth < 3 ? toWire(e.cause, depth + 1) : undefined,
+  };
+}
+
+/** The error again: a domain error as its own class, another as an Error of its name and code. */
+export function fromWire(wire: WireError): Error {
+  const options = wire.cause ? { cause: fromWire(wire.cause) } : undefined;
+  const Type = wire.domain ? DOMAIN_ERRORS[wire.name] : undefined;
+  if (Type) return new Type(wire.message, options);
+  const error = new Error(wire.message, options);
+  error.name = wire.name;
+  if (wire.code !== undefined) Object.assign(error, { code: wire.code });
+  return error;
+}
