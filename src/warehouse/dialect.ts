@@ -79,6 +79,11 @@ export interface Dialect {
   readonly bulkIndexes: boolean;
   /** Statements around a load on its own connection (a bigger page cache on SQLite). */
   readonly loadSession: { start: readonly string[]; end: readonly string[] };
+  /**
+   * A checkpoint that never waits for nor blocks the writer, run from another connection while
+   * a large load writes (SQLite's WAL; absent on a server, which checkpoints by itself).
+   */
+  readonly walCheckpoint?: string;
   /** ALTER TABLE statements adding `columns` (typed by columnType) to `table`. */
   addColumns(table: string, columns: readonly { name: string; type: ColumnType }[]): string[];
   /** Whether `error` concerns one row's content (a constraint, a type): that row's rejection. */
@@ -188,6 +193,7 @@ export const sqliteDialect: Dialect = {
     start: ["PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 8192"],
     end: ["PRAGMA cache_size = -2000", "PRAGMA wal_autocheckpoint = 1000"],
   },
+  walCheckpoint: "PRAGMA wal_checkpoint(PASSIVE)",
   addColumns: (table, columns) =>
     columns.map((c) =>
       `ALTER TABLE ${quoteIdent(table)} ADD COLUMN ${quoteIdent(c.name)} ${c.type}`

@@ -14,7 +14,7 @@ import { runLoad } from "../../src/warehouse/loader.ts";
 import { fromWire, toWire } from "../../src/warehouse/load/read_thread.ts";
 import { engineTest, openEngineWarehouse } from "../helpers/engines.ts";
 import { testConfig } from "../helpers/env.ts";
-import { load, txn, writePartition } from "./lake.ts";
+import { count, load, tableOf, txn, writePartition } from "./lake.ts";
 
 const USD = "TRANSACTIONS_USD";
 const ON_THREAD = { threadBytes: 0 };
@@ -189,4 +189,29 @@ Deno.test("reader thread: an error crosses the thread as its own class, with its
 
   const data = fromWire(structuredClone(toWire(new DataError("Cannot load X: bad"))));
   assert.ok(data instanceof DataError);
+});
+
+Deno.test("reader thread: an abort stops the load between batches and the thread with it; the next load finishes", async () => {
+  const config = await testConfig();
+  await writePartition(config, USD, "2026-11-20", Array.from({ length: 500 }, () => txn("u1")));
+  const controller = new AbortController();
+  let committed = 0;
+  const report = await load(config, {
+    ...ON_THREAD,
+    batchRows: 50,
+    signal: controller.signal,
+    progress: () => ({
+      update: () => {
+        committed++;
+        controller.abort();
+      },
+      finish() {},
+    }),
+  });
+  assert.equal(report.aborted, true);
+  assert.equal(committed, 1);
+  assert.equal(count(config, USD), 50);
+  const rest = tableOf(await load(config, { ...ON_THREAD, batchRows: 50 }), USD);
+  assert.deepEqual([rest.inserted, rest.updated], [450, 0]);
+  assert.equal(count(config, USD), 500);
 });

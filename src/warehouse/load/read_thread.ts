@@ -30,12 +30,16 @@ export type ReaderRequest =
     plan: FeedPlan;
     columns: TableColumn[];
     options: { loadedAt: string; limits?: ColumnLimits; keepsNul?: boolean };
+    /** Checkpoint this SQLite file meanwhile (checkpoints.ts). */
+    checkpoint?: { path: string; sql: string };
   }
-  | { type: "next"; rows: number };
+  | { type: "next"; rows: number }
+  | { type: "stop" };
 
 export type ReaderReply =
   | { type: "batch"; batch: Omit<Batch, "feed"> }
   | { type: "done" }
+  | { type: "stopped" }
   | { type: "error"; error: WireError };
 
 /** Like readBatches, with the reading done on a Worker; the thread ends with the generator. */
@@ -43,17 +47,22 @@ export async function* readInThread(
   plan: FeedPlan,
   columns: TableColumn[],
   options: ReadOptions,
+  checkpoint?: { path: string; sql: string },
 ): AsyncGenerator<Batch> {
   const worker = new Worker(WORKER_URL, { type: "module", name: `load ${plan.feed.name}` });
   const replies = new Replies(worker, plan.feed.name);
+  let finished = false;
   try {
     const { batchRows, ...rest } = options;
-    const start: ReaderRequest = { type: "start", plan, columns, options: rest };
+    const start: ReaderRequest = { type: "start", plan, columns, options: rest, checkpoint };
     worker.postMessage(start);
     const ask = () => worker.postMessage({ type: "next", rows: batchRows() } as ReaderRequest);
     ask();
     while (true) {
       const reply = await replies.next();
+      if (reply.type === "stopped") throw new Error("the lake reader stopped unasked");
+      // The worker has closed its connection before any of these three.
+      finished = reply.type !== "batch" || reply.batch.last;
       if (reply.type === "done") return;
       if (reply.type === "error") throw fromWire(reply.error);
       // The next batch is read while the caller writes this one.
@@ -62,6 +71,11 @@ export async function* readInThread(
       if (reply.batch.last) return;
     }
   } finally {
+    // Stopped early (a failed apply, an abort): the worker closes its connection first.
+    if (!finished && !replies.dead) {
+      worker.postMessage({ type: "stop" } as ReaderRequest);
+      while ((await replies.next()).type !== "stopped" && !replies.dead);
+    }
     worker.terminate();
   }
 }
@@ -70,6 +84,8 @@ export async function* readInThread(
 class Replies {
   readonly #queue: ReaderReply[] = [];
   #waiting: ((reply: ReaderReply) => void) | undefined;
+  /** The worker died (or could not start): nothing more will come from it. */
+  dead = false;
 
   constructor(worker: Worker, feed: string) {
     worker.onmessage = (event: MessageEvent<ReaderReply>) => this.#push(event.data);
@@ -84,6 +100,7 @@ class Replies {
       });
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault(); // the load fails, not the process
+      this.dead = true;
       failed(event.message);
     };
     worker.onmessageerror = () => failed("a batch could not be read");

@@ -6,6 +6,7 @@
  * Protocol: `start` (the plan), then one `next` per batch wanted, each answered by a `batch`
  * (without its feed: the main thread has it), `done`, or `error` (typed in here, rebuilt there).
  */
+import { startCheckpoints } from "./checkpoints.ts";
 import { readBatches } from "./read.ts";
 import { asStorageError } from "./storage.ts";
 import type { Batch } from "./types.ts";
@@ -31,6 +32,8 @@ function serve(port: Port): void {
     turn = turn.then(() => handle(data));
   };
 
+  let stopCheckpoints = () => {};
+
   async function handle(request: ReaderRequest): Promise<void> {
     try {
       if (request.type === "start") {
@@ -39,14 +42,24 @@ function serve(port: Port): void {
           ...request.options,
           batchRows: () => rows,
         });
+        const checkpoint = request.checkpoint;
+        if (checkpoint) stopCheckpoints = startCheckpoints(checkpoint.path, checkpoint.sql);
         return;
+      }
+      if (request.type === "stop") {
+        stopCheckpoints();
+        await batches?.return(undefined);
+        return port.postMessage({ type: "stopped" });
       }
       rows = request.rows;
       const step = await batches!.next();
+      // Nothing follows the last batch: the connection closes before the main thread hears.
+      if (step.done || step.value.last) stopCheckpoints();
       if (step.done) return port.postMessage({ type: "done" });
       const { feed: _, ...batch } = step.value;
       port.postMessage({ type: "batch", batch });
     } catch (error) {
+      stopCheckpoints();
       port.postMessage({ type: "error", error: describe(error, feed) });
     }
   }

@@ -185,7 +185,7 @@ async function loadFeed(
     };
     // On a thread of its own, the next batch is read while this one is written.
     const read = plan.bytes >= (options.threadBytes ?? THREAD_BYTES)
-      ? readInThread(plan, state.columns, readOptions)
+      ? readInThread(plan, state.columns, readOptions, checkpointOf(options))
       : dialect.readsAhead
       ? readAhead(readBatches(plan, state.columns, readOptions))
       : readBatches(plan, state.columns, readOptions);
@@ -225,6 +225,13 @@ async function loadFeed(
   const { rejections: _, ...counts } = report;
   options.log.info("warehouse.table_loaded", counts);
   return { report, aborted };
+}
+
+/** SQLite: the reader thread checkpoints the WAL meanwhile, off the writer's thread. */
+function checkpointOf(options: LoadOptions): { path: string; sql: string } | undefined {
+  const sql = options.warehouse.dialect.walCheckpoint;
+  const path = options.config.warehousePath;
+  return sql && path !== ":memory:" ? { path, sql } : undefined;
 }
 
 function rejecter(report: TableReport, feed: Feed, log: Logger) {
