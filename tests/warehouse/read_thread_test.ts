@@ -11,7 +11,7 @@ import { DataError, StorageError } from "../../src/core/errors.ts";
 import { silentLogger } from "../../src/core/log.ts";
 import type { Progress } from "../../src/core/progress.ts";
 import { runLoad } from "../../src/warehouse/loader.ts";
-import { fromWire, toWire } from "../../src/warehouse/load/read_thread.ts";
+import { fromWire, toWire } from "../../src/warehouse/load/wire.ts";
 import { engineTest, openEngineWarehouse } from "../helpers/engines.ts";
 import { testConfig } from "../helpers/env.ts";
 import { count, load, tableOf, txn, writePartition } from "./lake.ts";

@@ -6,23 +6,13 @@
  *
  * In a `deno compile`d binary the worker module is embedded by `--include` (compile.sh).
  */
-import * as errors from "../../core/errors.ts";
 import type { ColumnLimits } from "../limits.ts";
 import type { TableColumn } from "../schema.ts";
 import type { ReadOptions } from "./read.ts";
 import type { Batch, FeedPlan } from "./types.ts";
+import { fromWire, type PackedBatch, unpackBatch, type WireError } from "./wire.ts";
 
 const WORKER_URL = new URL("./read_worker.ts", import.meta.url).href;
-
-/** An error as it crosses the thread boundary: its class name, message, code and cause. */
-export interface WireError {
-  /** A DomainError's class name (rebuilt as that class), else the error's own name. */
-  name: string;
-  domain: boolean;
-  message: string;
-  code?: string;
-  cause?: WireError;
-}
 
 export type ReaderRequest =
   | {
@@ -37,7 +27,7 @@ export type ReaderRequest =
   | { type: "stop" };
 
 export type ReaderReply =
-  | { type: "batch"; batch: Omit<Batch, "feed"> }
+  | { type: "batch"; batch: PackedBatch }
   | { type: "done" }
   | { type: "stopped" }
   | { type: "error"; error: WireError };
@@ -67,7 +57,7 @@ export async function* readInThread(
       if (reply.type === "error") throw fromWire(reply.error);
       // The next batch is read while the caller writes this one.
       if (!reply.batch.last) ask();
-      yield { ...reply.batch, feed: plan.feed };
+      yield unpackBatch(reply.batch, plan.feed);
       if (reply.batch.last) return;
     }
   } finally {
@@ -118,38 +108,4 @@ class Replies {
     if (waiting) waiting(reply);
     else this.#queue.push(reply);
   }
-}
-
-const DOMAIN_ERRORS: Record<string, new (message: string, options?: ErrorOptions) => Error> = {
-  ConfigError: errors.ConfigError,
-  ValidationError: errors.ValidationError,
-  NotFoundError: errors.NotFoundError,
-  ConflictError: errors.ConflictError,
-  UnavailableError: errors.UnavailableError,
-  DataError: errors.DataError,
-  StorageError: errors.StorageError,
-};
-
-/** `error` as plain data, for postMessage (a structured copy keeps no class). */
-export function toWire(error: unknown, depth = 0): WireError {
-  const e = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
-  const domain = error instanceof errors.DomainError;
-  return {
-    name: typeof e?.name === "string" ? e.name : "Error",
-    domain,
-    message: typeof e?.message === "string" ? e.message : String(error),
-    code: typeof e?.code === "string" ? e.code : undefined,
-    cause: e?.cause !== undefined && depth < 3 ? toWire(e.cause, depth + 1) : undefined,
-  };
-}
-
-/** The error again: a domain error as its own class, another as an Error of its name and code. */
-export function fromWire(wire: WireError): Error {
-  const options = wire.cause ? { cause: fromWire(wire.cause) } : undefined;
-  const Type = wire.domain ? DOMAIN_ERRORS[wire.name] : undefined;
-  if (Type) return new Type(wire.message, options);
-  const error = new Error(wire.message, options);
-  error.name = wire.name;
-  if (wire.code !== undefined) Object.assign(error, { code: wire.code });
-  return error;
 }

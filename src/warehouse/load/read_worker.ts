@@ -10,7 +10,8 @@ import { startCheckpoints } from "./checkpoints.ts";
 import { readBatches } from "./read.ts";
 import { asStorageError } from "./storage.ts";
 import type { Batch } from "./types.ts";
-import { type ReaderReply, type ReaderRequest, toWire, type WireError } from "./read_thread.ts";
+import type { ReaderReply, ReaderRequest } from "./read_thread.ts";
+import { packBatch, toWire, type WireError } from "./wire.ts";
 
 interface Port {
   postMessage(message: ReaderReply): void;
@@ -56,8 +57,7 @@ function serve(port: Port): void {
       // Nothing follows the last batch: the connection closes before the main thread hears.
       if (step.done || step.value.last) stopCheckpoints();
       if (step.done) return port.postMessage({ type: "done" });
-      const { feed: _, ...batch } = step.value;
-      port.postMessage({ type: "batch", batch });
+      port.postMessage({ type: "batch", batch: packBatch(step.value) });
     } catch (error) {
       stopCheckpoints();
       port.postMessage({ type: "error", error: describe(error, feed) });
