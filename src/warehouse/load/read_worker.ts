@@ -1,10 +1,12 @@
 /**
  * The lake reader's thread (a Worker, started by read_thread.ts): reads, parses and checks the
  * planned lines (read.ts, the one record validator) while the main thread writes the batch
- * before, so on two cores the parsing overlaps the inserts. It never opens the warehouse.
+ * before, so on two cores the parsing overlaps the inserts. On SQLite it also checkpoints the
+ * WAL meanwhile (checkpoints.ts, a connection of its own that never writes rows).
  *
  * Protocol: `start` (the plan), then one `next` per batch wanted, each answered by a `batch`
- * (without its feed: the main thread has it), `done`, or `error` (typed in here, rebuilt there).
+ * (packed, wire.ts), `done`, or `error` (typed in here, rebuilt there); `stop` ends early and is
+ * answered by `stopped` once the checkpoint connection is closed.
  */
 import { startCheckpoints } from "./checkpoints.ts";
 import { readBatches } from "./read.ts";
