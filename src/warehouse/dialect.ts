@@ -185,12 +185,13 @@ export const sqliteDialect: Dialect = {
   maxParams: 32766,
   transactionalDdl: true,
   bulkIndexes: true,
-  // While loading: a 16 MiB page cache (negative = KiB), and a checkpoint per 32 MiB of WAL
-  // rather than per 4 MiB (each commit past the threshold copies the WAL back into the file on
-  // this thread; fewer, larger checkpoints copy a page written by several commits once).
-  // SQLite's defaults after.
+  // While loading: an 8 MiB page cache (negative = KiB; it also bounds the sort that rebuilds
+  // a bulk load's indexes: 16 MiB took a load with its reader thread to 200 MB of RSS), and the
+  // writer's own checkpoint only per 32 MiB of WAL, not per 4 MiB (each one copies the WAL back
+  // into the file on the writer's thread; a large load's reader thread checkpoints meanwhile,
+  // see walCheckpoint). SQLite's defaults after.
   loadSession: {
-    start: ["PRAGMA cache_size = -16384", "PRAGMA wal_autocheckpoint = 8192"],
+    start: ["PRAGMA cache_size = -8192", "PRAGMA wal_autocheckpoint = 8192"],
     end: ["PRAGMA cache_size = -2000", "PRAGMA wal_autocheckpoint = 1000"],
   },
   walCheckpoint: "PRAGMA wal_checkpoint(PASSIVE)",
