@@ -47,14 +47,16 @@ export interface LoadOptions {
   bulkBytes?: number;
   /**
    * Bytes to read from which the lake is read, parsed and checked on a thread of its own
-   * (read_thread.ts) while this one writes: smaller loads do not pay for the thread's start.
+   * (read_thread.ts) while this one writes (THREAD_BYTES suits a load run alone). Default:
+   * never. Not in `serve`: with the reader thread ahead, API calls took 0.5-2.7 s during a
+   * load in bench/api_latency.sh (in-thread: under 0.12 s); the cause is not found yet.
    */
   threadBytes?: number;
   /** A progress display per table (default: a bar on a terminal, nothing otherwise). */
   progress?: (label: string, totalBytes: number) => Progress;
 }
 
-/** A Worker starts in some tens of milliseconds: worth it from about this much to read. */
+/** For a load run alone (the `load` command): a Worker starts in some tens of milliseconds. */
 export const THREAD_BYTES = 8 << 20;
 const FIRST_BATCH_ROWS = 1_000;
 const MIN_BATCH_ROWS = 100;
@@ -184,7 +186,7 @@ async function loadFeed(
       keepsNul: dialect.keepsNul,
     };
     // On a thread of its own, the next batch is read while this one is written.
-    const read = plan.bytes >= (options.threadBytes ?? THREAD_BYTES)
+    const read = plan.bytes >= (options.threadBytes ?? Infinity)
       ? readInThread(plan, state.columns, readOptions, checkpointOf(options))
       : dialect.readsAhead
       ? readAhead(readBatches(plan, state.columns, readOptions))
