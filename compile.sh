@@ -33,7 +33,9 @@ say "flags: ${FLAGS[*]}"
 mkdir -p "$(dirname "$OUTPUT")"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-if ! deno compile "${FLAGS[@]}" --output "$OUTPUT" "$@" main.ts 2>&1 | tee "$log"; then
+# Worker modules are loaded by URL at run time, not imported: embed them by name.
+WORKERS=(--include src/warehouse/load/read_worker.ts)
+if ! deno compile "${FLAGS[@]}" "${WORKERS[@]}" --output "$OUTPUT" "$@" main.ts 2>&1 | tee "$log"; then
   if grep -qiE "dl\.deno\.land|download|dns|network|connect|denort" "$log"; then
     die "deno compile could not get Deno's runtime (denort); building needs the network once," \
       "or set DENORT_BIN to a denort $(deno --version | head -n 1 | cut -d' ' -f2) binary"

@@ -9,7 +9,7 @@ import { ensureGovernanceSchema } from "../governance/schema.ts";
 import { withJobLock } from "../scheduler/lock.ts";
 import type { Warehouse } from "../warehouse/engine.ts";
 import { openWarehouseFromConfig } from "../warehouse/open.ts";
-import { type LoadReport, runLoad, type TableReport } from "../warehouse/loader.ts";
+import { type LoadReport, runLoad, type TableReport, THREAD_BYTES } from "../warehouse/loader.ts";
 import type { Command } from "./command.ts";
 
 const SHOWN_REJECTIONS = 10;
@@ -35,6 +35,7 @@ export const loadCommand: Command = {
           feeds,
           signal: ctx.signal,
           batchRows: ctx.config.loaderBatchRows,
+          threadBytes: THREAD_BYTES,
         });
         await auditRun(warehouse, "ok", {
           aborted: report.aborted,

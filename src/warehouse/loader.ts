@@ -19,7 +19,7 @@
  * apply.ts (one batch as one list of statements, built by statements.ts from the engine's
  * dialect), modes.ts (one strategy per lake mode), run.ts (runLoad, which drives them).
  */
-export { type LoadOptions, runLoad } from "./load/run.ts";
+export { type LoadOptions, runLoad, THREAD_BYTES } from "./load/run.ts";
 export type { LoadReport, LoadTotals, Rejection, TableReport } from "./load/report.ts";
 export { WarehouseLoader } from "./load/engine.ts";
 

@@ -47,6 +47,8 @@ Deno.test("compile.sh bakes exactly the start task's permissions and --unstable-
     const unstable = JSON.parse(/"unstable_config":(\{[^}]*\})/.exec(binary)![1]);
     assert.ok(unstable.features.includes("cron"));
     assert.ok(binary.includes("export function createApp("), "the API code is embedded");
+    // Loaded by URL, not imported: embedded only by compile.sh's --include.
+    assert.ok(binary.includes("serve(globalThis"), "the load's reader thread is embedded");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

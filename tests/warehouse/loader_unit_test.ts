@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ConflictError, ValidationError } from "../../src/core/errors.ts";
-import { forgetLakeFiles } from "../../src/warehouse/loader.ts";
+import { silentLogger } from "../../src/core/log.ts";
+import { forgetLakeFiles, runLoad } from "../../src/warehouse/loader.ts";
 import { openSqliteWarehouse } from "../../src/warehouse/sqlite.ts";
 import { acquireLoadLock } from "../../src/warehouse/lock.ts";
 import { testConfig } from "../helpers/env.ts";
@@ -354,4 +355,20 @@ Deno.test("load: a bulk load drops and rebuilds the foreign-key index; a crash l
   assert.equal(hasIndex(), false);
   await load(config);
   assert.equal(hasIndex(), true);
+});
+
+Deno.test("load: SQLite's load settings (page cache, checkpoint interval) are set back after it", async () => {
+  const config = await testConfig();
+  await writePartition(config, USD, "2026-11-20", [txn("u1"), txn("u2")]);
+  const warehouse = openSqliteWarehouse(config.warehousePath);
+  try {
+    const setting = async (name: string) =>
+      Object.values((await warehouse.get(`PRAGMA ${name}`))!)[0];
+    const before = [await setting("cache_size"), await setting("wal_autocheckpoint")];
+    const report = await runLoad({ config, warehouse, log: silentLogger });
+    assert.equal(report.totals.inserted, 2);
+    assert.deepEqual([await setting("cache_size"), await setting("wal_autocheckpoint")], before);
+  } finally {
+    await warehouse.close();
+  }
 });

@@ -226,11 +226,16 @@ function* writeEach(
   const { feed } = batch;
   const insert = ctx.dialect.insertOrIgnore(feed.name, columns, feed.primaryKey, 1);
   const update = upsert ? S.updateByKey(feed, columns) : undefined;
-  // One statement object for every row: the engine reads it before the next is made.
-  const statement = { sql: insert, params: [] as SqlValue[], rowLevel: true };
+  // One statement object and one parameter array for every row: the engine reads both before
+  // the next row is made (no allocation per row).
+  const values = params(batch.rows.slice(0, 1));
+  const width = batch.columns.length;
+  const statement = { sql: insert, params: values, rowLevel: true };
   for (const row of batch.rows) {
-    const values = params([row]);
-    statement.params = values;
+    const rowValues = row.values;
+    for (let i = 0; i < width; i++) values[i] = rowValues[i];
+    values[width] = row.file;
+    values[width + 1] = row.line;
     const inserted = yield statement;
     if (inserted.error === undefined && inserted.changes > 0) {
       counts.inserted++;
