@@ -240,7 +240,18 @@ class GroupConsumer {
     const wanted = new Set(this.#options.topics);
     const mine = assignments.filter((a) => wanted.has(a.topic) && a.partitions.length > 0);
     try {
-      const positions = await startPositions(this.#client, mine, this.#options.fromBeginning);
+      const positions = await startPositions(
+        this.#client,
+        {
+          admin: this.#adminClient,
+          groupId: this.#options.groupId,
+          stable: this.#options.readCommitted !== false,
+          stopped: () => this.#stopping !== undefined || this.#failed,
+          log: this.#deps.log,
+        },
+        mine,
+        this.#options.fromBeginning,
+      );
       if (epoch !== this.#epoch) return;
       const partitions: TopicPartition[] = mine.flatMap(({ topic, partitions }) =>
         partitions.map((partition) => ({ topic, partition }))
