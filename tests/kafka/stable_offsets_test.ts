@@ -12,14 +12,7 @@ import { connectKafka } from "../../src/kafka/connect.ts";
 import { recordingLogger } from "../lake/_plant.ts";
 import { produce } from "../lake/_fixtures.ts";
 import { BROKERS, uniqueName } from "../helpers/env.ts";
-
-async function until(what: string, check: () => boolean, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { waitFor } from "../e2e/service_helpers.ts";
 
 Deno.test("a consumer starting under an open transaction's offset commit starts after it", async () => {
   const topic = uniqueName("T_STABLE");
@@ -69,14 +62,15 @@ Deno.test("a consumer starting under an open transaction's offset commit starts 
       },
     });
     // It reports the wait, or (as it did before require_stable) reads from offset 0 at once.
-    await until("kafka.offsets_unstable or a record", () =>
+    await waitFor("kafka.offsets_unstable or a record", () =>
       seen.length > 0 ||
-      events.some((e) => e.event === "kafka.offsets_unstable" && e.group === groupId));
+      events.some((e) => e.event === "kafka.offsets_unstable" && e.group === groupId) ||
+      undefined, 20_000);
     assert.equal(seen.length, 0, `read while the offsets are unstable: ${seen}`);
 
     await tx.commit();
     await produce(kafka, [{ topic, key: null, value: "10" }]);
-    await until("offset 10", () => seen.includes(10));
+    await waitFor("offset 10", () => seen.includes(10) || undefined, 20_000);
     assert.deepEqual(seen, [10]);
   } finally {
     await handle?.stop();
